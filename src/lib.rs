@@ -2,3 +2,5 @@
 #![forbid(unsafe_code)]
 
 pub mod addr;
+pub mod error;
+pub mod wire;
