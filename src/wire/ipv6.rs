@@ -212,6 +212,8 @@ pub struct ExtensionChain {
     pub upper_start: usize,
     /// True when a non-first fragment makes the upper layer unparseable, or ESP hides it.
     pub opaque: bool,
+    /// Why the walk stopped early, if it did (the headers before it are kept).
+    pub error: Option<DissectError>,
 }
 
 /// Walk the extension headers at the start of the IPv6 payload `data` (frame offset `offset`).
@@ -220,12 +222,13 @@ pub fn parse_extension_chain(
     first: IpProtocol,
     offset: usize,
     length_from: LengthSource,
-) -> Result<ExtensionChain, (ExtensionChain, DissectError)> {
+) -> ExtensionChain {
     let mut chain = ExtensionChain {
         headers: InlineVec::new(),
         upper: first,
         upper_start: 0,
         opaque: false,
+        error: None,
     };
     let mut pos = 0usize;
     let mut nh = first;
@@ -236,11 +239,13 @@ pub fn parse_extension_chain(
         let (len, next, fragment, extra) = match nh {
             IpProtocol::HOPOPT | IpProtocol::ROUTING | IpProtocol::DSTOPTS => {
                 if let Err(e) = need(l, rest, 8, at, length_from) {
-                    return Err((chain, e));
+                    chain.error = Some(e);
+                    return chain;
                 }
                 let len = (usize::from(rest[1]) + 1) * 8;
                 if let Err(e) = need(l, rest, len, at, length_from) {
-                    return Err((chain, e));
+                    chain.error = Some(e);
+                    return chain;
                 }
                 let extra = if nh == IpProtocol::ROUTING {
                     u32::from(rest[2])
@@ -251,7 +256,8 @@ pub fn parse_extension_chain(
             }
             IpProtocol::FRAGMENT => {
                 if let Err(e) = need(l, rest, 8, at, length_from) {
-                    return Err((chain, e));
+                    chain.error = Some(e);
+                    return chain;
                 }
                 let fo = u16::from_be_bytes([rest[2], rest[3]]);
                 let fr = FragmentInfo {
@@ -263,18 +269,21 @@ pub fn parse_extension_chain(
             }
             IpProtocol::AH => {
                 if let Err(e) = need(l, rest, 12, at, length_from) {
-                    return Err((chain, e));
+                    chain.error = Some(e);
+                    return chain;
                 }
                 let len = (usize::from(rest[1]) + 2) * 4;
                 if let Err(e) = need(l, rest, len, at, length_from) {
-                    return Err((chain, e));
+                    chain.error = Some(e);
+                    return chain;
                 }
                 let spi = u32::from_be_bytes([rest[4], rest[5], rest[6], rest[7]]);
                 (len, IpProtocol(rest[0]), None, spi)
             }
             IpProtocol::ESP => {
                 if let Err(e) = need(l, rest, 8, at, length_from) {
-                    return Err((chain, e));
+                    chain.error = Some(e);
+                    return chain;
                 }
                 let spi = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]);
                 chain.headers.push(ExtensionHeader {
@@ -288,12 +297,12 @@ pub fn parse_extension_chain(
                 chain.upper = IpProtocol::ESP;
                 chain.upper_start = pos;
                 chain.opaque = true;
-                return Ok(chain);
+                return chain;
             }
             _ => {
                 chain.upper = nh;
                 chain.upper_start = pos;
-                return Ok(chain);
+                return chain;
             }
         };
         if !chain.headers.push(ExtensionHeader {
@@ -304,16 +313,14 @@ pub fn parse_extension_chain(
             fragment,
             routing_type_or_spi: extra,
         }) {
-            return Err((
-                chain,
-                DissectError::Malformed {
-                    layer: l,
-                    offset: at,
-                    field: "next_header",
-                    value: u64::from(nh.0),
-                    reason: "more than 8 extension headers",
-                },
-            ));
+            chain.error = Some(DissectError::Malformed {
+                layer: l,
+                offset: at,
+                field: "next_header",
+                value: u64::from(nh.0),
+                reason: "more than 8 extension headers",
+            });
+            return chain;
         }
         pos += len;
         nh = next;
@@ -322,7 +329,7 @@ pub fn parse_extension_chain(
                 chain.upper = nh;
                 chain.upper_start = pos;
                 chain.opaque = true;
-                return Ok(chain);
+                return chain;
             }
         }
     }
@@ -387,7 +394,8 @@ mod tests {
         p.extend_from_slice(&[60, 0, 0, 1, 0xde, 0xad, 0xbe, 0xef]);
         p.extend_from_slice(&[58, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
         p.extend_from_slice(&[128, 0, 0, 0]);
-        let c = parse_extension_chain(&p, IpProtocol::HOPOPT, 54, LengthSource::Snaplen).unwrap();
+        let c = parse_extension_chain(&p, IpProtocol::HOPOPT, 54, LengthSource::Snaplen);
+        assert!(c.error.is_none());
         assert_eq!(c.headers.len(), 3);
         assert_eq!(
             (c.upper, c.upper_start, c.opaque),
@@ -404,8 +412,8 @@ mod tests {
             })
         );
         // truncated dstopts
-        let (c, e) = parse_extension_chain(&p[..30], IpProtocol::HOPOPT, 0, LengthSource::Snaplen)
-            .unwrap_err();
+        let c = parse_extension_chain(&p[..30], IpProtocol::HOPOPT, 0, LengthSource::Snaplen);
+        let e = c.error.unwrap();
         assert_eq!(c.headers.len(), 2);
         assert!(matches!(
             e,
@@ -422,8 +430,7 @@ mod tests {
             IpProtocol::ESP,
             0,
             LengthSource::Snaplen,
-        )
-        .unwrap();
+        );
         assert!(c.opaque);
         assert_eq!(c.headers.get(0).unwrap().routing_type_or_spi, 9);
     }
