@@ -2,5 +2,6 @@
 #![forbid(unsafe_code)]
 
 pub mod addr;
+pub mod dissect;
 pub mod error;
 pub mod wire;
