@@ -4,4 +4,5 @@
 pub mod addr;
 pub mod dissect;
 pub mod error;
+pub mod reassembly;
 pub mod wire;
