@@ -648,6 +648,7 @@ fn walk_teredo<'a>(
         LengthSource::HeaderField("ipv6.payload_length")
     };
     let mut failed = false;
+    let mut partial_icmpv6_type = None;
     let chain = parse_extension_chain(body, h.next_header, body_off, inner_lf);
     t.extensions = chain.headers;
     if let Some(e) = chain.error {
@@ -681,6 +682,10 @@ fn walk_teredo<'a>(
                         t.upper = Upper::Icmpv6(m);
                     }
                     Err(e) => {
+                        if e.is_truncated() {
+                            // the type byte, when captured, still names the message
+                            partial_icmpv6_type = up.first().copied().map(Icmpv6Type);
+                        }
                         d.error(e);
                         failed = true;
                     }
@@ -736,11 +741,19 @@ fn walk_teredo<'a>(
             }
         }
     }
-    t.message_type = classify(&t, d.errors.iter().any(|e| !e.is_truncated()));
+    t.message_type = classify(
+        &t,
+        d.errors.iter().any(|e| !e.is_truncated()),
+        partial_icmpv6_type,
+    );
     t
 }
 
-fn classify(t: &TeredoPacket<'_>, malformed: bool) -> MessageType {
+fn classify(
+    t: &TeredoPacket<'_>,
+    malformed: bool,
+    partial_icmpv6_type: Option<Icmpv6Type>,
+) -> MessageType {
     let Some(h) = t.ipv6 else {
         return MessageType::Malformed;
     };
@@ -754,8 +767,12 @@ fn classify(t: &TeredoPacket<'_>, malformed: bool) -> MessageType {
             MessageType::Bubble
         };
     }
-    match t.upper {
-        Upper::Icmpv6(m) => match m.icmp_type {
+    let icmp_type = match t.upper {
+        Upper::Icmpv6(m) => Some(m.icmp_type),
+        _ => partial_icmpv6_type,
+    };
+    match icmp_type {
+        Some(ty) => match ty {
             Icmpv6Type::ROUTER_SOLICITATION => MessageType::RouterSolicitation,
             Icmpv6Type::ROUTER_ADVERTISEMENT => MessageType::RouterAdvertisement,
             Icmpv6Type::ECHO_REQUEST => MessageType::EchoRequest,
@@ -1088,5 +1105,217 @@ impl Dissection<'_> {
             }
         }
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::icmpv6::emit_router_solicitation;
+    use crate::wire::ipv4::emit_ipv4;
+    use crate::wire::ipv6::emit_bubble;
+    use crate::wire::teredo::{build_teredo_payload, TrailerValue};
+    use crate::wire::udp::emit_udp;
+    use std::net::Ipv4Addr;
+
+    fn ip_udp(payload: &[u8], sport: u16, dport: u16) -> Vec<u8> {
+        let mut f = emit_ipv4(
+            Ipv4Addr::new(192, 0, 2, 1),
+            Ipv4Addr::new(192, 0, 2, 2),
+            IpProtocol::UDP,
+            8 + payload.len(),
+            64,
+            5,
+            0,
+        )
+        .to_vec();
+        let ps = crate::wire::ipv4_pseudo_sum(
+            [192, 0, 2, 1],
+            [192, 0, 2, 2],
+            17,
+            (8 + payload.len()) as u16,
+        );
+        f.extend_from_slice(&emit_udp(sport, dport, payload, Some(ps)));
+        f.extend_from_slice(payload);
+        f
+    }
+
+    fn indirect_bubble_payload() -> Vec<u8> {
+        let b = emit_bubble(
+            "fe80::1".parse().unwrap(),
+            "2001:0:c000:201::5".parse().unwrap(),
+            0,
+        );
+        let o = OriginIndication::new(Ipv4Addr::new(203, 0, 113, 9), 40000);
+        let mut p = Vec::new();
+        build_teredo_payload(
+            None,
+            Some(&o),
+            &b,
+            &[
+                TrailerValue::Nonce([1, 2, 3, 4]),
+                TrailerValue::alternate_address(&[(Ipv4Addr::new(192, 0, 2, 9), 5000)]),
+            ],
+            &mut p,
+        );
+        p.extend_from_slice(&[0x41, 0]); // unknown type, high bits 01
+        p
+    }
+
+    #[test]
+    fn every_link_type_carries_the_same_packet() {
+        let ip = ip_udp(&indirect_bubble_payload(), 3544, 40000);
+        let mut eth = vec![0; 12];
+        eth.extend_from_slice(&[0x88, 0xa8, 0, 1, 0x81, 0, 0, 2, 0x08, 0]);
+        let mut sll = vec![0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0x08, 0];
+        let mut sll2 = vec![
+            0x08, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0,
+        ];
+        let mut null_le = vec![2, 0, 0, 0];
+        let mut lo = vec![0, 0, 0, 2];
+        for (lt, mut hdr) in [
+            (1u32, std::mem::take(&mut eth)),
+            (113, std::mem::take(&mut sll)),
+            (276, std::mem::take(&mut sll2)),
+            (0, std::mem::take(&mut null_le)),
+            (108, std::mem::take(&mut lo)),
+            (101, vec![]),
+            (228, vec![]),
+        ] {
+            let off = hdr.len();
+            hdr.extend_from_slice(&ip);
+            let d = dissect(&hdr, lt, &DissectOptions::default());
+            assert!(d.errors.is_empty(), "{lt}: {:?}", d.errors);
+            let t = d.teredo.unwrap();
+            assert_eq!(t.message_type, MessageType::IndirectBubble);
+            assert_eq!(t.origin.unwrap().offset, off + 28);
+            assert_eq!(t.ipv6.unwrap().offset, off + 36);
+            assert_eq!(t.trailers.len(), 3);
+            assert_eq!(t.trailers.get(0).unwrap().offset, off + 76);
+            let kinds: Vec<_> = d.notices.iter().map(|n| n.kind).collect();
+            assert_eq!(
+                kinds,
+                vec![NoticeKind::TrailerMustDiscard { trailer_type: 0x41 }],
+                "{lt}"
+            );
+            assert_eq!(d.detection, Detection::Port3544);
+            let names: Vec<Layer> = d.layers().iter().map(|l| l.layer).collect();
+            assert_eq!(
+                names[..5],
+                [
+                    Layer::Link,
+                    Layer::Ipv4,
+                    Layer::Udp,
+                    Layer::Teredo,
+                    Layer::OriginIndication
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn checksum_and_length_notices() {
+        let mut f = ip_udp(&indirect_bubble_payload(), 3544, 40000);
+        f[8] = 1; // TTL change breaks the IPv4 checksum
+        f[27] ^= 0xff; // and the UDP checksum
+        let d = dissect(&f, 228, &DissectOptions::default());
+        let kinds: Vec<_> = d.notices.iter().map(|n| (n.layer, n.offset)).collect();
+        assert!(kinds.contains(&(Layer::Ipv4, 10)));
+        assert!(kinds.contains(&(Layer::Udp, 26)));
+        // UDP length shorter than the IP payload
+        let mut g = ip_udp(&indirect_bubble_payload(), 3544, 40000);
+        let ul = u16::from_be_bytes([g[24], g[25]]) - 2;
+        g[24..26].copy_from_slice(&ul.to_be_bytes());
+        g[26] = 0;
+        g[27] = 0;
+        let d = dissect(&g, 228, &DissectOptions::default());
+        assert!(d
+            .notices
+            .iter()
+            .any(|n| matches!(n.kind, NoticeKind::UdpLengthMismatch { .. })));
+    }
+
+    #[test]
+    fn quoted_in_icmp_port_unreachable() {
+        let mut rs = Vec::new();
+        emit_router_solicitation("fe80::8000:5445:5245:444f".parse().unwrap(), &mut rs);
+        let mut p = Vec::new();
+        build_teredo_payload(
+            Some(&Authentication::new([7; 8], 0)),
+            None,
+            &rs,
+            &[],
+            &mut p,
+        );
+        let inner = ip_udp(&p, 40000, 3544);
+        let mut icmp = vec![3, 3, 0, 0, 0, 0, 0, 0];
+        icmp.extend_from_slice(&inner[..inner.len() - 4]); // quote cut inside the RS
+        let c = crate::wire::checksum(&icmp);
+        icmp[2..4].copy_from_slice(&c.to_be_bytes());
+        let mut f = emit_ipv4(
+            Ipv4Addr::new(192, 0, 2, 2),
+            Ipv4Addr::new(192, 0, 2, 1),
+            IpProtocol::ICMP,
+            icmp.len(),
+            64,
+            9,
+            0,
+        )
+        .to_vec();
+        f.extend_from_slice(&icmp);
+        let d = dissect(&f, 228, &DissectOptions::default());
+        assert!(d.quoted);
+        assert_eq!(d.icmpv4.unwrap().type_name(), "port-unreachable");
+        let t = d.teredo.unwrap();
+        assert_eq!(t.auth.unwrap().nonce, [7; 8]);
+        assert_eq!(t.message_type, MessageType::RouterSolicitation);
+        assert!(d
+            .errors
+            .iter()
+            .any(|e| e.is_truncated() && e.layer() == Layer::Icmpv6));
+    }
+
+    #[test]
+    fn not_teredo_fast_path_and_options() {
+        let f = ip_udp(b"hello world", 5000, 6000);
+        let d = dissect(&f, 228, &DissectOptions::default());
+        assert_eq!(d.detection, Detection::NotTeredo);
+        assert!(d.teredo.is_none() && d.udp.is_some());
+        let opts = DissectOptions {
+            heuristic: false,
+            extra_ports: vec![6000],
+        };
+        let d = dissect(&f, 228, &opts);
+        assert_eq!(d.detection, Detection::ExtraPort);
+        assert_eq!(d.message_type(), Some(MessageType::Malformed));
+        // heuristic off: a valid Teredo bubble on random ports is not taken
+        let g = ip_udp(&indirect_bubble_payload()[8..], 5000, 6000);
+        let off = DissectOptions {
+            heuristic: false,
+            extra_ports: vec![],
+        };
+        assert!(!dissect(&g, 228, &off).is_teredo());
+        let d = dissect(&g, 228, &DissectOptions::default());
+        assert_eq!(d.detection, Detection::Heuristic);
+        assert_eq!(d.message_type(), Some(MessageType::Bubble));
+        // 0x41 trailer is fine but...
+    }
+
+    #[test]
+    fn teredo_payload_for_the_prober() {
+        let p = indirect_bubble_payload();
+        let d = dissect_teredo_payload(&p, 0);
+        assert_eq!(d.detection, Detection::Assumed);
+        assert_eq!(d.message_type(), Some(MessageType::IndirectBubble));
+        let d = dissect_teredo_payload(&[0x00, 0x00, 0xfe], 100);
+        assert_eq!(d.message_type(), Some(MessageType::Malformed));
+        assert!(matches!(
+            d.errors.get(0),
+            Some(DissectError::Truncated {
+                layer: Layer::OriginIndication,
+                offset: 100,
+                ..
+            })
+        ));
     }
 }
