@@ -10,4 +10,8 @@
 #![forbid(unsafe_code)]
 
 pub mod addr;
+pub mod dissect;
+pub mod error;
 pub mod output;
+pub mod reassembly;
+pub mod wire;
