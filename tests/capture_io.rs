@@ -1039,3 +1039,94 @@ fn real_captures_agree_with_tshark_frame_by_frame() {
         }
     }
 }
+
+// ---------- properties ----------
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        /// Any bytes after a valid-looking magic: no panic, at most one error, then the end.
+        #[test]
+        fn arbitrary_bytes_never_panic(kind in 0usize..5, tail in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let magic: &[u8] = match kind {
+                0 => &[0xd4, 0xc3, 0xb2, 0xa1],
+                1 => &[0xa1, 0xb2, 0x3c, 0x4d],
+                2 => &[0x0a, 0x0d, 0x0d, 0x0a, 0x1c, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a],
+                3 => &[0x0a, 0x0d, 0x0d, 0x0a, 0, 0, 0, 0x1c, 0x1a, 0x2b, 0x3c, 0x4d],
+                _ => &[],
+            };
+            let bytes = [magic, &tail].concat();
+            if let Ok(r) = CaptureReader::new(&bytes[..], "fuzz") {
+                let (frames, _err) = read_all(r);
+                for (i, f) in frames.iter().enumerate() {
+                    prop_assert_eq!(f.number, i as u64 + 1);
+                    prop_assert!(f.offset < bytes.len() as u64);
+                }
+            }
+        }
+
+        /// Frames written with any resolution come back with the same time, cut to that
+        /// resolution, and the same bytes.
+        #[test]
+        fn writer_reader_round_trip(
+            frames in proptest::collection::vec(
+                (0i64..4_000_000_000, 0u32..1_000_000_000, 0usize..4, proptest::collection::vec(any::<u8>(), 0..200)),
+                1..20),
+            ng in any::<bool>(),
+        ) {
+            let precs = [TsPrecision::Micro, TsPrecision::Nano, TsPrecision::Other(3), TsPrecision::Other(0x80 | 30)];
+            let format = if ng { CaptureFormat::Pcapng } else { CaptureFormat::Pcap };
+            let mut w = CaptureWriter::new(Vec::new(), "rt", format, TsPrecision::Micro).unwrap();
+            for (s, ns, p, d) in &frames {
+                w.write_frame_with_precision(*s, *ns, precs[*p], 1, d.len() as u32 + 4, d).unwrap();
+            }
+            let bytes = w.into_inner().unwrap();
+            let (got, err) = read_bytes(&bytes).unwrap();
+            prop_assert!(err.is_none());
+            prop_assert_eq!(got.len(), frames.len());
+            // classic pcap takes one resolution for the file: ns if any frame... the first is finer than µs
+            let file_ns = !ng && precs[frames[0].2].finer_than_micro();
+            for (g, (s, ns, p, d)) in got.iter().zip(&frames) {
+                let p = if ng { precs[*p] } else if file_ns { TsPrecision::Nano } else { TsPrecision::Micro };
+                let units = p.units_per_second().unwrap();
+                // expected: nanoseconds truncated to the resolution (exact integer arithmetic)
+                let ticks = u128::from(*ns) * u128::from(units) / 1_000_000_000;
+                let want_ns = (ticks * 1_000_000_000 / u128::from(units)) as u32;
+                prop_assert_eq!((g.ts_sec, g.ts_nsec, g.precision), (*s, want_ns, p));
+                prop_assert_eq!(&g.data, d);
+                prop_assert_eq!(g.origlen, d.len() as u32 + 4);
+            }
+        }
+    }
+}
+
+#[test]
+fn ts_precision_helpers() {
+    assert_eq!(TsPrecision::from_if_tsresol(6), TsPrecision::Micro);
+    assert_eq!(TsPrecision::from_if_tsresol(9), TsPrecision::Nano);
+    assert_eq!(TsPrecision::Other(3).units_per_second(), Some(1000));
+    assert_eq!(
+        TsPrecision::Other(0x80 | 20).units_per_second(),
+        Some(1 << 20)
+    );
+    assert_eq!(
+        TsPrecision::Other(20).units_per_second(),
+        None,
+        "10^20 does not fit in u64"
+    );
+    // 2^-20 s = 0.95 µs needs 7 decimal digits; 2^-10 s needs 4 (0.0009765625 -> ~1e-3.01)
+    assert_eq!(TsPrecision::Other(0x80 | 20).decimal_digits(), 7);
+    assert_eq!(TsPrecision::Other(0x80 | 10).decimal_digits(), 4);
+    assert_eq!(TsPrecision::Other(12).decimal_digits(), 9);
+    assert!(!TsPrecision::Micro.finer_than_micro() && TsPrecision::Nano.finer_than_micro());
+    assert_eq!(
+        CaptureFormat::from_path("x.PCAPNG.gz"),
+        CaptureFormat::Pcapng
+    );
+    assert_eq!(CaptureFormat::from_path("x.cap"), CaptureFormat::Pcap);
+    assert_eq!(TsPrecision::Other(0x94).to_string(), "2^-20 s");
+}
