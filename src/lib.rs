@@ -13,6 +13,8 @@ pub mod addr;
 pub mod capture;
 pub mod dissect;
 pub mod error;
+#[cfg(feature = "live")]
+pub mod live;
 pub mod output;
 pub mod reassembly;
 pub mod wire;
