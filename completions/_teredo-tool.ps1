@@ -30,6 +30,7 @@ Register-ArgumentCompleter -Native -CommandName 'teredo-tool' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('decode', 'decode', [CompletionResultType]::ParameterValue, 'Take Teredo addresses apart: server, flags, mapped port and IPv4')
             [CompletionResult]::new('encode', 'encode', [CompletionResultType]::ParameterValue, 'Build a Teredo address from a server, a mapped address and flags')
+            [CompletionResult]::new('live', 'live', [CompletionResultType]::ParameterValue, 'Capture on a network interface (libpcap) and dissect Teredo as it arrives; needs root or CAP_NET_RAW and CAP_NET_ADMIN')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (for packagers)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -60,6 +61,30 @@ Register-ArgumentCompleter -Native -CommandName 'teredo-tool' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'teredo-tool;live' {
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Interface to capture on (see --list)')
+            [CompletionResult]::new('--interface', '--interface', [CompletionResultType]::ParameterName, 'Interface to capture on (see --list)')
+            [CompletionResult]::new('--filter', '--filter', [CompletionResultType]::ParameterName, 'BPF filter (tcpdump syntax) instead of the default `udp` (`udp port 3544` with --no-heuristic)')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Stop after this many packets have been shown')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Stop after this many packets have been shown')
+            [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'Stop after this many seconds (fractions allowed)')
+            [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Also save the frames shown to this capture file (pcapng; .pcap for classic pcap)')
+            [CompletionResult]::new('--write', '--write', [CompletionResultType]::ParameterName, 'Also save the frames shown to this capture file (pcapng; .pcap for classic pcap)')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Started as root: switch to this user right after opening the capture (refuses to go on if that fails)')
+            [CompletionResult]::new('--type', '--type', [CompletionResultType]::ParameterName, 'Show only these message types (repeatable or comma-separated)')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Show only packets with this IPv4 or IPv6 address as source or destination (outer IPv4 or inner IPv6; repeatable)')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Show only packets with this UDP port as source or destination (repeatable)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: a table for people, one JSON document, or one JSON object per line')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour table output (auto: only on a terminal, and never when NO_COLOR is set)')
+            [CompletionResult]::new('--list', '--list', [CompletionResultType]::ParameterName, 'List the interfaces libpcap can capture on, with their addresses')
+            [CompletionResult]::new('--no-heuristic', '--no-heuristic', [CompletionResultType]::ParameterName, 'Take only UDP port 3544 for Teredo (no detection heuristic on other ports)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Short for --format json')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'teredo-tool;generate' {
             [CompletionResult]::new('--completions', '--completions', [CompletionResultType]::ParameterName, 'Directory for shell completions')
             [CompletionResult]::new('--man', '--man', [CompletionResultType]::ParameterName, 'Directory for man pages')
@@ -75,6 +100,7 @@ Register-ArgumentCompleter -Native -CommandName 'teredo-tool' -ScriptBlock {
         'teredo-tool;help' {
             [CompletionResult]::new('decode', 'decode', [CompletionResultType]::ParameterValue, 'Take Teredo addresses apart: server, flags, mapped port and IPv4')
             [CompletionResult]::new('encode', 'encode', [CompletionResultType]::ParameterValue, 'Build a Teredo address from a server, a mapped address and flags')
+            [CompletionResult]::new('live', 'live', [CompletionResultType]::ParameterValue, 'Capture on a network interface (libpcap) and dissect Teredo as it arrives; needs root or CAP_NET_RAW and CAP_NET_ADMIN')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (for packagers)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -83,6 +109,9 @@ Register-ArgumentCompleter -Native -CommandName 'teredo-tool' -ScriptBlock {
             break
         }
         'teredo-tool;help;encode' {
+            break
+        }
+        'teredo-tool;help;live' {
             break
         }
         'teredo-tool;help;generate' {

@@ -28,6 +28,9 @@ _teredo__tool() {
             teredo__tool,help)
                 cmd="teredo__tool__subcmd__help"
                 ;;
+            teredo__tool,live)
+                cmd="teredo__tool__subcmd__live"
+                ;;
             teredo__tool__subcmd__help,decode)
                 cmd="teredo__tool__subcmd__help__subcmd__decode"
                 ;;
@@ -40,6 +43,9 @@ _teredo__tool() {
             teredo__tool__subcmd__help,help)
                 cmd="teredo__tool__subcmd__help__subcmd__help"
                 ;;
+            teredo__tool__subcmd__help,live)
+                cmd="teredo__tool__subcmd__help__subcmd__live"
+                ;;
             *)
                 ;;
         esac
@@ -47,7 +53,7 @@ _teredo__tool() {
 
     case "${cmd}" in
         teredo__tool)
-            opts="-h -V --format --json --color --help --version decode encode generate help"
+            opts="-h -V --format --json --color --help --version decode encode live generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -155,7 +161,7 @@ _teredo__tool() {
             return 0
             ;;
         teredo__subcmd__tool__subcmd__help)
-            opts="decode encode generate help"
+            opts="decode encode live generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -217,6 +223,90 @@ _teredo__tool() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        teredo__subcmd__tool__subcmd__help__subcmd__live)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        teredo__subcmd__tool__subcmd__live)
+            opts="-i -c -w -h -V --interface --list --filter --no-heuristic --count --duration --write --user --type --host --port --format --json --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --interface)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -i)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --filter)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --duration)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --write)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -w)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --type)
+                    COMPREPLY=($(compgen -W "bubble indirect-bubble router-solicitation router-advertisement echo-request echo-reply data malformed" -- "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json ndjson" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

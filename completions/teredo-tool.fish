@@ -35,6 +35,7 @@ complete -c teredo-tool -n "__fish_teredo_tool_needs_command" -s h -l help -d 'P
 complete -c teredo-tool -n "__fish_teredo_tool_needs_command" -s V -l version -d 'Print version'
 complete -c teredo-tool -n "__fish_teredo_tool_needs_command" -f -a "decode" -d 'Take Teredo addresses apart: server, flags, mapped port and IPv4'
 complete -c teredo-tool -n "__fish_teredo_tool_needs_command" -f -a "encode" -d 'Build a Teredo address from a server, a mapped address and flags'
+complete -c teredo-tool -n "__fish_teredo_tool_needs_command" -f -a "live" -d 'Capture on a network interface (libpcap) and dissect Teredo as it arrives; needs root or CAP_NET_RAW and CAP_NET_ADMIN'
 complete -c teredo-tool -n "__fish_teredo_tool_needs_command" -f -a "generate" -d 'Write shell completions and man pages (for packagers)'
 complete -c teredo-tool -n "__fish_teredo_tool_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand decode" -l format -d 'Output format: a table for people, one JSON document, or one JSON object per line' -r -f -a "table\t''
@@ -61,6 +62,33 @@ complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand encode" -l legac
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand encode" -l json -d 'Short for --format json'
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand encode" -s h -l help -d 'Print help'
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand encode" -s V -l version -d 'Print version'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand live" -s i -l interface -d 'Interface to capture on (see --list)' -r
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand live" -l filter -d 'BPF filter (tcpdump syntax) instead of the default `udp` (`udp port 3544` with --no-heuristic)' -r
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand live" -s c -l count -d 'Stop after this many packets have been shown' -r
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand live" -l duration -d 'Stop after this many seconds (fractions allowed)' -r
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand live" -s w -l write -d 'Also save the frames shown to this capture file (pcapng; .pcap for classic pcap)' -r -F
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand live" -l user -d 'Started as root: switch to this user right after opening the capture (refuses to go on if that fails)' -r
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand live" -l type -d 'Show only these message types (repeatable or comma-separated)' -r -f -a "bubble\t''
+indirect-bubble\t''
+router-solicitation\t''
+router-advertisement\t''
+echo-request\t''
+echo-reply\t''
+data\t''
+malformed\t''"
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand live" -l host -d 'Show only packets with this IPv4 or IPv6 address as source or destination (outer IPv4 or inner IPv6; repeatable)' -r
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand live" -l port -d 'Show only packets with this UDP port as source or destination (repeatable)' -r
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand live" -l format -d 'Output format: a table for people, one JSON document, or one JSON object per line' -r -f -a "table\t''
+json\t''
+ndjson\t''"
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand live" -l color -d 'When to colour table output (auto: only on a terminal, and never when NO_COLOR is set)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand live" -l list -d 'List the interfaces libpcap can capture on, with their addresses'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand live" -l no-heuristic -d 'Take only UDP port 3544 for Teredo (no detection heuristic on other ports)'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand live" -l json -d 'Short for --format json'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand live" -s h -l help -d 'Print help'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand live" -s V -l version -d 'Print version'
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand generate" -l completions -d 'Directory for shell completions' -r -F
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand generate" -l man -d 'Directory for man pages' -r -F
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand generate" -l format -d 'Output format: a table for people, one JSON document, or one JSON object per line' -r -f -a "table\t''
@@ -72,7 +100,8 @@ never\t''"
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand generate" -l json -d 'Short for --format json'
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand help; and not __fish_seen_subcommand_from decode encode generate help" -f -a "decode" -d 'Take Teredo addresses apart: server, flags, mapped port and IPv4'
-complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand help; and not __fish_seen_subcommand_from decode encode generate help" -f -a "encode" -d 'Build a Teredo address from a server, a mapped address and flags'
-complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand help; and not __fish_seen_subcommand_from decode encode generate help" -f -a "generate" -d 'Write shell completions and man pages (for packagers)'
-complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand help; and not __fish_seen_subcommand_from decode encode generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand help; and not __fish_seen_subcommand_from decode encode live generate help" -f -a "decode" -d 'Take Teredo addresses apart: server, flags, mapped port and IPv4'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand help; and not __fish_seen_subcommand_from decode encode live generate help" -f -a "encode" -d 'Build a Teredo address from a server, a mapped address and flags'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand help; and not __fish_seen_subcommand_from decode encode live generate help" -f -a "live" -d 'Capture on a network interface (libpcap) and dissect Teredo as it arrives; needs root or CAP_NET_RAW and CAP_NET_ADMIN'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand help; and not __fish_seen_subcommand_from decode encode live generate help" -f -a "generate" -d 'Write shell completions and man pages (for packagers)'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand help; and not __fish_seen_subcommand_from decode encode live generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -78,6 +78,10 @@ pub enum Command {
     /// Build a Teredo address from a server, a mapped address and flags.
     #[command(after_help = AFTER_HELP)]
     Encode(EncodeArgs),
+    /// Capture on a network interface (libpcap) and dissect Teredo as it
+    /// arrives; needs root or CAP_NET_RAW and CAP_NET_ADMIN.
+    #[command(after_help = LIVE_AFTER_HELP)]
+    Live(LiveArgs),
     /// Write shell completions and man pages (for packagers).
     #[command(hide = true)]
     Generate(GenerateArgs),
@@ -112,6 +116,65 @@ pub struct EncodeArgs {
     /// Use the legacy 3ffe:831f::/32 prefix instead of 2001::/32.
     #[arg(long)]
     pub legacy_prefix: bool,
+}
+
+const LIVE_AFTER_HELP: &str = "\
+Stops on Ctrl-C (or SIGTERM), after --count packets or after --duration, then
+prints a summary with libpcap's received and dropped counters on stderr.
+SIGUSR1 prints the counters so far. Built without the `live` cargo feature,
+this command only says so.
+
+Exit status: 0 success; 1 the capture could not be opened or read; 2 usage error.";
+
+#[derive(Debug, Args)]
+pub struct LiveArgs {
+    /// Interface to capture on (see --list).
+    #[arg(short, long, value_name = "IFACE", required_unless_present = "list")]
+    pub interface: Option<String>,
+    /// List the interfaces libpcap can capture on, with their addresses.
+    #[arg(long, conflicts_with = "interface")]
+    pub list: bool,
+    /// BPF filter (tcpdump syntax) instead of the default `udp`
+    /// (`udp port 3544` with --no-heuristic).
+    #[arg(long, value_name = "EXPR")]
+    pub filter: Option<String>,
+    /// Take only UDP port 3544 for Teredo (no detection heuristic on other ports).
+    #[arg(long)]
+    pub no_heuristic: bool,
+    /// Stop after this many packets have been shown.
+    #[arg(short = 'c', long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+    /// Stop after this many seconds (fractions allowed).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub duration: Option<std::time::Duration>,
+    /// Also save the frames shown to this capture file (pcapng; .pcap for classic pcap).
+    #[arg(short = 'w', long, value_name = "OUT")]
+    pub write: Option<PathBuf>,
+    /// Started as root: switch to this user right after opening the capture
+    /// (refuses to go on if that fails).
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+    /// Show only these message types (repeatable or comma-separated).
+    #[arg(long = "type", value_name = "TYPE", value_delimiter = ',', value_parser = [
+        "bubble", "indirect-bubble", "router-solicitation", "router-advertisement",
+        "echo-request", "echo-reply", "data", "malformed",
+    ])]
+    pub types: Vec<String>,
+    /// Show only packets with this IPv4 or IPv6 address as source or destination
+    /// (outer IPv4 or inner IPv6; repeatable).
+    #[arg(long, value_name = "ADDR")]
+    pub host: Vec<std::net::IpAddr>,
+    /// Show only packets with this UDP port as source or destination (repeatable).
+    #[arg(long, value_name = "PORT")]
+    pub port: Vec<u16>,
+}
+
+fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
+    let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if !(v > 0.0 && v.is_finite() && v < 1e9) {
+        return Err(format!("{s:?}: the duration must be a positive number of seconds"));
+    }
+    Ok(std::time::Duration::from_secs_f64(v))
 }
 
 #[derive(Debug, Args)]

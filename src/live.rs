@@ -224,6 +224,7 @@ pub struct LiveCapture {
     filter: String,
     linktype: u32,
     frames: u64,
+    timeout_ms: u32,
 }
 
 impl fmt::Debug for LiveCapture {
@@ -289,7 +290,10 @@ impl LiveCapture {
             .promisc(opts.promiscuous)
             .open()
             .map_err(open_error)?;
-        let mut cap = cap;
+        // Non-blocking, with our own poll(2) below: libpcap 1.10 keeps polling
+        // through its read timeout when no packet arrives, so a blocking read
+        // would never return to check Ctrl-C or a --duration deadline.
+        let mut cap = cap.setnonblock().map_err(open_error)?;
         if !opts.filter.is_empty() {
             cap.filter(&opts.filter, true)
                 .map_err(|e| LiveError::Filter { filter: opts.filter.clone(), message: pcap_message(&e) })?;
@@ -300,7 +304,14 @@ impl LiveCapture {
             12 | 14 => 101,
             v => u32::try_from(v).unwrap_or(0),
         };
-        Ok(LiveCapture { cap, interface: iface.to_string(), filter: opts.filter.clone(), linktype, frames: 0 })
+        Ok(LiveCapture {
+            cap,
+            interface: iface.to_string(),
+            filter: opts.filter.clone(),
+            linktype,
+            frames: 0,
+            timeout_ms: opts.timeout_ms.max(1),
+        })
     }
 
     /// The interface name.
@@ -328,9 +339,26 @@ impl LiveCapture {
         self.frames
     }
 
-    /// The next frame, or `None` when the read timeout expired with nothing to
-    /// deliver (check your stop conditions and call again).
+    /// Wait until packets are ready, the read timeout expires or a signal
+    /// arrives, whichever comes first.
+    fn wait(&self) -> Result<(), LiveError> {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        use std::os::fd::AsFd;
+        let timeout = PollTimeout::try_from(self.timeout_ms).unwrap_or(PollTimeout::MAX);
+        let mut fds = [PollFd::new(self.cap.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, timeout) {
+            Ok(_) | Err(nix::errno::Errno::EINTR) => Ok(()),
+            Err(e) => Err(LiveError::Read { interface: self.interface.clone(), message: format!("poll: {e}") }),
+        }
+    }
+
+    /// The next frame, or `None` when nothing arrived within the read timeout
+    /// (or a signal interrupted the wait): check your stop conditions and call
+    /// again. One poll(2) per frame: prefer [`LiveCapture::dispatch`] under load.
     pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, LiveError> {
+        // poll(2) first (it returns at once when frames are waiting), so that
+        // the borrow of the packet is the last thing this function does.
+        self.wait()?;
         match self.cap.next_packet() {
             Ok(p) => {
                 self.frames += 1;
@@ -342,10 +370,19 @@ impl LiveCapture {
     }
 
     /// Hand every frame waiting in the buffer to `f` (waiting up to the read
-    /// timeout for the first one) and return how many there were. Cheaper than
-    /// [`LiveCapture::next_frame`] under load: one wake-up per batch, and the
-    /// caller can flush its output once per batch.
+    /// timeout when there is none) and return how many there were (0 after a
+    /// timeout or a signal). Cheaper than [`LiveCapture::next_frame`] under
+    /// load, and the caller can flush its output once per batch.
     pub fn dispatch<F: FnMut(Frame<'_>)>(&mut self, mut f: F) -> Result<usize, LiveError> {
+        let mut n = self.dispatch_ready(&mut f)?;
+        if n == 0 {
+            self.wait()?;
+            n = self.dispatch_ready(&mut f)?;
+        }
+        Ok(n)
+    }
+
+    fn dispatch_ready<F: FnMut(Frame<'_>)>(&mut self, f: &mut F) -> Result<usize, LiveError> {
         let linktype = self.linktype;
         let mut number = self.frames;
         let r = self.cap.dispatch(None, |p| {
@@ -478,7 +515,7 @@ mod tests {
         assert_eq!(prefix_len(IpAddr::V4(Ipv4Addr::new(255, 255, 255, 0))), Some(24));
         assert_eq!(prefix_len(IpAddr::V4(Ipv4Addr::new(0, 0, 0, 0))), Some(0));
         assert_eq!(prefix_len(IpAddr::V4(Ipv4Addr::new(255, 0, 255, 0))), None);
-        assert_eq!(prefix_len(IpAddr::V6("ffff:ffff:ffff:ffff::".parse::<Ipv6Addr>().unwrap().into())), Some(64));
+        assert_eq!(prefix_len(IpAddr::V6("ffff:ffff:ffff:ffff::".parse::<Ipv6Addr>().unwrap())), Some(64));
         let a = InterfaceAddress {
             address: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
             netmask: Some(IpAddr::V4(Ipv4Addr::new(255, 255, 255, 0))),
