@@ -1,0 +1,78 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_teredo_tool_global_optspecs
+    string join \n format= json color= h/help V/version
+end
+
+function __fish_teredo_tool_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_teredo_tool_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_teredo_tool_using_subcommand
+    set -l cmd (__fish_teredo_tool_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c teredo-tool -n "__fish_teredo_tool_needs_command" -l format -d 'Output format: a table for people, one JSON document, or one JSON object per line' -r -f -a "table\t''
+json\t''
+ndjson\t''"
+complete -c teredo-tool -n "__fish_teredo_tool_needs_command" -l color -d 'When to colour table output (auto: only on a terminal, and never when NO_COLOR is set)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c teredo-tool -n "__fish_teredo_tool_needs_command" -l json -d 'Short for --format json'
+complete -c teredo-tool -n "__fish_teredo_tool_needs_command" -s h -l help -d 'Print help'
+complete -c teredo-tool -n "__fish_teredo_tool_needs_command" -s V -l version -d 'Print version'
+complete -c teredo-tool -n "__fish_teredo_tool_needs_command" -f -a "decode" -d 'Take Teredo addresses apart: server, flags, mapped port and IPv4'
+complete -c teredo-tool -n "__fish_teredo_tool_needs_command" -f -a "encode" -d 'Build a Teredo address from a server, a mapped address and flags'
+complete -c teredo-tool -n "__fish_teredo_tool_needs_command" -f -a "generate" -d 'Write shell completions and man pages (for packagers)'
+complete -c teredo-tool -n "__fish_teredo_tool_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand decode" -l format -d 'Output format: a table for people, one JSON document, or one JSON object per line' -r -f -a "table\t''
+json\t''
+ndjson\t''"
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand decode" -l color -d 'When to colour table output (auto: only on a terminal, and never when NO_COLOR is set)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand decode" -l json -d 'Short for --format json'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand decode" -s h -l help -d 'Print help'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand decode" -s V -l version -d 'Print version'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand encode" -l server -d 'The Teredo server\'s IPv4 address' -r
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand encode" -l mapped -d 'The client\'s mapped (external) IPv4 address and UDP port' -r
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand encode" -l flags -d 'All 16 flag bits, e.g. 0x8000 (hex with 0x, or decimal)' -r
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand encode" -l format -d 'Output format: a table for people, one JSON document, or one JSON object per line' -r -f -a "table\t''
+json\t''
+ndjson\t''"
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand encode" -l color -d 'When to colour table output (auto: only on a terminal, and never when NO_COLOR is set)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand encode" -l cone -d 'Set the cone flag (0x8000)'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand encode" -l random -d 'Fill the 12 RFC 5991 random bits (mask 0x3CFF) from the OS random source'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand encode" -l legacy-prefix -d 'Use the legacy 3ffe:831f::/32 prefix instead of 2001::/32'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand encode" -l json -d 'Short for --format json'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand encode" -s h -l help -d 'Print help'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand encode" -s V -l version -d 'Print version'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand generate" -l completions -d 'Directory for shell completions' -r -F
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand generate" -l man -d 'Directory for man pages' -r -F
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand generate" -l format -d 'Output format: a table for people, one JSON document, or one JSON object per line' -r -f -a "table\t''
+json\t''
+ndjson\t''"
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand generate" -l color -d 'When to colour table output (auto: only on a terminal, and never when NO_COLOR is set)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand generate" -l json -d 'Short for --format json'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand generate" -s h -l help -d 'Print help'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand generate" -s V -l version -d 'Print version'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand help; and not __fish_seen_subcommand_from decode encode generate help" -f -a "decode" -d 'Take Teredo addresses apart: server, flags, mapped port and IPv4'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand help; and not __fish_seen_subcommand_from decode encode generate help" -f -a "encode" -d 'Build a Teredo address from a server, a mapped address and flags'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand help; and not __fish_seen_subcommand_from decode encode generate help" -f -a "generate" -d 'Write shell completions and man pages (for packagers)'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand help; and not __fish_seen_subcommand_from decode encode generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -1,0 +1,125 @@
+//! Command-line interface (clap derive). Kept thin: each subcommand's work is
+//! in `cmd/`, on top of the library.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use teredo_tool::output::{ColorChoice, Format};
+
+const AFTER_HELP: &str = "\
+Exit status: 0 success; 1 some input could not be parsed or processed (the rest
+was still processed; messages on stderr); 2 usage error.";
+
+/// Teredo (RFC 4380) toolkit: decode addresses, dissect captures, analyse
+/// and probe IPv6-over-UDP tunnels through NATs.
+#[derive(Debug, Parser)]
+#[command(name = "teredo-tool", version, about, after_help = AFTER_HELP, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Output format: a table for people, one JSON document, or one JSON
+    /// object per line.
+    #[arg(long, global = true, value_enum, default_value_t = FormatArg::Table, value_name = "FORMAT")]
+    pub format: FormatArg,
+    /// Short for --format json.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// When to colour table output (auto: only on a terminal, and never when
+    /// NO_COLOR is set).
+    #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN")]
+    pub color: ColorArg,
+}
+
+impl GlobalArgs {
+    pub fn format(&self) -> Format {
+        if self.json {
+            return Format::Json;
+        }
+        match self.format {
+            FormatArg::Table => Format::Table,
+            FormatArg::Json => Format::Json,
+            FormatArg::Ndjson => Format::Ndjson,
+        }
+    }
+
+    pub fn color(&self) -> ColorChoice {
+        match self.color {
+            ColorArg::Auto => ColorChoice::Auto,
+            ColorArg::Always => ColorChoice::Always,
+            ColorArg::Never => ColorChoice::Never,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FormatArg {
+    Table,
+    Json,
+    Ndjson,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Take Teredo addresses apart: server, flags, mapped port and IPv4.
+    #[command(after_help = AFTER_HELP)]
+    Decode(DecodeArgs),
+    /// Build a Teredo address from a server, a mapped address and flags.
+    #[command(after_help = AFTER_HELP)]
+    Encode(EncodeArgs),
+    /// Write shell completions and man pages (for packagers).
+    #[command(hide = true)]
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DecodeArgs {
+    /// IPv6 addresses (any textual form: compressed, full, [bracketed],
+    /// /len, %zone). None, or "-", reads whitespace-separated addresses from
+    /// stdin (blank lines and # comments ignored).
+    #[arg(value_name = "ADDR")]
+    pub addresses: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct EncodeArgs {
+    /// The Teredo server's IPv4 address.
+    #[arg(long, value_name = "IPV4")]
+    pub server: String,
+    /// The client's mapped (external) IPv4 address and UDP port.
+    #[arg(long, value_name = "IPV4:PORT")]
+    pub mapped: String,
+    /// Set the cone flag (0x8000).
+    #[arg(long)]
+    pub cone: bool,
+    /// All 16 flag bits, e.g. 0x8000 (hex with 0x, or decimal).
+    #[arg(long, value_name = "FLAGS", conflicts_with = "random")]
+    pub flags: Option<String>,
+    /// Fill the 12 RFC 5991 random bits (mask 0x3CFF) from the OS random source.
+    #[arg(long)]
+    pub random: bool,
+    /// Use the legacy 3ffe:831f::/32 prefix instead of 2001::/32.
+    #[arg(long)]
+    pub legacy_prefix: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Directory for shell completions.
+    #[arg(long, value_name = "DIR", default_value = "completions")]
+    pub completions: PathBuf,
+    /// Directory for man pages.
+    #[arg(long, value_name = "DIR", default_value = "man")]
+    pub man: PathBuf,
+}
