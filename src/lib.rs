@@ -10,4 +10,6 @@
 #![forbid(unsafe_code)]
 
 pub mod addr;
+pub mod error;
 pub mod output;
+pub mod wire;

@@ -1,0 +1,208 @@
+//! Wire formats, one file per layer: borrowed views parsed with nom, and an emit side where
+//! the prober needs to build packets.
+//!
+//! Every `parse_*` function takes the bytes of its layer plus the frame offset where they start
+//! (for error reports) and the [`LengthSource`] that bounded them, checks lengths before reading,
+//! and returns a borrowed view. Code points are newtypes with named constants so unknown values
+//! survive.
+
+pub mod icmpv4;
+pub mod icmpv6;
+pub mod ipv4;
+pub mod ipv6;
+pub mod link;
+pub mod teredo;
+pub mod transport;
+pub mod udp;
+
+use crate::error::{DissectError, Layer, LengthSource};
+
+/// nom result type used by the field-level parsers.
+pub(crate) type NomResult<'a, T> = nom::IResult<&'a [u8], T>;
+
+/// Fail with `Truncated` unless `data` holds at least `needed` bytes.
+#[inline]
+pub(crate) fn need(
+    layer: Layer,
+    data: &[u8],
+    needed: usize,
+    offset: usize,
+    length_from: LengthSource,
+) -> Result<(), DissectError> {
+    if data.len() < needed {
+        Err(DissectError::Truncated {
+            layer,
+            needed,
+            available: data.len(),
+            offset,
+            length_from,
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// Convert a nom failure that cannot happen after a length check into a truncation report.
+#[inline]
+pub(crate) fn nom_fail(
+    layer: Layer,
+    needed: usize,
+    data: &[u8],
+    offset: usize,
+    length_from: LengthSource,
+) -> DissectError {
+    DissectError::Truncated {
+        layer,
+        needed,
+        available: data.len(),
+        offset,
+        length_from,
+    }
+}
+
+/// A fixed-capacity list stored inline (no heap), used so that dissecting a packet never
+/// allocates. Pushing past the capacity drops the item and sets [`InlineVec::overflowed`].
+#[derive(Clone, Copy)]
+pub struct InlineVec<T: Copy, const N: usize> {
+    items: [Option<T>; N],
+    len: usize,
+    overflowed: bool,
+}
+
+impl<T: Copy, const N: usize> Default for InlineVec<T, N> {
+    fn default() -> Self {
+        InlineVec {
+            items: [None; N],
+            len: 0,
+            overflowed: false,
+        }
+    }
+}
+
+impl<T: Copy, const N: usize> InlineVec<T, N> {
+    /// An empty list.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Append; returns false (and remembers it) when full.
+    pub fn push(&mut self, item: T) -> bool {
+        if self.len < N {
+            self.items[self.len] = Some(item);
+            self.len += 1;
+            true
+        } else {
+            self.overflowed = true;
+            false
+        }
+    }
+    /// Number of items held.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    /// True when an item was dropped for lack of room.
+    pub fn overflowed(&self) -> bool {
+        self.overflowed
+    }
+    /// Item `i`, if any.
+    pub fn get(&self, i: usize) -> Option<&T> {
+        self.items.get(i).and_then(|x| x.as_ref())
+    }
+    /// Last item, if any.
+    pub fn last(&self) -> Option<&T> {
+        if self.len == 0 {
+            None
+        } else {
+            self.get(self.len - 1)
+        }
+    }
+    /// Iterate over the items.
+    pub fn iter(&self) -> impl Iterator<Item = &T> + '_ {
+        self.items[..self.len].iter().filter_map(|x| x.as_ref())
+    }
+}
+
+impl<T: Copy + std::fmt::Debug, const N: usize> std::fmt::Debug for InlineVec<T, N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<T: Copy + PartialEq, const N: usize> PartialEq for InlineVec<T, N> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len == other.len && self.iter().zip(other.iter()).all(|(a, b)| a == b)
+    }
+}
+
+/// Internet checksum (RFC 1071): add `data` as big-endian 16-bit words to `sum`.
+#[inline]
+pub fn checksum_add(mut sum: u32, data: &[u8]) -> u32 {
+    let mut chunks = data.chunks_exact(2);
+    for c in &mut chunks {
+        sum = sum.wrapping_add(u32::from(u16::from_be_bytes([c[0], c[1]])));
+    }
+    if let [last] = chunks.remainder() {
+        sum = sum.wrapping_add(u32::from(*last) << 8);
+    }
+    sum
+}
+
+/// Fold a 32-bit partial sum into the one's complement 16-bit checksum value.
+#[inline]
+pub fn checksum_finish(mut sum: u32) -> u16 {
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// Internet checksum of `data`.
+pub fn checksum(data: &[u8]) -> u16 {
+    checksum_finish(checksum_add(0, data))
+}
+
+/// Partial sum of the IPv6 pseudo-header (RFC 8200 §8.1).
+pub fn ipv6_pseudo_sum(src: &[u8; 16], dst: &[u8; 16], upper_len: u32, next_header: u8) -> u32 {
+    let mut s = checksum_add(0, src);
+    s = checksum_add(s, dst);
+    s = s
+        .wrapping_add(upper_len >> 16)
+        .wrapping_add(upper_len & 0xffff);
+    s.wrapping_add(u32::from(next_header))
+}
+
+/// Partial sum of the IPv4 pseudo-header (RFC 768).
+pub fn ipv4_pseudo_sum(src: [u8; 4], dst: [u8; 4], protocol: u8, len: u16) -> u32 {
+    let mut s = checksum_add(0, &src);
+    s = checksum_add(s, &dst);
+    s.wrapping_add(u32::from(protocol))
+        .wrapping_add(u32::from(len))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc1071_example() {
+        // RFC 1071 §3 numerical example: words 0001 f203 f4f5 f6f7 sum to ddf2 (before complement).
+        let data = [0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7];
+        assert_eq!(checksum(&data), !0xddf2);
+        // odd length pads with zero
+        assert_eq!(checksum(&[0x01]), !0x0100);
+    }
+
+    #[test]
+    fn inline_vec_caps() {
+        let mut v: InlineVec<u8, 2> = InlineVec::new();
+        assert!(v.push(1));
+        assert!(v.push(2));
+        assert!(!v.push(3));
+        assert!(v.overflowed());
+        assert_eq!(v.iter().copied().collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!(v.last(), Some(&2));
+    }
+}
