@@ -99,7 +99,9 @@ impl fmt::Display for LengthSource {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum DissectError {
     /// The layer needs `needed` bytes from `offset` but only `available` are there.
-    #[error("{layer} truncated at offset {offset}: needs {needed} bytes, {available} available (limited by {length_from})")]
+    #[error(
+        "{layer} truncated at offset {offset}: needs {needed} bytes, {available} available (limited by {length_from})"
+    )]
     Truncated {
         /// Layer that could not be decoded completely.
         layer: Layer,
@@ -138,9 +140,7 @@ impl DissectError {
     /// The frame offset the error refers to.
     pub fn offset(&self) -> usize {
         match self {
-            DissectError::Truncated { offset, .. } | DissectError::Malformed { offset, .. } => {
-                *offset
-            }
+            DissectError::Truncated { offset, .. } | DissectError::Malformed { offset, .. } => *offset,
         }
     }
     /// True for [`DissectError::Truncated`].
@@ -244,13 +244,9 @@ impl fmt::Display for NoticeKind {
             NoticeKind::BadIcmpv6Checksum { found, expected } => {
                 write!(f, "bad ICMPv6 checksum 0x{found:04x} (should be 0x{expected:04x})")
             }
-            NoticeKind::UdpLengthMismatch {
-                udp_length,
-                ip_payload,
-            } => write!(
-                f,
-                "UDP length {udp_length} differs from the {ip_payload} bytes the IPv4 header leaves"
-            ),
+            NoticeKind::UdpLengthMismatch { udp_length, ip_payload } => {
+                write!(f, "UDP length {udp_length} differs from the {ip_payload} bytes the IPv4 header leaves")
+            }
             NoticeKind::LinkPadding { len } => write!(f, "{len} bytes of padding after the IPv4 packet"),
             NoticeKind::Ipv4Fragment { offset_bytes, more } => write!(
                 f,
@@ -261,10 +257,9 @@ impl fmt::Display for NoticeKind {
             NoticeKind::UnknownTrailer { trailer_type } => {
                 write!(f, "unknown trailer type 0x{trailer_type:02x} skipped")
             }
-            NoticeKind::TrailerMustDiscard { trailer_type } => write!(
-                f,
-                "unknown trailer type 0x{trailer_type:02x}: receiver must discard packet (RFC 6081 §4.1)"
-            ),
+            NoticeKind::TrailerMustDiscard { trailer_type } => {
+                write!(f, "unknown trailer type 0x{trailer_type:02x}: receiver must discard packet (RFC 6081 §4.1)")
+            }
             NoticeKind::BadTrailerLength { trailer_type, len } => {
                 write!(f, "trailer type 0x{trailer_type:02x} has length {len}, not allowed by RFC 6081")
             }
@@ -310,17 +305,9 @@ mod tests {
             e.to_string(),
             "ipv6 truncated at offset 54: needs 40 bytes, 12 available (limited by the udp.length field)"
         );
-        let m = DissectError::Malformed {
-            layer: Layer::Ipv6,
-            offset: 42,
-            field: "version",
-            value: 4,
-            reason: "must be 6",
-        };
-        assert_eq!(
-            m.to_string(),
-            "ipv6 malformed at offset 42: version = 4: must be 6"
-        );
+        let m =
+            DissectError::Malformed { layer: Layer::Ipv6, offset: 42, field: "version", value: 4, reason: "must be 6" };
+        assert_eq!(m.to_string(), "ipv6 malformed at offset 42: version = 4: must be 6");
         assert_eq!(m.offset(), 42);
     }
 }

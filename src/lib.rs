@@ -12,4 +12,5 @@
 pub mod addr;
 pub mod error;
 pub mod output;
+pub mod probe;
 pub mod wire;

@@ -175,21 +175,7 @@ fn fixed(i: &[u8]) -> NomResult<'_, Fixed> {
     let (i, checksum) = be_u16(i)?;
     let (i, src) = addr(i)?;
     let (i, dst) = addr(i)?;
-    Ok((
-        i,
-        Fixed {
-            vihl,
-            tos,
-            total_length,
-            identification,
-            flags_frag,
-            ttl,
-            protocol,
-            checksum,
-            src,
-            dst,
-        },
-    ))
+    Ok((i, Fixed { vihl, tos, total_length, identification, flags_frag, ttl, protocol, checksum, src, dst }))
 }
 
 /// A parsed IPv4 packet: header, the payload within the total length as far as captured, and
@@ -210,11 +196,7 @@ pub struct Ipv4Packet<'a> {
 ///
 /// Malformed: version != 4, IHL < 5, total length < header length. Truncated: fewer than 20
 /// bytes or fewer than the IHL says.
-pub fn parse_ipv4(
-    data: &[u8],
-    offset: usize,
-    length_from: LengthSource,
-) -> Result<Ipv4Packet<'_>, DissectError> {
+pub fn parse_ipv4(data: &[u8], offset: usize, length_from: LengthSource) -> Result<Ipv4Packet<'_>, DissectError> {
     need(Layer::Ipv4, data, IPV4_MIN_HEADER, offset, length_from)?;
     let (_, h) = fixed(data).map_err(|_| nom_fail(Layer::Ipv4, 20, data, offset, length_from))?;
     let version = h.vihl >> 4;
@@ -334,8 +316,8 @@ mod tests {
     fn known_header_checksum() {
         // A classic worked example (Wikipedia "IPv4 header checksum"): checksum 0xb861.
         let h = [
-            0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11, 0xb8, 0x61, 0xc0, 0xa8,
-            0x00, 0x01, 0xc0, 0xa8, 0x00, 0xc7,
+            0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11, 0xb8, 0x61, 0xc0, 0xa8, 0x00, 0x01, 0xc0, 0xa8,
+            0x00, 0xc7,
         ];
         let mut d = h.to_vec();
         d.resize(0x73, 0);
@@ -346,41 +328,19 @@ mod tests {
 
     #[test]
     fn malformed_and_truncated() {
-        let mut h = emit_ipv4(
-            Ipv4Addr::new(192, 0, 2, 1),
-            Ipv4Addr::new(192, 0, 2, 2),
-            IpProtocol::UDP,
-            0,
-            1,
-            0,
-            0,
-        );
+        let mut h = emit_ipv4(Ipv4Addr::new(192, 0, 2, 1), Ipv4Addr::new(192, 0, 2, 2), IpProtocol::UDP, 0, 1, 0, 0);
         assert!(matches!(
             parse_ipv4(&h[..19], 0, LengthSource::Snaplen),
-            Err(DissectError::Truncated {
-                needed: 20,
-                available: 19,
-                ..
-            })
+            Err(DissectError::Truncated { needed: 20, available: 19, .. })
         ));
         h[0] = 0x46;
-        assert!(matches!(
-            parse_ipv4(&h, 0, LengthSource::Snaplen),
-            Err(DissectError::Truncated { needed: 24, .. })
-        ));
+        assert!(matches!(parse_ipv4(&h, 0, LengthSource::Snaplen), Err(DissectError::Truncated { needed: 24, .. })));
         h[0] = 0x44;
-        assert!(matches!(
-            parse_ipv4(&h, 0, LengthSource::Snaplen),
-            Err(DissectError::Malformed { field: "ihl", .. })
-        ));
+        assert!(matches!(parse_ipv4(&h, 0, LengthSource::Snaplen), Err(DissectError::Malformed { field: "ihl", .. })));
         h[0] = 0x65;
         assert!(matches!(
             parse_ipv4(&h, 0, LengthSource::Snaplen),
-            Err(DissectError::Malformed {
-                field: "version",
-                value: 6,
-                ..
-            })
+            Err(DissectError::Malformed { field: "version", value: 6, .. })
         ));
     }
 }

@@ -97,10 +97,7 @@ impl EtherType {
         })
     }
     fn is_vlan_tag(self) -> bool {
-        matches!(
-            self,
-            EtherType::VLAN | EtherType::QINQ | EtherType::QINQ_9100
-        )
+        matches!(self, EtherType::VLAN | EtherType::QINQ | EtherType::QINQ_9100)
     }
 }
 
@@ -191,20 +188,11 @@ pub struct Link {
 impl fmt::Display for Link {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.header {
-            LinkHeader::Ethernet { dst, src } => {
-                write!(f, "Ethernet II, Src: {}, Dst: {}", Mac(src), Mac(dst))?
+            LinkHeader::Ethernet { dst, src } => write!(f, "Ethernet II, Src: {}, Dst: {}", Mac(src), Mac(dst))?,
+            LinkHeader::Sll { packet_type, .. } => write!(f, "Linux cooked capture v1, packet type {packet_type}")?,
+            LinkHeader::Sll2 { if_index, packet_type, .. } => {
+                write!(f, "Linux cooked capture v2, interface {if_index}, packet type {packet_type}")?
             }
-            LinkHeader::Sll { packet_type, .. } => {
-                write!(f, "Linux cooked capture v1, packet type {packet_type}")?
-            }
-            LinkHeader::Sll2 {
-                if_index,
-                packet_type,
-                ..
-            } => write!(
-                f,
-                "Linux cooked capture v2, interface {if_index}, packet type {packet_type}"
-            )?,
             LinkHeader::Loopback { family, .. } => write!(f, "{}, family {family}", self.linktype)?,
             LinkHeader::Raw => write!(f, "{}", self.linktype)?,
         }
@@ -221,11 +209,7 @@ pub struct Mac(pub [u8; 6]);
 impl fmt::Display for Mac {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let m = self.0;
-        write!(
-            f,
-            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-            m[0], m[1], m[2], m[3], m[4], m[5]
-        )
+        write!(f, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5])
     }
 }
 
@@ -249,18 +233,7 @@ fn sll(i: &[u8]) -> NomResult<'_, (LinkHeader, u16)> {
     let (i, addr_len) = be_u16(i)?;
     let (i, addr) = addr8(i)?;
     let (i, proto) = be_u16(i)?;
-    Ok((
-        i,
-        (
-            LinkHeader::Sll {
-                packet_type,
-                arphrd,
-                addr_len,
-                addr,
-            },
-            proto,
-        ),
-    ))
+    Ok((i, (LinkHeader::Sll { packet_type, arphrd, addr_len, addr }, proto)))
 }
 
 fn sll2(i: &[u8]) -> NomResult<'_, (LinkHeader, u16)> {
@@ -271,19 +244,7 @@ fn sll2(i: &[u8]) -> NomResult<'_, (LinkHeader, u16)> {
     let (i, packet_type) = be_u8(i)?;
     let (i, addr_len) = be_u8(i)?;
     let (i, addr) = addr8(i)?;
-    Ok((
-        i,
-        (
-            LinkHeader::Sll2 {
-                if_index,
-                arphrd,
-                packet_type,
-                addr_len,
-                addr,
-            },
-            proto,
-        ),
-    ))
+    Ok((i, (LinkHeader::Sll2 { if_index, arphrd, packet_type, addr_len, addr }, proto)))
 }
 
 /// Map a BSD address family to the network protocol: 2 is IPv4 everywhere; 24 (NetBSD,
@@ -315,20 +276,17 @@ pub fn parse_link(frame: &[u8], linktype: u32) -> Result<Link, DissectError> {
     let (header, mut ethertype, mut header_len) = match linktype {
         1 => {
             need(Layer::Link, frame, 14, 0, snap)?;
-            let (_, (dst, src, et)) =
-                eth(frame).map_err(|_| super::nom_fail(Layer::Link, 14, frame, 0, snap))?;
+            let (_, (dst, src, et)) = eth(frame).map_err(|_| super::nom_fail(Layer::Link, 14, frame, 0, snap))?;
             (LinkHeader::Ethernet { dst, src }, EtherType(et), 14)
         }
         113 => {
             need(Layer::Link, frame, 16, 0, snap)?;
-            let (_, (h, p)) =
-                sll(frame).map_err(|_| super::nom_fail(Layer::Link, 16, frame, 0, snap))?;
+            let (_, (h, p)) = sll(frame).map_err(|_| super::nom_fail(Layer::Link, 16, frame, 0, snap))?;
             (h, EtherType(p), 16)
         }
         276 => {
             need(Layer::Link, frame, 20, 0, snap)?;
-            let (_, (h, p)) =
-                sll2(frame).map_err(|_| super::nom_fail(Layer::Link, 20, frame, 0, snap))?;
+            let (_, (h, p)) = sll2(frame).map_err(|_| super::nom_fail(Layer::Link, 20, frame, 0, snap))?;
             (h, EtherType(p), 20)
         }
         0 | 108 => {
@@ -338,19 +296,8 @@ pub fn parse_link(frame: &[u8], linktype: u32) -> Result<Link, DissectError> {
             let le = u32::from_le_bytes(b);
             // LOOP is always network order; NULL is host order, so take the reading that
             // gives a small family number.
-            let (family, little_endian) = if linktype == 108 || be <= 0xff {
-                (be, false)
-            } else {
-                (le, true)
-            };
-            (
-                LinkHeader::Loopback {
-                    family,
-                    little_endian,
-                },
-                family_to_ethertype(family),
-                4,
-            )
+            let (family, little_endian) = if linktype == 108 || be <= 0xff { (be, false) } else { (le, true) };
+            (LinkHeader::Loopback { family, little_endian }, family_to_ethertype(family), 4)
         }
         12 | 14 | 101 => (LinkHeader::Raw, raw_ethertype(frame.first()), 0),
         228 => (LinkHeader::Raw, EtherType::IPV4, 0),
@@ -365,10 +312,7 @@ pub fn parse_link(frame: &[u8], linktype: u32) -> Result<Link, DissectError> {
             })
         }
     };
-    if matches!(
-        header,
-        LinkHeader::Ethernet { .. } | LinkHeader::Sll { .. } | LinkHeader::Sll2 { .. }
-    ) {
+    if matches!(header, LinkHeader::Ethernet { .. } | LinkHeader::Sll { .. } | LinkHeader::Sll2 { .. }) {
         while ethertype.is_vlan_tag() {
             let off = header_len;
             let rest = frame.get(off..).unwrap_or(&[]);
@@ -396,13 +340,7 @@ pub fn parse_link(frame: &[u8], linktype: u32) -> Result<Link, DissectError> {
             }
         }
     }
-    Ok(Link {
-        linktype: lt,
-        header,
-        vlans,
-        ethertype,
-        header_len,
-    })
+    Ok(Link { linktype: lt, header, vlans, ethertype, header_len })
 }
 
 fn eth(i: &[u8]) -> NomResult<'_, ([u8; 6], [u8; 6], u16)> {
@@ -446,13 +384,7 @@ mod tests {
         let mut f = vec![0; 12];
         f.extend_from_slice(&[0x81, 0x00, 0x00]);
         match parse_link(&f, 1) {
-            Err(DissectError::Truncated {
-                layer: Layer::Vlan,
-                needed: 4,
-                available: 1,
-                offset: 14,
-                ..
-            }) => {}
+            Err(DissectError::Truncated { layer: Layer::Vlan, needed: 4, available: 1, offset: 14, .. }) => {}
             other => panic!("{other:?}"),
         }
     }
@@ -487,14 +419,7 @@ mod tests {
     #[test]
     fn unknown_linktype_named() {
         let e = parse_link(&[0; 40], 105).unwrap_err();
-        assert!(matches!(
-            e,
-            DissectError::Malformed {
-                value: 105,
-                field: "linktype",
-                ..
-            }
-        ));
+        assert!(matches!(e, DissectError::Malformed { value: 105, field: "linktype", .. }));
         assert_eq!(LinkType(105).to_string(), "LINKTYPE_IEEE802_11 (105)");
     }
 }

@@ -30,13 +30,7 @@ pub(crate) fn need(
     length_from: LengthSource,
 ) -> Result<(), DissectError> {
     if data.len() < needed {
-        Err(DissectError::Truncated {
-            layer,
-            needed,
-            available: data.len(),
-            offset,
-            length_from,
-        })
+        Err(DissectError::Truncated { layer, needed, available: data.len(), offset, length_from })
     } else {
         Ok(())
     }
@@ -51,13 +45,7 @@ pub(crate) fn nom_fail(
     offset: usize,
     length_from: LengthSource,
 ) -> DissectError {
-    DissectError::Truncated {
-        layer,
-        needed,
-        available: data.len(),
-        offset,
-        length_from,
-    }
+    DissectError::Truncated { layer, needed, available: data.len(), offset, length_from }
 }
 
 /// A fixed-capacity list stored inline (no heap), used so that dissecting a packet never
@@ -71,11 +59,7 @@ pub struct InlineVec<T: Copy, const N: usize> {
 
 impl<T: Copy, const N: usize> Default for InlineVec<T, N> {
     fn default() -> Self {
-        InlineVec {
-            items: [None; N],
-            len: 0,
-            overflowed: false,
-        }
+        InlineVec { items: [None; N], len: 0, overflowed: false }
     }
 }
 
@@ -168,9 +152,7 @@ pub fn checksum(data: &[u8]) -> u16 {
 pub fn ipv6_pseudo_sum(src: &[u8; 16], dst: &[u8; 16], upper_len: u32, next_header: u8) -> u32 {
     let mut s = checksum_add(0, src);
     s = checksum_add(s, dst);
-    s = s
-        .wrapping_add(upper_len >> 16)
-        .wrapping_add(upper_len & 0xffff);
+    s = s.wrapping_add(upper_len >> 16).wrapping_add(upper_len & 0xffff);
     s.wrapping_add(u32::from(next_header))
 }
 
@@ -178,8 +160,7 @@ pub fn ipv6_pseudo_sum(src: &[u8; 16], dst: &[u8; 16], upper_len: u32, next_head
 pub fn ipv4_pseudo_sum(src: [u8; 4], dst: [u8; 4], protocol: u8, len: u16) -> u32 {
     let mut s = checksum_add(0, &src);
     s = checksum_add(s, &dst);
-    s.wrapping_add(u32::from(protocol))
-        .wrapping_add(u32::from(len))
+    s.wrapping_add(u32::from(protocol)).wrapping_add(u32::from(len))
 }
 
 #[cfg(test)]

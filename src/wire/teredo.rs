@@ -42,13 +42,7 @@ impl<'a> Authentication<'a> {
     /// An indicator without client identifier or authentication value, as every known
     /// implementation sends (ID-len = AU-len = 0).
     pub fn new(nonce: [u8; 8], confirmation: u8) -> Authentication<'static> {
-        Authentication {
-            offset: 0,
-            client_id: &[],
-            auth_value: &[],
-            nonce,
-            confirmation,
-        }
+        Authentication { offset: 0, client_id: &[], auth_value: &[], nonce, confirmation }
     }
     /// ID-len field.
     pub fn id_len(&self) -> u8 {
@@ -108,11 +102,7 @@ pub struct OriginIndication {
 impl OriginIndication {
     /// A new indication for sending.
     pub fn new(address: Ipv4Addr, port: u16) -> Self {
-        OriginIndication {
-            offset: 0,
-            port,
-            address,
-        }
+        OriginIndication { offset: 0, port, address }
     }
     /// The port as carried on the wire.
     pub fn obfuscated_port(&self) -> u16 {
@@ -137,11 +127,7 @@ impl OriginIndication {
 
 impl fmt::Display for OriginIndication {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "Teredo Origin Indication header, origin {}:{}",
-            self.address, self.port
-        )
+        write!(f, "Teredo Origin Indication header, origin {}:{}", self.address, self.port)
     }
 }
 
@@ -184,27 +170,14 @@ pub fn parse_authentication(
     need(l, data, total, offset, length_from)?;
     let (_, (client_id, auth_value, nonce, confirmation)) =
         auth_fields(data).map_err(|_| nom_fail(l, total, data, offset, length_from))?;
-    Ok(Authentication {
-        offset,
-        client_id,
-        auth_value,
-        nonce,
-        confirmation,
-    })
+    Ok(Authentication { offset, client_id, auth_value, nonce, confirmation })
 }
 
 fn origin_fields(i: &[u8]) -> NomResult<'_, (u16, u16, u32)> {
     let (i, indicator) = be_u16(i)?;
     let (i, port) = be_u16(i)?;
     let (i, a) = take(4usize)(i)?;
-    Ok((
-        i,
-        (
-            indicator,
-            port,
-            u32::from_be_bytes([a[0], a[1], a[2], a[3]]),
-        ),
-    ))
+    Ok((i, (indicator, port, u32::from_be_bytes([a[0], a[1], a[2], a[3]]))))
 }
 
 /// Parse an Origin indication at `offset` (data starts with `00 00`).
@@ -215,13 +188,8 @@ pub fn parse_origin_indication(
 ) -> Result<OriginIndication, DissectError> {
     let l = Layer::OriginIndication;
     need(l, data, ORIGIN_INDICATION_LEN, offset, length_from)?;
-    let (_, (_, port, addr)) =
-        origin_fields(data).map_err(|_| nom_fail(l, 8, data, offset, length_from))?;
-    Ok(OriginIndication {
-        offset,
-        port: port ^ 0xffff,
-        address: Ipv4Addr::from(addr ^ 0xffff_ffff),
-    })
+    let (_, (_, port, addr)) = origin_fields(data).map_err(|_| nom_fail(l, 8, data, offset, length_from))?;
+    Ok(OriginIndication { offset, port: port ^ 0xffff, address: Ipv4Addr::from(addr ^ 0xffff_ffff) })
 }
 
 /// The indicators in front of the IPv6 packet.
@@ -380,10 +348,7 @@ impl TrailerValue {
         let mut addresses = [(Ipv4Addr::UNSPECIFIED, 0); 4];
         let n = pairs.len().min(4);
         addresses[..n].copy_from_slice(&pairs[..n]);
-        TrailerValue::AlternateAddress {
-            count: n as u8,
-            addresses,
-        }
+        TrailerValue::AlternateAddress { count: n as u8, addresses }
     }
     /// Append the encoded TLV. `BadLength` and `Unknown` emit nothing.
     pub fn emit(&self, out: &mut Vec<u8>) {
@@ -448,22 +413,15 @@ impl fmt::Display for Trailer<'_> {
                     _ => "unknown discovery type",
                 }
             ),
-            TrailerValue::BadLength => write!(
-                f,
-                "{} trailer with bad length {}",
-                self.trailer_type.name().unwrap_or("?"),
-                self.value.len()
-            ),
+            TrailerValue::BadLength => {
+                write!(f, "{} trailer with bad length {}", self.trailer_type.name().unwrap_or("?"), self.value.len())
+            }
             TrailerValue::Unknown { must_discard } => write!(
                 f,
                 "unknown trailer type 0x{:02x} length {}{}",
                 self.trailer_type.0,
                 self.value.len(),
-                if must_discard {
-                    " (receiver must discard packet)"
-                } else {
-                    ""
-                }
+                if must_discard { " (receiver must discard packet)" } else { "" }
             ),
         }
     }
@@ -472,29 +430,19 @@ impl fmt::Display for Trailer<'_> {
 fn decode_trailer_value(t: TrailerType, v: &[u8]) -> TrailerValue {
     match (t.0, v.len()) {
         (0x01, 4) => TrailerValue::Nonce([v[0], v[1], v[2], v[3]]),
-        (0x02 | 0x05, 2) => TrailerValue::RandomPort {
-            code: t.0,
-            port: u16::from_be_bytes([v[0], v[1]]),
-        },
+        (0x02 | 0x05, 2) => TrailerValue::RandomPort { code: t.0, port: u16::from_be_bytes([v[0], v[1]]) },
         (0x03, 8 | 14 | 20 | 26) => {
             let mut addresses = [(Ipv4Addr::UNSPECIFIED, 0); 4];
             let mut count = 0u8;
             for (k, c) in v[2..].chunks_exact(6).enumerate() {
-                addresses[k] = (
-                    Ipv4Addr::new(c[0], c[1], c[2], c[3]),
-                    u16::from_be_bytes([c[4], c[5]]),
-                );
+                addresses[k] = (Ipv4Addr::new(c[0], c[1], c[2], c[3]), u16::from_be_bytes([c[4], c[5]]));
                 count += 1;
             }
             TrailerValue::AlternateAddress { count, addresses }
         }
-        (0x04, 4) => TrailerValue::NeighborDiscovery {
-            discovery_type: v[0],
-        },
+        (0x04, 4) => TrailerValue::NeighborDiscovery { discovery_type: v[0] },
         (0x01..=0x05, _) => TrailerValue::BadLength,
-        _ => TrailerValue::Unknown {
-            must_discard: t.must_discard_if_unknown(),
-        },
+        _ => TrailerValue::Unknown { must_discard: t.must_discard_if_unknown() },
     }
 }
 
@@ -530,10 +478,7 @@ pub fn parse_trailers<'a>(
                 offset: at,
                 kind: NoticeKind::UnparsedTrailerBytes { len: rest.len() },
             });
-            return Some(Unparsed {
-                offset: at,
-                bytes: rest,
-            });
+            return Some(Unparsed { offset: at, bytes: rest });
         }
         let t = TrailerType(rest[0]);
         let len = usize::from(rest[1]);
@@ -543,10 +488,7 @@ pub fn parse_trailers<'a>(
             TrailerValue::BadLength => notice(Notice {
                 layer: Layer::Trailer,
                 offset: at,
-                kind: NoticeKind::BadTrailerLength {
-                    trailer_type: t.0,
-                    len: rest[1],
-                },
+                kind: NoticeKind::BadTrailerLength { trailer_type: t.0, len: rest[1] },
             }),
             TrailerValue::Unknown { must_discard } => notice(Notice {
                 layer: Layer::Trailer,
@@ -559,18 +501,8 @@ pub fn parse_trailers<'a>(
             }),
             _ => {}
         }
-        if !out.push(Trailer {
-            offset: at,
-            trailer_type: t,
-            value,
-            decoded,
-        }) && out.len() == MAX_TRAILERS
-        {
-            notice(Notice {
-                layer: Layer::Trailer,
-                offset: at,
-                kind: NoticeKind::CapacityExceeded,
-            });
+        if !out.push(Trailer { offset: at, trailer_type: t, value, decoded }) && out.len() == MAX_TRAILERS {
+            notice(Notice { layer: Layer::Trailer, offset: at, kind: NoticeKind::CapacityExceeded });
         }
         i += 2 + len;
     }
@@ -605,15 +537,9 @@ mod tests {
     fn rfc4380_origin_example() {
         // RFC 4380 §5.1.1: port 337 and address 1.2.3.4 are carried as 0000 FEAE FEFD FCFB.
         let o = OriginIndication::new(Ipv4Addr::new(1, 2, 3, 4), 337);
-        assert_eq!(
-            o.to_bytes(),
-            [0x00, 0x00, 0xfe, 0xae, 0xfe, 0xfd, 0xfc, 0xfb]
-        );
+        assert_eq!(o.to_bytes(), [0x00, 0x00, 0xfe, 0xae, 0xfe, 0xfd, 0xfc, 0xfb]);
         let p = parse_origin_indication(&o.to_bytes(), 42, LengthSource::Snaplen).unwrap();
-        assert_eq!(
-            (p.port, p.address, p.offset),
-            (337, Ipv4Addr::new(1, 2, 3, 4), 42)
-        );
+        assert_eq!((p.port, p.address, p.offset), (337, Ipv4Addr::new(1, 2, 3, 4), 42));
     }
 
     #[test]
@@ -634,13 +560,7 @@ mod tests {
         // one byte short
         assert!(matches!(
             parse_authentication(&v[..17], 5, LengthSource::Snaplen),
-            Err(DissectError::Truncated {
-                layer: Layer::Authentication,
-                needed: 18,
-                available: 17,
-                offset: 5,
-                ..
-            })
+            Err(DissectError::Truncated { layer: Layer::Authentication, needed: 18, available: 17, offset: 5, .. })
         ));
     }
 
@@ -652,10 +572,7 @@ mod tests {
         build_teredo_payload(Some(&a), Some(&o), &[0x60, 0, 0, 0], &[], &mut ok);
         let (i, e) = parse_indicators(&ok, 0, LengthSource::Snaplen);
         assert!(e.is_none());
-        assert_eq!(
-            (i.auth.unwrap().nonce, i.origin.unwrap().port, i.len),
-            ([9; 8], 3544, 21)
-        );
+        assert_eq!((i.auth.unwrap().nonce, i.origin.unwrap().port, i.len), ([9; 8], 3544, 21));
 
         let mut bad = Vec::new();
         o.emit(&mut bad);
@@ -663,71 +580,37 @@ mod tests {
         let (got, e) = parse_indicators(&bad, 100, LengthSource::Snaplen);
         let e = e.unwrap();
         assert!(got.origin.is_some());
-        assert!(matches!(
-            e,
-            DissectError::Malformed {
-                offset: 108,
-                field: "indicator_type",
-                value: 1,
-                ..
-            }
-        ));
+        assert!(matches!(e, DissectError::Malformed { offset: 108, field: "indicator_type", value: 1, .. }));
 
         let mut two = Vec::new();
         o.emit(&mut two);
         o.emit(&mut two);
         let e = parse_indicators(&two, 0, LengthSource::Snaplen).1.unwrap();
-        assert!(matches!(
-            e,
-            DissectError::Malformed {
-                reason: "second Origin indication",
-                ..
-            }
-        ));
+        assert!(matches!(e, DissectError::Malformed { reason: "second Origin indication", .. }));
 
         let mut aa = Vec::new();
         a.emit(&mut aa);
         a.emit(&mut aa);
         let e = parse_indicators(&aa, 0, LengthSource::Snaplen).1.unwrap();
-        assert!(matches!(
-            e,
-            DissectError::Malformed {
-                reason: "second Authentication indicator",
-                ..
-            }
-        ));
+        assert!(matches!(e, DissectError::Malformed { reason: "second Authentication indicator", .. }));
 
         // lengths past the end: ID-len 200 with 12 bytes
         let short = [0, 1, 200, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-        let e = parse_indicators(&short, 0, LengthSource::HeaderField("udp.length"))
-            .1
-            .unwrap();
-        assert!(matches!(
-            e,
-            DissectError::Truncated {
-                needed: 213,
-                available: 12,
-                ..
-            }
-        ));
+        let e = parse_indicators(&short, 0, LengthSource::HeaderField("udp.length")).1.unwrap();
+        assert!(matches!(e, DissectError::Truncated { needed: 213, available: 12, .. }));
     }
 
     #[test]
     fn trailers_all_kinds_round_trip() {
         let vals = [
             TrailerValue::Nonce([1, 2, 3, 4]),
-            TrailerValue::RandomPort {
-                code: 5,
-                port: 40000,
-            },
+            TrailerValue::RandomPort { code: 5, port: 40000 },
             TrailerValue::RandomPort { code: 2, port: 1 },
             TrailerValue::alternate_address(&[
                 (Ipv4Addr::new(192, 0, 2, 9), 5000),
                 (Ipv4Addr::new(198, 51, 100, 1), 6000),
             ]),
-            TrailerValue::NeighborDiscovery {
-                discovery_type: TEREDO_DISCOVERY_ADVERTISEMENT,
-            },
+            TrailerValue::NeighborDiscovery { discovery_type: TEREDO_DISCOVERY_ADVERTISEMENT },
         ];
         let mut v = Vec::new();
         for t in &vals {
@@ -753,16 +636,8 @@ mod tests {
         let un = parse_trailers(&v, 0, &mut out, &mut |n| notes.push(n)).unwrap();
         assert_eq!((un.offset, un.bytes.len()), (5, 4));
         assert_eq!(out.len(), 2);
-        assert_eq!(
-            out.get(0).unwrap().decoded,
-            TrailerValue::Unknown { must_discard: true }
-        );
-        assert_eq!(
-            out.get(1).unwrap().decoded,
-            TrailerValue::Unknown {
-                must_discard: false
-            }
-        );
+        assert_eq!(out.get(0).unwrap().decoded, TrailerValue::Unknown { must_discard: true });
+        assert_eq!(out.get(1).unwrap().decoded, TrailerValue::Unknown { must_discard: false });
         let kinds: Vec<NoticeKind> = notes.iter().map(|n| n.kind).collect();
         assert_eq!(
             kinds,
@@ -778,10 +653,7 @@ mod tests {
         let un = parse_trailers(&v, 0, &mut out, &mut |_| {});
         assert!(un.is_none());
         assert_eq!(out.get(0).unwrap().decoded, TrailerValue::BadLength);
-        assert_eq!(
-            out.get(1).unwrap().decoded,
-            TrailerValue::RandomPort { code: 5, port: 80 }
-        );
+        assert_eq!(out.get(1).unwrap().decoded, TrailerValue::RandomPort { code: 5, port: 80 });
         // the "1234" bytes of zeek's hand-edited bubbles: type '1' (0x31) len '2' (0x32) needs 52 bytes
         let mut out = InlineVec::new();
         let un = parse_trailers(b"1234", 0, &mut out, &mut |_| {}).unwrap();

@@ -40,12 +40,7 @@ impl TcpHeader {
             (0x02, "SYN"),
             (0x01, "FIN"),
         ];
-        let v: Vec<&str> = NAMES
-            .iter()
-            .rev()
-            .filter(|(b, _)| self.flags & b != 0)
-            .map(|(_, n)| *n)
-            .collect();
+        let v: Vec<&str> = NAMES.iter().rev().filter(|(b, _)| self.flags & b != 0).map(|(_, n)| *n).collect();
         v.join(",")
     }
 }
@@ -74,11 +69,7 @@ fn fields(i: &[u8]) -> NomResult<'_, (u16, u16, u32, u32, u16, u16)> {
 }
 
 /// Parse a TCP header at `offset`.
-pub fn parse_tcp(
-    data: &[u8],
-    offset: usize,
-    length_from: LengthSource,
-) -> Result<TcpHeader, DissectError> {
+pub fn parse_tcp(data: &[u8], offset: usize, length_from: LengthSource) -> Result<TcpHeader, DissectError> {
     need(Layer::Tcp, data, 20, offset, length_from)?;
     let (_, (src_port, dst_port, seq, ack, off_flags, window)) =
         fields(data).map_err(|_| nom_fail(Layer::Tcp, 20, data, offset, length_from))?;
@@ -93,16 +84,7 @@ pub fn parse_tcp(
         });
     }
     need(Layer::Tcp, data, header_len, offset, length_from)?;
-    Ok(TcpHeader {
-        offset,
-        src_port,
-        dst_port,
-        seq,
-        ack,
-        header_len,
-        flags: off_flags & 0x01ff,
-        window,
-    })
+    Ok(TcpHeader { offset, src_port, dst_port, seq, ack, header_len, flags: off_flags & 0x01ff, window })
 }
 
 #[cfg(test)]
@@ -111,9 +93,7 @@ mod tests {
 
     #[test]
     fn syn_ack() {
-        let mut d = vec![
-            0x0e, 0xd5, 0x00, 0x50, 0, 0, 0, 1, 0, 0, 0, 2, 0x50, 0x12, 0xff, 0xff,
-        ];
+        let mut d = vec![0x0e, 0xd5, 0x00, 0x50, 0, 0, 0, 1, 0, 0, 0, 2, 0x50, 0x12, 0xff, 0xff];
         d.extend_from_slice(&[0; 4]);
         let t = parse_tcp(&d, 0, LengthSource::Snaplen).unwrap();
         assert_eq!((t.src_port, t.dst_port, t.seq, t.ack), (3797, 80, 1, 2));
@@ -121,11 +101,7 @@ mod tests {
         d[12] = 0x60;
         assert!(matches!(
             parse_tcp(&d, 0, LengthSource::Snaplen),
-            Err(DissectError::Truncated {
-                layer: Layer::Tcp,
-                needed: 24,
-                ..
-            })
+            Err(DissectError::Truncated { layer: Layer::Tcp, needed: 24, .. })
         ));
     }
 }

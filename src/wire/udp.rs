@@ -77,13 +77,7 @@ pub fn parse_udp(
     }
     let end = len.min(data.len());
     Ok(UdpDatagram {
-        header: UdpHeader {
-            offset,
-            src_port,
-            dst_port,
-            length,
-            checksum,
-        },
+        header: UdpHeader { offset, src_port, dst_port, length, checksum },
         payload: &data[UDP_HEADER..end],
         missing: len.saturating_sub(data.len()),
     })
@@ -135,10 +129,7 @@ mod tests {
         let mut d = h.to_vec();
         d.extend_from_slice(payload);
         let u = parse_udp(&d, 34, LengthSource::Snaplen, Layer::Udp).unwrap();
-        assert_eq!(
-            (u.header.src_port, u.header.dst_port, u.header.length),
-            (40000, 3544, 15)
-        );
+        assert_eq!((u.header.src_port, u.header.dst_port, u.header.length), (40000, 3544, 15));
         assert_eq!(u.payload, payload);
         assert_eq!(expected_checksum(ps, &d), u.header.checksum);
         // whole datagram incl. pseudo header sums to 0xffff
@@ -150,12 +141,7 @@ mod tests {
         let d = [0, 1, 0, 2, 0, 7, 0, 0];
         assert!(matches!(
             parse_udp(&d, 0, LengthSource::Snaplen, Layer::Udp),
-            Err(DissectError::Malformed {
-                field: "length",
-                value: 7,
-                offset: 4,
-                ..
-            })
+            Err(DissectError::Malformed { field: "length", value: 7, offset: 4, .. })
         ));
         let d = [0, 1, 0, 2, 0, 20, 0, 0, 1];
         let u = parse_udp(&d, 0, LengthSource::Snaplen, Layer::Udp).unwrap();

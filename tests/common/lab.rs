@@ -51,12 +51,7 @@ fn lab_id() -> String {
 }
 
 fn run_script(lab_id: &str, args: &[&str]) -> Output {
-    Command::new("bash")
-        .arg(script())
-        .args(args)
-        .env("LAB_ID", lab_id)
-        .output()
-        .expect("run lab.sh")
+    Command::new("bash").arg(script()).args(args).env("LAB_ID", lab_id).output().expect("run lab.sh")
 }
 
 /// Why the lab cannot run here, if it cannot.
@@ -115,19 +110,12 @@ impl Lab {
             .filter_map(|l| l.split_once('='))
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        Some(Lab {
-            nat,
-            env,
-            lab_id: id,
-            _guard: guard,
-        })
+        Some(Lab { nat, env, lab_id: id, _guard: guard })
     }
 
     /// A value from `lab.sh env` (e.g. `SERVER1`, `NAT_PUBLIC`, `NS_CLI`).
     pub fn get(&self, key: &str) -> &str {
-        self.env
-            .get(key)
-            .unwrap_or_else(|| panic!("lab env has no {key}"))
+        self.env.get(key).unwrap_or_else(|| panic!("lab env has no {key}"))
     }
 
     /// Namespace name of a role: cli, nat, inet, srv, rly, v6.
