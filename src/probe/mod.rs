@@ -424,6 +424,7 @@ pub fn qualify(
             }
         }
     };
+    let elapsed = start.elapsed();
     drop(hub);
     let primary_step = &steps[1];
     let mapped = primary_step.step.answer.as_ref().and_then(|a| a.mapped);
@@ -455,7 +456,7 @@ pub fn qualify(
         ignored,
         timeout: cfg.timeout,
         retries: cfg.retries,
-        elapsed: start.elapsed(),
+        elapsed,
     };
     let session = match (mapped, teredo) {
         (Some(m), Some(t)) => Some(Session {
