@@ -15,6 +15,8 @@ use teredo_tool::probe::relay::discover_and_ping;
 use teredo_tool::probe::transport::Udp;
 use teredo_tool::probe::{default_servers, qualify, Direction, NatType, ProbeConfig, Qualification, Tracer};
 
+type ProbeResult = anyhow::Result<(Qualification, Option<teredo_tool::probe::Session>)>;
+
 /// No valid RA from any server.
 pub const EXIT_OFFLINE: u8 = 3;
 
@@ -74,17 +76,16 @@ pub fn run<W: Write>(args: &ProbeArgs, out: &mut Output<W>) -> anyhow::Result<Ex
     }
 
     // All servers concurrently, each on its own sockets.
-    let results: Vec<(String, anyhow::Result<(Qualification, Option<teredo_tool::probe::Session>)>)> =
-        std::thread::scope(|sc| {
-            let handles: Vec<_> = servers
-                .iter()
-                .map(|s| {
-                    let cfg = cfg.clone();
-                    sc.spawn(move || (s.clone(), qualify(&Udp, s, &cfg).map_err(anyhow::Error::from)))
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().expect("probe thread")).collect()
-        });
+    let results: Vec<(String, ProbeResult)> = std::thread::scope(|sc| {
+        let handles: Vec<_> = servers
+            .iter()
+            .map(|s| {
+                let cfg = cfg.clone();
+                sc.spawn(move || (s.clone(), qualify(&Udp, s, &cfg).map_err(anyhow::Error::from)))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("probe thread")).collect()
+    });
 
     if servers.len() == 1 && !from_list {
         let (name, res) = results.into_iter().next().expect("one");
