@@ -10,7 +10,9 @@
 #![forbid(unsafe_code)]
 
 pub mod addr;
+pub mod dissect;
 pub mod error;
 pub mod output;
 pub mod probe;
+pub mod reassembly;
 pub mod wire;

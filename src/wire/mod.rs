@@ -121,6 +121,8 @@ impl<T: Copy + PartialEq, const N: usize> PartialEq for InlineVec<T, N> {
     }
 }
 
+impl<T: Copy + Eq, const N: usize> Eq for InlineVec<T, N> {}
+
 /// Internet checksum (RFC 1071): add `data` as big-endian 16-bit words to `sum`.
 #[inline]
 pub fn checksum_add(mut sum: u32, data: &[u8]) -> u32 {

@@ -215,6 +215,17 @@ pub fn parse_indicators(
     loop {
         let rest = &data[ind.len..];
         if rest.len() < 2 {
+            if rest == [0] {
+                // One byte 0x00: an indicator type cut in half (an IPv6 packet starts 0x6_).
+                let e = DissectError::Truncated {
+                    layer: Layer::Teredo,
+                    needed: 2,
+                    available: 1,
+                    offset: offset + ind.len,
+                    length_from,
+                };
+                return (ind, Some(e));
+            }
             return (ind, None);
         }
         let t = u16::from_be_bytes([rest[0], rest[1]]);
