@@ -88,8 +88,15 @@ fn probe_against_real_miredo_behind_each_nat() {
 /// Names resolve inside the lab (/etc/netns/<client ns>/hosts, written by lab.sh), and the
 /// built-in list can be replaced through TEREDO_TOOL_SERVERS.
 fn dns_and_server_list(lab: &Lab) {
-    let (code, v, err) = probe(lab, &["--server", "teredo.lab.test", "--relay", "2001:db8:ff::1"], &[]);
+    let (code, v, err) = probe(lab, &["--server", "teredo.lab.test", "--relay", "2001:db8:ff::1", "--trace"], &[]);
     assert_eq!(code, 0, "{v:#} {err}");
+    // --trace shows every datagram through the shared dissector: the cone RS (whose
+    // checksum 0x125d is miredo's precomputed one, PROTOCOL.md §2.2), the cone RA from the
+    // secondary address, the relay's indirect bubble and the echo reply from the relay.
+    assert!(err.contains("checksum: 0x125d [correct]"), "{err}");
+    assert!(err.contains("<- 192.0.2.2:3544 > 10.0.0.2:"), "{err}");
+    assert!(err.contains("<- 203.0.113.1:3545 > 10.0.0.2:"), "{err}");
+    assert!(err.contains("bubble"), "{err}");
     assert_eq!(v[0]["server"], "teredo.lab.test");
     assert_eq!(v[0]["server_address"], "192.0.2.1");
     assert_eq!(v[0]["nat_type"], "cone");

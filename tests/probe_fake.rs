@@ -128,7 +128,9 @@ fn genuine_answers_on_loopback_mean_no_nat() {
     let (q, s) = qualify(&Udp, &format!("127.0.0.1:{}", srv.port), &cfg(srv.port)).unwrap();
     assert_eq!(q.nat_type, NatType::None);
     assert_eq!(q.mapped, Some(q.local));
-    assert!(q.cone_answered() && q.primary_answered() && q.secondary_answered());
+    // "none" is certain once both non-cone RAs show mapping == local: the cone RA may or may
+    // not have arrived by then.
+    assert!(q.primary_answered() && q.secondary_answered());
     assert_eq!(q.prefix, Some("2001:0:7f00:1::".parse().unwrap()));
     assert!(q.ignored.is_empty(), "{:?}", q.ignored);
     assert!(s.is_some());

@@ -47,8 +47,22 @@ fn tracer() -> Tracer {
             Direction::Sent => ("->", local, remote),
             Direction::Received => ("<-", remote, local),
         };
+        // The shared dissector renders the datagram, as for captures.
+        let d = teredo_tool::dissect::dissect_teredo_payload(data, 0);
         let mut e = std::io::stderr().lock();
         let _ = writeln!(e, "{arrow} {a} > {b} udp {}: {}", data.len(), summary(data));
+        for l in d.layers() {
+            let _ = writeln!(e, "    {:?} @{} ({} bytes): {}", l.layer, l.offset, l.len, l.summary);
+            for (k, v) in &l.fields {
+                let _ = writeln!(e, "        {k}: {v}");
+            }
+        }
+        for err in d.errors.iter() {
+            let _ = writeln!(e, "    stopped: {err}");
+        }
+        for n in d.notices.iter() {
+            let _ = writeln!(e, "    notice: {n}");
+        }
     })
 }
 

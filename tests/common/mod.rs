@@ -76,12 +76,7 @@ pub fn read_capture(path: &Path) -> Vec<Frame> {
                 let incl = u32_at(&b, o + 8, le) as usize;
                 let orig = u32_at(&b, o + 12, le) as usize;
                 let data = b[o + 16..o + 16 + incl].to_vec();
-                frames.push(Frame {
-                    number: frames.len() + 1,
-                    linktype,
-                    orig_len: orig,
-                    data,
-                });
+                frames.push(Frame { number: frames.len() + 1, linktype, orig_len: orig, data });
                 o += 16 + incl;
             }
         }
@@ -130,24 +125,15 @@ pub fn read_capture(path: &Path) -> Vec<Frame> {
 }
 
 pub fn testdata(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata").join(name)
 }
 
 /// A third-party capture read in place; None (skip) only when the folder is absent outside CI.
 pub fn real_capture(name: &str) -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/captures/real");
-    let dir = if dir.is_dir() {
-        dir
-    } else {
-        PathBuf::from("/work/shared/captures/real")
-    };
+    let dir = if dir.is_dir() { dir } else { PathBuf::from("/work/shared/captures/real") };
     if !dir.is_dir() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "shared/captures/real is missing in CI"
-        );
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "shared/captures/real is missing in CI");
         eprintln!("skipping: {} absent", dir.display());
         return None;
     }
