@@ -30,6 +30,7 @@ Register-ArgumentCompleter -Native -CommandName 'teredo-tool' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('decode', 'decode', [CompletionResultType]::ParameterValue, 'Take Teredo addresses apart: server, flags, mapped port and IPv4')
             [CompletionResult]::new('encode', 'encode', [CompletionResultType]::ParameterValue, 'Build a Teredo address from a server, a mapped address and flags')
+            [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Probe Teredo servers: qualification and NAT type, relay discovery, tunnelled ping')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (for packagers)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -60,6 +61,29 @@ Register-ArgumentCompleter -Native -CommandName 'teredo-tool' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'teredo-tool;probe' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Teredo server name or IPv4 address (repeatable; probed concurrently). Names resolve through the system resolver. HOST:PORT is accepted for test servers')
+            [CompletionResult]::new('--secondary', '--secondary', [CompletionResultType]::ParameterName, 'Secondary server address (default: primary + 1)')
+            [CompletionResult]::new('--bind', '--bind', [CompletionResultType]::ParameterName, 'Local address and port of the socket whose mapping is reported')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for each Router Advertisement (RFC 4380: 4)')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Router Solicitations per test (RFC 4380: 3)')
+            [CompletionResult]::new('--relay', '--relay', [CompletionResultType]::ParameterName, 'After qualifying, find the relay that serves this IPv6 host (address or name)')
+            [CompletionResult]::new('--ping', '--ping', [CompletionResultType]::ParameterName, 'Relay discovery, then ping this IPv6 host through the relay (or, for a Teredo address, directly after the bubble exchange)')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Echo requests to send with --ping')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Echo requests to send with --ping')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Seconds between echo requests with --ping')
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Seconds between echo requests with --ping')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: a table for people, one JSON document, or one JSON object per line')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour table output (auto: only on a terminal, and never when NO_COLOR is set)')
+            [CompletionResult]::new('--nat-type', '--nat-type', [CompletionResultType]::ParameterName, 'Classify the NAT (RFC 4380 qualification). Always done; accepted for clarity')
+            [CompletionResult]::new('--trace', '--trace', [CompletionResultType]::ParameterName, 'Print every packet sent and received (on stderr)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Short for --format json')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'teredo-tool;generate' {
             [CompletionResult]::new('--completions', '--completions', [CompletionResultType]::ParameterName, 'Directory for shell completions')
             [CompletionResult]::new('--man', '--man', [CompletionResultType]::ParameterName, 'Directory for man pages')
@@ -75,6 +99,7 @@ Register-ArgumentCompleter -Native -CommandName 'teredo-tool' -ScriptBlock {
         'teredo-tool;help' {
             [CompletionResult]::new('decode', 'decode', [CompletionResultType]::ParameterValue, 'Take Teredo addresses apart: server, flags, mapped port and IPv4')
             [CompletionResult]::new('encode', 'encode', [CompletionResultType]::ParameterValue, 'Build a Teredo address from a server, a mapped address and flags')
+            [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Probe Teredo servers: qualification and NAT type, relay discovery, tunnelled ping')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (for packagers)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -83,6 +108,9 @@ Register-ArgumentCompleter -Native -CommandName 'teredo-tool' -ScriptBlock {
             break
         }
         'teredo-tool;help;encode' {
+            break
+        }
+        'teredo-tool;help;probe' {
             break
         }
         'teredo-tool;help;generate' {

@@ -28,6 +28,9 @@ _teredo__tool() {
             teredo__tool,help)
                 cmd="teredo__tool__subcmd__help"
                 ;;
+            teredo__tool,probe)
+                cmd="teredo__tool__subcmd__probe"
+                ;;
             teredo__tool__subcmd__help,decode)
                 cmd="teredo__tool__subcmd__help__subcmd__decode"
                 ;;
@@ -40,6 +43,9 @@ _teredo__tool() {
             teredo__tool__subcmd__help,help)
                 cmd="teredo__tool__subcmd__help__subcmd__help"
                 ;;
+            teredo__tool__subcmd__help,probe)
+                cmd="teredo__tool__subcmd__help__subcmd__probe"
+                ;;
             *)
                 ;;
         esac
@@ -47,7 +53,7 @@ _teredo__tool() {
 
     case "${cmd}" in
         teredo__tool)
-            opts="-h -V --format --json --color --help --version decode encode generate help"
+            opts="-h -V --format --json --color --help --version decode encode probe generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -155,7 +161,7 @@ _teredo__tool() {
             return 0
             ;;
         teredo__subcmd__tool__subcmd__help)
-            opts="decode encode generate help"
+            opts="decode encode probe generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -217,6 +223,86 @@ _teredo__tool() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        teredo__subcmd__tool__subcmd__help__subcmd__probe)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        teredo__subcmd__tool__subcmd__probe)
+            opts="-c -i -h -V --server --nat-type --secondary --bind --timeout --retries --trace --relay --ping --count --interval --format --json --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --secondary)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bind)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --relay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ping)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -i)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json ndjson" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

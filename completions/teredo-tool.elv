@@ -27,6 +27,7 @@ set edit:completion:arg-completer[teredo-tool] = {|@words|
             cand --version 'Print version'
             cand decode 'Take Teredo addresses apart: server, flags, mapped port and IPv4'
             cand encode 'Build a Teredo address from a server, a mapped address and flags'
+            cand probe 'Probe Teredo servers: qualification and NAT type, relay discovery, tunnelled ping'
             cand generate 'Write shell completions and man pages (for packagers)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -54,6 +55,28 @@ set edit:completion:arg-completer[teredo-tool] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'teredo-tool;probe'= {
+            cand --server 'Teredo server name or IPv4 address (repeatable; probed concurrently). Names resolve through the system resolver. HOST:PORT is accepted for test servers'
+            cand --secondary 'Secondary server address (default: primary + 1)'
+            cand --bind 'Local address and port of the socket whose mapping is reported'
+            cand --timeout 'Seconds to wait for each Router Advertisement (RFC 4380: 4)'
+            cand --retries 'Router Solicitations per test (RFC 4380: 3)'
+            cand --relay 'After qualifying, find the relay that serves this IPv6 host (address or name)'
+            cand --ping 'Relay discovery, then ping this IPv6 host through the relay (or, for a Teredo address, directly after the bubble exchange)'
+            cand -c 'Echo requests to send with --ping'
+            cand --count 'Echo requests to send with --ping'
+            cand -i 'Seconds between echo requests with --ping'
+            cand --interval 'Seconds between echo requests with --ping'
+            cand --format 'Output format: a table for people, one JSON document, or one JSON object per line'
+            cand --color 'When to colour table output (auto: only on a terminal, and never when NO_COLOR is set)'
+            cand --nat-type 'Classify the NAT (RFC 4380 qualification). Always done; accepted for clarity'
+            cand --trace 'Print every packet sent and received (on stderr)'
+            cand --json 'Short for --format json'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'teredo-tool;generate'= {
             cand --completions 'Directory for shell completions'
             cand --man 'Directory for man pages'
@@ -68,12 +91,15 @@ set edit:completion:arg-completer[teredo-tool] = {|@words|
         &'teredo-tool;help'= {
             cand decode 'Take Teredo addresses apart: server, flags, mapped port and IPv4'
             cand encode 'Build a Teredo address from a server, a mapped address and flags'
+            cand probe 'Probe Teredo servers: qualification and NAT type, relay discovery, tunnelled ping'
             cand generate 'Write shell completions and man pages (for packagers)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'teredo-tool;help;decode'= {
         }
         &'teredo-tool;help;encode'= {
+        }
+        &'teredo-tool;help;probe'= {
         }
         &'teredo-tool;help;generate'= {
         }

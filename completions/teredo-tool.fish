@@ -35,6 +35,7 @@ complete -c teredo-tool -n "__fish_teredo_tool_needs_command" -s h -l help -d 'P
 complete -c teredo-tool -n "__fish_teredo_tool_needs_command" -s V -l version -d 'Print version'
 complete -c teredo-tool -n "__fish_teredo_tool_needs_command" -f -a "decode" -d 'Take Teredo addresses apart: server, flags, mapped port and IPv4'
 complete -c teredo-tool -n "__fish_teredo_tool_needs_command" -f -a "encode" -d 'Build a Teredo address from a server, a mapped address and flags'
+complete -c teredo-tool -n "__fish_teredo_tool_needs_command" -f -a "probe" -d 'Probe Teredo servers: qualification and NAT type, relay discovery, tunnelled ping'
 complete -c teredo-tool -n "__fish_teredo_tool_needs_command" -f -a "generate" -d 'Write shell completions and man pages (for packagers)'
 complete -c teredo-tool -n "__fish_teredo_tool_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand decode" -l format -d 'Output format: a table for people, one JSON document, or one JSON object per line' -r -f -a "table\t''
@@ -61,6 +62,26 @@ complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand encode" -l legac
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand encode" -l json -d 'Short for --format json'
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand encode" -s h -l help -d 'Print help'
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand encode" -s V -l version -d 'Print version'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand probe" -l server -d 'Teredo server name or IPv4 address (repeatable; probed concurrently). Names resolve through the system resolver. HOST:PORT is accepted for test servers' -r
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand probe" -l secondary -d 'Secondary server address (default: primary + 1)' -r
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand probe" -l bind -d 'Local address and port of the socket whose mapping is reported' -r
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand probe" -l timeout -d 'Seconds to wait for each Router Advertisement (RFC 4380: 4)' -r
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand probe" -l retries -d 'Router Solicitations per test (RFC 4380: 3)' -r
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand probe" -l relay -d 'After qualifying, find the relay that serves this IPv6 host (address or name)' -r
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand probe" -l ping -d 'Relay discovery, then ping this IPv6 host through the relay (or, for a Teredo address, directly after the bubble exchange)' -r
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand probe" -s c -l count -d 'Echo requests to send with --ping' -r
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand probe" -s i -l interval -d 'Seconds between echo requests with --ping' -r
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand probe" -l format -d 'Output format: a table for people, one JSON document, or one JSON object per line' -r -f -a "table\t''
+json\t''
+ndjson\t''"
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand probe" -l color -d 'When to colour table output (auto: only on a terminal, and never when NO_COLOR is set)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand probe" -l nat-type -d 'Classify the NAT (RFC 4380 qualification). Always done; accepted for clarity'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand probe" -l trace -d 'Print every packet sent and received (on stderr)'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand probe" -l json -d 'Short for --format json'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand probe" -s h -l help -d 'Print help'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand probe" -s V -l version -d 'Print version'
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand generate" -l completions -d 'Directory for shell completions' -r -F
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand generate" -l man -d 'Directory for man pages' -r -F
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand generate" -l format -d 'Output format: a table for people, one JSON document, or one JSON object per line' -r -f -a "table\t''
@@ -72,7 +93,8 @@ never\t''"
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand generate" -l json -d 'Short for --format json'
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand help; and not __fish_seen_subcommand_from decode encode generate help" -f -a "decode" -d 'Take Teredo addresses apart: server, flags, mapped port and IPv4'
-complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand help; and not __fish_seen_subcommand_from decode encode generate help" -f -a "encode" -d 'Build a Teredo address from a server, a mapped address and flags'
-complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand help; and not __fish_seen_subcommand_from decode encode generate help" -f -a "generate" -d 'Write shell completions and man pages (for packagers)'
-complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand help; and not __fish_seen_subcommand_from decode encode generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand help; and not __fish_seen_subcommand_from decode encode probe generate help" -f -a "decode" -d 'Take Teredo addresses apart: server, flags, mapped port and IPv4'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand help; and not __fish_seen_subcommand_from decode encode probe generate help" -f -a "encode" -d 'Build a Teredo address from a server, a mapped address and flags'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand help; and not __fish_seen_subcommand_from decode encode probe generate help" -f -a "probe" -d 'Probe Teredo servers: qualification and NAT type, relay discovery, tunnelled ping'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand help; and not __fish_seen_subcommand_from decode encode probe generate help" -f -a "generate" -d 'Write shell completions and man pages (for packagers)'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand help; and not __fish_seen_subcommand_from decode encode probe generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

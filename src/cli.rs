@@ -78,6 +78,9 @@ pub enum Command {
     /// Build a Teredo address from a server, a mapped address and flags.
     #[command(after_help = AFTER_HELP)]
     Encode(EncodeArgs),
+    /// Probe Teredo servers: qualification and NAT type, relay discovery, tunnelled ping.
+    #[command(after_help = PROBE_AFTER_HELP)]
+    Probe(ProbeArgs),
     /// Write shell completions and man pages (for packagers).
     #[command(hide = true)]
     Generate(GenerateArgs),
@@ -112,6 +115,52 @@ pub struct EncodeArgs {
     /// Use the legacy 3ffe:831f::/32 prefix instead of 2001::/32.
     #[arg(long)]
     pub legacy_prefix: bool,
+}
+
+const PROBE_AFTER_HELP: &str = "\
+Without --server, the built-in list of public Teredo servers is probed (host names from
+pteredor's list; override with TEREDO_TOOL_SERVERS=\"name1,name2\") and a health table printed.
+
+Exit status: 0 qualified (and, with --relay/--ping, the relay answered); 1 qualified but the
+relay or ping failed; 2 usage error; 3 offline: no valid Router Advertisement from any server.";
+
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// Teredo server name or IPv4 address (repeatable; probed concurrently). Names resolve
+    /// through the system resolver. HOST:PORT is accepted for test servers.
+    #[arg(long, value_name = "HOST")]
+    pub server: Vec<String>,
+    /// Classify the NAT (RFC 4380 qualification). Always done; accepted for clarity.
+    #[arg(long)]
+    pub nat_type: bool,
+    /// Secondary server address (default: primary + 1).
+    #[arg(long, value_name = "IPV4")]
+    pub secondary: Option<std::net::Ipv4Addr>,
+    /// Local address and port of the socket whose mapping is reported.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub bind: Option<std::net::SocketAddrV4>,
+    /// Seconds to wait for each Router Advertisement (RFC 4380: 4).
+    #[arg(long, value_name = "SECONDS", default_value_t = 4.0)]
+    pub timeout: f64,
+    /// Router Solicitations per test (RFC 4380: 3).
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub retries: u32,
+    /// Print every packet sent and received (on stderr).
+    #[arg(long)]
+    pub trace: bool,
+    /// After qualifying, find the relay that serves this IPv6 host (address or name).
+    #[arg(long, value_name = "IPV6_HOST", conflicts_with = "ping")]
+    pub relay: Option<String>,
+    /// Relay discovery, then ping this IPv6 host through the relay (or, for a Teredo
+    /// address, directly after the bubble exchange).
+    #[arg(long, value_name = "IPV6_HOST")]
+    pub ping: Option<String>,
+    /// Echo requests to send with --ping.
+    #[arg(short = 'c', long, value_name = "N", default_value_t = 4, requires = "ping")]
+    pub count: u32,
+    /// Seconds between echo requests with --ping.
+    #[arg(short = 'i', long, value_name = "SECONDS", default_value_t = 1.0, requires = "ping")]
+    pub interval: f64,
 }
 
 #[derive(Debug, Args)]

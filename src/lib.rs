@@ -14,5 +14,6 @@ pub mod capture;
 pub mod dissect;
 pub mod error;
 pub mod output;
+pub mod probe;
 pub mod reassembly;
 pub mod wire;

@@ -4,6 +4,7 @@
 mod decode;
 mod encode;
 mod generate;
+mod probe;
 
 use crate::cli::{Cli, Command};
 use std::io::{self, BufWriter, Write};
@@ -28,6 +29,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Decode(args) => decode::run(args, &mut out)?,
         Command::Encode(args) => encode::run(args, &mut out)?,
         Command::Generate(args) => generate::run(args)?,
+        Command::Probe(args) => probe::run(args, &mut out)?,
     };
     out.finish()?;
     Ok(code)

@@ -7,6 +7,7 @@
 //! `--color` the same way.
 
 mod address;
+pub mod probe;
 
 pub use address::AddressView;
 
