@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use teredo_tool::addr::{parse_ipv6_token, TeredoAddress};
 use teredo_tool::capture::{self, CaptureFormat, CaptureWriter, Frame, TsPrecision, LINKTYPE_IPV6};
 use teredo_tool::dissect::{dissect_frame, dissect_ipv4_datagram, DissectOptions, Dissection};
-use teredo_tool::output::packet::{table_header, FrameInfo, PacketView, MESSAGE_TYPES};
+use teredo_tool::output::packet::{table_header, AddressCache, FrameInfo, PacketView, MESSAGE_TYPES};
 use teredo_tool::output::time::parse_time;
 use teredo_tool::output::{Format, Output};
 use teredo_tool::reassembly::{Ipv4Reassembler, ReassemblyLimits, ReassemblyOutcome};
@@ -166,6 +166,7 @@ pub struct Processor {
     file: Option<String>,
     file_start: Option<i128>,
     stopped: bool,
+    addresses: AddressCache,
 }
 
 impl Processor {
@@ -199,6 +200,7 @@ impl Processor {
             file: None,
             file_start: None,
             stopped: false,
+            addresses: AddressCache::default(),
         })
     }
 
@@ -315,7 +317,7 @@ impl Processor {
                 writeln!(out.writer(), "{header}")?;
                 self.header_done = true;
             }
-            if let Some(mut view) = PacketView::new(info, d) {
+            if let Some(mut view) = PacketView::new(info, d, &mut self.addresses) {
                 if self.show.verbose {
                     view = view.with_tree(d);
                 }

@@ -7,6 +7,7 @@
 //! `--color` the same way.
 
 mod address;
+pub mod ipfmt;
 pub mod packet;
 pub mod probe;
 pub mod time;
@@ -61,11 +62,12 @@ impl ColorChoice {
 pub trait Record {
     /// The JSON object for `json` and `ndjson`.
     fn to_json(&self) -> serde_json::Value;
-    /// Writes the object as compact JSON (one NDJSON line, without the
-    /// newline). Records on a hot path override this to serialise without
-    /// building a `Value` first.
-    fn write_json(&self, w: &mut dyn Write) -> io::Result<()> {
-        serde_json::to_writer(w, &self.to_json()).map_err(io::Error::from)
+    /// Appends the object as compact JSON (one NDJSON line, without the
+    /// newline) to `buf`. Records on a hot path override this to serialise
+    /// without building a `Value` first; a concrete `Vec` lets serde inline
+    /// every write.
+    fn write_json(&self, buf: &mut Vec<u8>) -> io::Result<()> {
+        serde_json::to_writer(buf, &self.to_json()).map_err(io::Error::from)
     }
     /// The human rendering for `table`.
     fn write_table(&self, w: &mut dyn Write, color: bool) -> io::Result<()>;
@@ -80,11 +82,13 @@ pub struct Output<W: Write> {
     flush_each: bool,
     /// A single document was written: no array to open or close.
     document: bool,
+    /// Reused for each NDJSON line.
+    scratch: Vec<u8>,
 }
 
 impl<W: Write> Output<W> {
     pub fn new(w: W, format: Format, color: bool) -> Self {
-        Output { format, color, w, count: 0, flush_each: false, document: false }
+        Output { format, color, w, count: 0, flush_each: false, document: false, scratch: Vec::with_capacity(4096) }
     }
 
     /// Flush after every record (live capture, probes: show things as they
@@ -116,8 +120,10 @@ impl<W: Write> Output<W> {
         match self.format {
             Format::Table => r.write_table(&mut self.w, self.color)?,
             Format::Ndjson => {
-                r.write_json(&mut self.w)?;
-                self.w.write_all(b"\n")?;
+                self.scratch.clear();
+                r.write_json(&mut self.scratch)?;
+                self.scratch.push(b'\n');
+                self.w.write_all(&self.scratch)?;
             }
             Format::Json => {
                 self.w.write_all(if self.count == 0 { b"[\n" } else { b",\n" })?;

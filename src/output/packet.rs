@@ -3,6 +3,7 @@
 //! as one table line, as a tshark-like layer tree (`-V`) and as a hex dump (`-x`).
 
 use super::address::AddressView;
+use super::ipfmt::Ipv6Text;
 use super::time::rfc3339;
 use super::Record;
 use crate::dissect::{Dissection, MessageType, Upper};
@@ -11,9 +12,12 @@ use crate::wire::icmpv6::{Icmpv6, Icmpv6Body, NdOption};
 use crate::wire::teredo::{Trailer, TrailerValue};
 use colored::Colorize;
 use serde::{Serialize, Serializer};
+use serde_json::value::RawValue;
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::net::{Ipv4Addr, Ipv6Addr};
+use std::rc::Rc;
 
 /// Where and when a frame was seen: what the capture record says.
 #[derive(Debug, Clone, Copy)]
@@ -88,8 +92,8 @@ pub struct OriginView {
 
 #[derive(Debug, Serialize)]
 pub struct Ipv6View {
-    pub src: Ipv6Addr,
-    pub dst: Ipv6Addr,
+    pub src: Ipv6Text,
+    pub dst: Ipv6Text,
     pub next_header: u8,
     pub payload_length: u16,
     pub hop_limit: u8,
@@ -228,6 +232,44 @@ pub struct NoticeView {
     pub message: String,
 }
 
+/// A Teredo address's `decode` record, serialised once and shared: captures
+/// repeat the same few addresses in most packets, and formatting them (with
+/// their warnings) was most of the cost of an NDJSON line.
+#[derive(Debug, Clone)]
+pub struct AddressJson(Rc<RawValue>);
+
+impl Serialize for AddressJson {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+/// The cache behind [`AddressJson`]: bounded, cleared when full.
+#[derive(Debug, Default)]
+pub struct AddressCache {
+    map: HashMap<Ipv6Addr, AddressJson>,
+}
+
+impl AddressCache {
+    const MAX: usize = 4096;
+
+    /// The record of `a` if it is a Teredo address.
+    pub fn teredo(&mut self, a: Ipv6Addr) -> Option<AddressJson> {
+        if let Some(j) = self.map.get(&a) {
+            return Some(j.clone());
+        }
+        crate::addr::TeredoAddress::decode(a)?;
+        let text = serde_json::to_string(&AddressView::new_canonical(a)).ok()?;
+        let raw: Rc<RawValue> = Rc::from(RawValue::from_string(text).ok()?);
+        if self.map.len() >= Self::MAX {
+            self.map.clear();
+        }
+        let j = AddressJson(raw);
+        self.map.insert(a, j.clone());
+        Some(j)
+    }
+}
+
 /// One Teredo frame. Build it with [`PacketView::new`] from a dissection.
 #[derive(Debug, Serialize)]
 pub struct PacketView<'a> {
@@ -246,9 +288,9 @@ pub struct PacketView<'a> {
     pub origin: Option<OriginView>,
     pub ipv6: Option<Ipv6View>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub src_teredo: Option<AddressView>,
+    pub src_teredo: Option<AddressJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub dst_teredo: Option<AddressView>,
+    pub dst_teredo: Option<AddressJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub icmpv6: Option<Icmpv6View<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -402,7 +444,7 @@ fn trailer_view<'a>(t: &Trailer<'a>) -> TrailerView<'a> {
 
 impl<'a> PacketView<'a> {
     /// The record for a Teredo frame; `None` when the dissection found no Teredo.
-    pub fn new(info: &FrameInfo<'a>, d: &Dissection<'a>) -> Option<Self> {
+    pub fn new(info: &FrameInfo<'a>, d: &Dissection<'a>, cache: &mut AddressCache) -> Option<Self> {
         let t = d.teredo.as_ref()?;
         let (outer_ip, quoted_by) = if d.quoted {
             let q = d.quoted_ipv4.as_ref();
@@ -422,12 +464,6 @@ impl<'a> PacketView<'a> {
             dst: ip.dst,
             dst_port: udp.dst_port,
         });
-        let teredo_view = |a: Ipv6Addr| {
-            crate::addr::TeredoAddress::decode(a).map(|_| {
-                let text = a.to_string();
-                AddressView::new(&text, a)
-            })
-        };
         let transport = match t.upper {
             Upper::Tcp(h) => Some(TransportView {
                 protocol: "tcp",
@@ -458,16 +494,16 @@ impl<'a> PacketView<'a> {
             }),
             origin: t.origin.as_ref().map(|o| OriginView { port: o.port, address: o.address }),
             ipv6: t.ipv6.as_ref().map(|h| Ipv6View {
-                src: h.src,
-                dst: h.dst,
+                src: Ipv6Text(h.src),
+                dst: Ipv6Text(h.dst),
                 next_header: h.next_header.0,
                 payload_length: h.payload_length,
                 hop_limit: h.hop_limit,
                 traffic_class: h.traffic_class,
                 flow_label: h.flow_label,
             }),
-            src_teredo: t.ipv6.as_ref().and_then(|h| teredo_view(h.src)),
-            dst_teredo: t.ipv6.as_ref().and_then(|h| teredo_view(h.dst)),
+            src_teredo: t.ipv6.as_ref().and_then(|h| cache.teredo(h.src)),
+            dst_teredo: t.ipv6.as_ref().and_then(|h| cache.teredo(h.dst)),
             icmpv6: t.icmpv6().map(|m| icmpv6_view(m, t.icmpv6_checksum_ok)),
             transport,
             trailers: t.trailers.iter().map(trailer_view).collect(),
@@ -659,8 +695,8 @@ impl Record for PacketView<'_> {
         serde_json::to_value(self).expect("packet view serialises")
     }
 
-    fn write_json(&self, w: &mut dyn Write) -> io::Result<()> {
-        serde_json::to_writer(w, self).map_err(io::Error::from)
+    fn write_json(&self, buf: &mut Vec<u8>) -> io::Result<()> {
+        serde_json::to_writer(buf, self).map_err(io::Error::from)
     }
 
     fn write_table(&self, w: &mut dyn Write, color: bool) -> io::Result<()> {
@@ -669,7 +705,7 @@ impl Record for PacketView<'_> {
             None => "-".to_string(),
         };
         let inner = match &self.ipv6 {
-            Some(h) => format!("{} → {}", h.src, h.dst),
+            Some(h) => format!("{} → {}", h.src.0, h.dst.0),
             None => "-".to_string(),
         };
         let frame = match self.file {
