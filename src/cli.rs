@@ -12,7 +12,7 @@ was still processed; messages on stderr); 2 usage error.";
 /// Teredo (RFC 4380) toolkit: decode addresses, dissect captures, analyse
 /// and probe IPv6-over-UDP tunnels through NATs.
 #[derive(Debug, Parser)]
-#[command(name = "teredo-tool", version, about, after_help = AFTER_HELP, propagate_version = true)]
+#[command(name = "teredo-tool", version, about, after_help = AFTER_HELP)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -78,6 +78,12 @@ pub enum Command {
     /// Build a Teredo address from a server, a mapped address and flags.
     #[command(after_help = AFTER_HELP)]
     Encode(EncodeArgs),
+    /// Dissect the Teredo packets in pcap/pcapng files ("-" for stdin).
+    #[command(after_help = AFTER_HELP)]
+    Pcap(PcapArgs),
+    /// Probe Teredo servers: qualification and NAT type, relay discovery, tunnelled ping.
+    #[command(after_help = PROBE_AFTER_HELP)]
+    Probe(ProbeArgs),
     /// Capture on a network interface (libpcap) and dissect Teredo as it
     /// arrives; needs root or CAP_NET_RAW and CAP_NET_ADMIN.
     #[command(after_help = LIVE_AFTER_HELP)]
@@ -85,6 +91,85 @@ pub enum Command {
     /// Write shell completions and man pages (for packagers).
     #[command(hide = true)]
     Generate(GenerateArgs),
+}
+
+/// Message types, as `--type` takes them.
+pub const MESSAGE_TYPE_NAMES: [&str; 8] = [
+    "bubble",
+    "indirect-bubble",
+    "router-solicitation",
+    "router-advertisement",
+    "echo-request",
+    "echo-reply",
+    "data",
+    "malformed",
+];
+
+/// How Teredo is found and which packets are kept: shared by `pcap` and `live`.
+#[derive(Debug, Clone, Args)]
+pub struct SelectArgs {
+    /// Keep only these message types (comma-separated).
+    #[arg(long = "type", value_name = "TYPE", value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(MESSAGE_TYPE_NAMES))]
+    pub types: Vec<String>,
+    /// Keep packets involving this address: an IPv4 on the outer layer or
+    /// embedded in a Teredo address (server or mapped), or an inner IPv6.
+    /// Repeat for any of several.
+    #[arg(long, value_name = "ADDR")]
+    pub host: Vec<String>,
+    /// Keep packets with this outer UDP port (either side). Repeatable.
+    #[arg(long, value_name = "PORT")]
+    pub port: Vec<u16>,
+    /// Stop after N matching packets.
+    #[arg(short = 'c', long, value_name = "N")]
+    pub count: Option<u64>,
+    /// Also decode UDP on these ports as Teredo (comma-separated), besides 3544.
+    #[arg(long, value_name = "PORT", value_delimiter = ',')]
+    pub ports: Vec<u16>,
+    /// Decode only UDP port 3544 (and --ports): no heuristic detection.
+    #[arg(long)]
+    pub no_heuristic: bool,
+}
+
+/// How each packet is shown: shared by `pcap` and `live`.
+#[derive(Debug, Clone, Args)]
+pub struct ShowArgs {
+    /// Show every layer of each packet with byte offsets (like tshark -V).
+    #[arg(short = 'V', long)]
+    pub verbose: bool,
+    /// Hex dump of each packet.
+    #[arg(short = 'x', long = "hex")]
+    pub hex: bool,
+    /// Print counters instead of packets (one JSON document with --format json).
+    #[arg(long)]
+    pub summary: bool,
+    /// Write the matching frames, exactly as captured, to OUT (.pcapng for
+    /// pcapng, anything else for classic pcap).
+    #[arg(short = 'w', long = "write", value_name = "OUT")]
+    pub write: Option<String>,
+    /// Write the inner IPv6 packets of the matching frames to OUT
+    /// (LINKTYPE_IPV6, original timestamps), for any IPv6 tool.
+    #[arg(long, value_name = "OUT")]
+    pub decap: Option<String>,
+    /// No progress bar and no end-of-run line on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PcapArgs {
+    /// Capture files: pcap or pcapng, optionally gzip-compressed; "-" reads stdin.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<String>,
+    #[command(flatten)]
+    pub select: SelectArgs,
+    #[command(flatten)]
+    pub show: ShowArgs,
+    /// Keep packets at or after this time (RFC 3339, or seconds since the epoch).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Keep packets at or before this time (RFC 3339, or seconds since the epoch).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -120,9 +205,10 @@ pub struct EncodeArgs {
 
 const LIVE_AFTER_HELP: &str = "\
 Stops on Ctrl-C (or SIGTERM), after --count packets or after --duration, then
-prints a summary with libpcap's received and dropped counters on stderr.
-SIGUSR1 prints the counters so far. Built without the `live` cargo feature,
-this command only says so.
+prints a summary with libpcap's received and dropped counters on stderr (with
+--summary, in the summary document). SIGUSR1 prints the counters so far (and
+the analysis with --analyze). Built without the `live` cargo feature, this
+command only says so.
 
 Exit status: 0 success; 1 the capture could not be opened or read; 2 usage error.";
 
@@ -135,38 +221,20 @@ pub struct LiveArgs {
     #[arg(long, conflicts_with = "interface")]
     pub list: bool,
     /// BPF filter (tcpdump syntax) instead of the default `udp`
-    /// (`udp port 3544` with --no-heuristic).
+    /// (`udp port 3544`, plus --ports, with --no-heuristic).
     #[arg(long, value_name = "EXPR")]
     pub filter: Option<String>,
-    /// Take only UDP port 3544 for Teredo (no detection heuristic on other ports).
-    #[arg(long)]
-    pub no_heuristic: bool,
-    /// Stop after this many packets have been shown.
-    #[arg(short = 'c', long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub count: Option<u64>,
     /// Stop after this many seconds (fractions allowed).
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
     pub duration: Option<std::time::Duration>,
-    /// Also save the frames shown to this capture file (pcapng; .pcap for classic pcap).
-    #[arg(short = 'w', long, value_name = "OUT")]
-    pub write: Option<PathBuf>,
     /// Started as root: switch to this user right after opening the capture
     /// (refuses to go on if that fails).
     #[arg(long, value_name = "NAME")]
     pub user: Option<String>,
-    /// Show only these message types (repeatable or comma-separated).
-    #[arg(long = "type", value_name = "TYPE", value_delimiter = ',', value_parser = [
-        "bubble", "indirect-bubble", "router-solicitation", "router-advertisement",
-        "echo-request", "echo-reply", "data", "malformed",
-    ])]
-    pub types: Vec<String>,
-    /// Show only packets with this IPv4 or IPv6 address as source or destination
-    /// (outer IPv4 or inner IPv6; repeatable).
-    #[arg(long, value_name = "ADDR")]
-    pub host: Vec<std::net::IpAddr>,
-    /// Show only packets with this UDP port as source or destination (repeatable).
-    #[arg(long, value_name = "PORT")]
-    pub port: Vec<u16>,
+    #[command(flatten)]
+    pub select: SelectArgs,
+    #[command(flatten)]
+    pub show: ShowArgs,
 }
 
 fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
@@ -177,6 +245,52 @@ fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
     Ok(std::time::Duration::from_secs_f64(v))
 }
 
+const PROBE_AFTER_HELP: &str = "\
+Without --server, the built-in list of public Teredo servers is probed (host names from
+pteredor's list; override with TEREDO_TOOL_SERVERS=\"name1,name2\") and a health table printed.
+
+Exit status: 0 qualified (and, with --relay/--ping, the relay answered); 1 qualified but the
+relay or ping failed; 2 usage error; 3 offline: no valid Router Advertisement from any server.";
+
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// Teredo server name or IPv4 address (repeatable; probed concurrently). Names resolve
+    /// through the system resolver. HOST:PORT is accepted for test servers.
+    #[arg(long, value_name = "HOST")]
+    pub server: Vec<String>,
+    /// Classify the NAT (RFC 4380 qualification). Always done; accepted for clarity.
+    #[arg(long)]
+    pub nat_type: bool,
+    /// Secondary server address (default: primary + 1).
+    #[arg(long, value_name = "IPV4")]
+    pub secondary: Option<std::net::Ipv4Addr>,
+    /// Local address and port of the socket whose mapping is reported.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub bind: Option<std::net::SocketAddrV4>,
+    /// Seconds to wait for each Router Advertisement (RFC 4380: 4).
+    #[arg(long, value_name = "SECONDS", default_value_t = 4.0)]
+    pub timeout: f64,
+    /// Router Solicitations per test (RFC 4380: 3).
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub retries: u32,
+    /// Print every packet sent and received (on stderr).
+    #[arg(long)]
+    pub trace: bool,
+    /// After qualifying, find the relay that serves this IPv6 host (address or name).
+    #[arg(long, value_name = "IPV6_HOST", conflicts_with = "ping")]
+    pub relay: Option<String>,
+    /// Relay discovery, then ping this IPv6 host through the relay (or, for a Teredo
+    /// address, directly after the bubble exchange).
+    #[arg(long, value_name = "IPV6_HOST")]
+    pub ping: Option<String>,
+    /// Echo requests to send with --ping.
+    #[arg(short = 'c', long, value_name = "N", default_value_t = 4, requires = "ping")]
+    pub count: u32,
+    /// Seconds between echo requests with --ping.
+    #[arg(short = 'i', long, value_name = "SECONDS", default_value_t = 1.0, requires = "ping")]
+    pub interval: f64,
+}
+
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
     /// Directory for shell completions.
@@ -185,4 +299,13 @@ pub struct GenerateArgs {
     /// Directory for man pages.
     #[arg(long, value_name = "DIR", default_value = "man")]
     pub man: PathBuf,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn clap_definition_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }

@@ -16,5 +16,7 @@ pub mod error;
 #[cfg(feature = "live")]
 pub mod live;
 pub mod output;
+pub mod probe;
 pub mod reassembly;
+pub mod stats;
 pub mod wire;

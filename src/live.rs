@@ -40,13 +40,17 @@ pub const DEFAULT_BUFFER_SIZE: u32 = 32 << 20;
 /// stop flag or a `--duration` deadline is checked at least this often).
 pub const DEFAULT_TIMEOUT_MS: u32 = 100;
 
-/// The default BPF filter for a run with or without the detection heuristic.
-pub fn default_filter(heuristic: bool) -> &'static str {
+/// The default BPF filter: all UDP with the heuristic on, otherwise only
+/// port 3544 and the `extra_ports` that are decoded as Teredo unconditionally.
+pub fn default_filter(heuristic: bool, extra_ports: &[u16]) -> String {
     if heuristic {
-        DEFAULT_FILTER
-    } else {
-        NO_HEURISTIC_FILTER
+        return DEFAULT_FILTER.to_string();
     }
+    let mut f = NO_HEURISTIC_FILTER.to_string();
+    for p in extra_ports {
+        f.push_str(&format!(" or udp port {p}"));
+    }
+    f
 }
 
 /// How to open an interface.
@@ -506,8 +510,10 @@ mod tests {
 
     #[test]
     fn filters_by_heuristic() {
-        assert_eq!(default_filter(true), "udp");
-        assert_eq!(default_filter(false), "udp port 3544");
+        assert_eq!(default_filter(true, &[]), "udp");
+        assert_eq!(default_filter(true, &[5000]), "udp");
+        assert_eq!(default_filter(false, &[]), "udp port 3544");
+        assert_eq!(default_filter(false, &[5000, 5001]), "udp port 3544 or udp port 5000 or udp port 5001");
     }
 
     #[test]

@@ -5,6 +5,8 @@ mod decode;
 mod encode;
 mod generate;
 mod live;
+pub mod pcap;
+mod probe;
 
 use crate::cli::{Cli, Command};
 use std::io::{self, BufWriter, Write};
@@ -29,6 +31,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Decode(args) => decode::run(args, &mut out)?,
         Command::Encode(args) => encode::run(args, &mut out)?,
         Command::Generate(args) => generate::run(args)?,
+        Command::Pcap(args) => pcap::run(args, &mut out)?,
+        Command::Probe(args) => probe::run(args, &mut out)?,
         Command::Live(args) => live::run(args, &mut out)?,
     };
     out.finish()?;

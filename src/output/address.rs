@@ -75,13 +75,25 @@ impl TeredoView {
 
 impl AddressView {
     pub fn new(input: &str, addr: Ipv6Addr) -> Self {
+        Self::with_input(input.to_string(), addr)
+    }
+
+    /// The record of an address seen in a packet: the input is its canonical
+    /// text (formatted once).
+    pub fn new_canonical(addr: Ipv6Addr) -> Self {
+        let mut v = Self::with_input(String::new(), addr);
+        v.input.clone_from(&v.address);
+        v
+    }
+
+    fn with_input(input: String, addr: Ipv6Addr) -> Self {
         let kind = classify(addr);
         let detail = match kind {
             AddressKind::Teredo(t) => Some(TeredoView::new(&t)),
             _ => None,
         };
         AddressView {
-            input: input.to_string(),
+            input,
             address: addr.to_string(),
             teredo: detail.is_some(),
             kind: kind.as_str(),

@@ -7,6 +7,10 @@
 //! `--color` the same way.
 
 mod address;
+pub mod ipfmt;
+pub mod packet;
+pub mod probe;
+pub mod time;
 
 pub use address::AddressView;
 
@@ -58,11 +62,12 @@ impl ColorChoice {
 pub trait Record {
     /// The JSON object for `json` and `ndjson`.
     fn to_json(&self) -> serde_json::Value;
-    /// Writes the object as compact JSON (one NDJSON line, without the
-    /// newline). Records on a hot path override this to serialise without
-    /// building a `Value` first.
-    fn write_json(&self, w: &mut dyn Write) -> io::Result<()> {
-        serde_json::to_writer(w, &self.to_json()).map_err(io::Error::from)
+    /// Appends the object as compact JSON (one NDJSON line, without the
+    /// newline) to `buf`. Records on a hot path override this to serialise
+    /// without building a `Value` first; a concrete `Vec` lets serde inline
+    /// every write.
+    fn write_json(&self, buf: &mut Vec<u8>) -> io::Result<()> {
+        serde_json::to_writer(buf, &self.to_json()).map_err(io::Error::from)
     }
     /// The human rendering for `table`.
     fn write_table(&self, w: &mut dyn Write, color: bool) -> io::Result<()>;
@@ -75,11 +80,15 @@ pub struct Output<W: Write> {
     w: W,
     count: u64,
     flush_each: bool,
+    /// A single document was written: no array to open or close.
+    document: bool,
+    /// Reused for each NDJSON line.
+    scratch: Vec<u8>,
 }
 
 impl<W: Write> Output<W> {
     pub fn new(w: W, format: Format, color: bool) -> Self {
-        Output { format, color, w, count: 0, flush_each: false }
+        Output { format, color, w, count: 0, flush_each: false, document: false, scratch: Vec::with_capacity(4096) }
     }
 
     /// Flush after every record (live capture, probes: show things as they
@@ -111,8 +120,10 @@ impl<W: Write> Output<W> {
         match self.format {
             Format::Table => r.write_table(&mut self.w, self.color)?,
             Format::Ndjson => {
-                r.write_json(&mut self.w)?;
-                self.w.write_all(b"\n")?;
+                self.scratch.clear();
+                r.write_json(&mut self.scratch)?;
+                self.scratch.push(b'\n');
+                self.w.write_all(&self.scratch)?;
             }
             Format::Json => {
                 self.w.write_all(if self.count == 0 { b"[\n" } else { b",\n" })?;
@@ -135,18 +146,23 @@ impl<W: Write> Output<W> {
 
     /// Ends the document (closes the JSON array) and flushes.
     pub fn finish(&mut self) -> io::Result<()> {
-        if self.format == Format::Json {
+        if self.format == Format::Json && !self.document {
             self.w.write_all(if self.count == 0 { b"[]\n" } else { b"\n]\n" })?;
         }
         self.w.flush()
     }
 
     /// Writes a single JSON document (for commands whose result is one
-    /// object, e.g. a summary), pretty-printed.
+    /// object, e.g. a summary): pretty-printed, or on one line for NDJSON.
     pub fn document(&mut self, v: &serde_json::Value) -> io::Result<()> {
-        serde_json::to_writer_pretty(&mut self.w, v)?;
+        if self.format == Format::Ndjson {
+            serde_json::to_writer(&mut self.w, v)?;
+        } else {
+            serde_json::to_writer_pretty(&mut self.w, v)?;
+        }
         self.w.write_all(b"\n")?;
         self.count += 1;
+        self.document = true;
         self.w.flush()
     }
 }

@@ -32,6 +32,9 @@ pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true")
 }
 
+/// The namespace lab (tests/lab/lab.sh) for the prober tests.
+pub mod lab;
+
 // ---- test-only capture reader (pcap and pcapng), for the dissector tests ----
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,195 @@
+//! `teredo-tool probe`: qualification / NAT type against one or more servers, then
+//! optionally relay discovery and ping.
+
+use super::UsageError;
+use crate::cli::ProbeArgs;
+use std::io::Write;
+use std::net::{Ipv6Addr, SocketAddrV4, ToSocketAddrs};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+use teredo_tool::output::probe::{health_header, HealthView, ProbeView};
+use teredo_tool::output::{Format, Output};
+use teredo_tool::probe::build::summary;
+use teredo_tool::probe::relay::discover_and_ping;
+use teredo_tool::probe::transport::Udp;
+use teredo_tool::probe::{default_servers, qualify, Direction, NatType, ProbeConfig, Qualification, Tracer};
+
+type ProbeResult = anyhow::Result<(Qualification, Option<teredo_tool::probe::Session>)>;
+
+/// No valid RA from any server.
+pub const EXIT_OFFLINE: u8 = 3;
+
+fn seconds(v: f64, what: &str) -> anyhow::Result<Duration> {
+    if !(v.is_finite() && v > 0.0 && v <= 3600.0) {
+        return Err(UsageError(format!("{what} must be between 0 and 3600 seconds, got {v}")).into());
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+fn resolve_v6(host: &str) -> anyhow::Result<Ipv6Addr> {
+    if let Ok(a) = host.trim_matches(['[', ']']).parse::<Ipv6Addr>() {
+        return Ok(a);
+    }
+    (host, 0)
+        .to_socket_addrs()
+        .map_err(|e| UsageError(format!("cannot resolve {host:?}: {e}")))?
+        .find_map(|a| match a {
+            std::net::SocketAddr::V6(v6) => Some(*v6.ip()),
+            _ => None,
+        })
+        .ok_or_else(|| UsageError(format!("{host:?} has no IPv6 address")).into())
+}
+
+fn tracer() -> Tracer {
+    Arc::new(|dir: Direction, local: SocketAddrV4, remote: SocketAddrV4, data: &[u8]| {
+        let (arrow, a, b) = match dir {
+            Direction::Sent => ("->", local, remote),
+            Direction::Received => ("<-", remote, local),
+        };
+        // The shared dissector renders the datagram, as for captures.
+        let d = teredo_tool::dissect::dissect_teredo_payload(data, 0);
+        let mut e = std::io::stderr().lock();
+        let _ = writeln!(e, "{arrow} {a} > {b} udp {}: {}", data.len(), summary(data));
+        for l in d.layers() {
+            let _ = writeln!(e, "    {:?} @{} ({} bytes): {}", l.layer, l.offset, l.len, l.summary);
+            for (k, v) in &l.fields {
+                let _ = writeln!(e, "        {k}: {v}");
+            }
+        }
+        for err in d.errors.iter() {
+            let _ = writeln!(e, "    stopped: {err}");
+        }
+        for n in d.notices.iter() {
+            let _ = writeln!(e, "    notice: {n}");
+        }
+    })
+}
+
+pub fn run<W: Write>(args: &ProbeArgs, out: &mut Output<W>) -> anyhow::Result<ExitCode> {
+    let cfg = ProbeConfig {
+        bind: args.bind.unwrap_or(SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, 0)),
+        secondary: args.secondary,
+        timeout: seconds(args.timeout, "--timeout")?,
+        retries: args.retries,
+        tracer: args.trace.then(tracer),
+        ..ProbeConfig::default()
+    };
+    let interval = seconds(args.interval, "--interval")?;
+    let target = match args.ping.as_deref().or(args.relay.as_deref()) {
+        Some(h) => Some(resolve_v6(h)?),
+        None => None,
+    };
+    let from_list = args.server.is_empty();
+    let servers = if from_list { default_servers() } else { args.server.clone() };
+    if servers.len() > 1 && target.is_some() {
+        return Err(UsageError("--relay and --ping take a single --server".into()).into());
+    }
+    if servers.len() > 1 && args.bind.is_some_and(|b| b.port() != 0) {
+        return Err(UsageError("--bind with a fixed port takes a single --server".into()).into());
+    }
+
+    // All servers concurrently, each on its own sockets.
+    let results: Vec<(String, ProbeResult)> = std::thread::scope(|sc| {
+        let handles: Vec<_> = servers
+            .iter()
+            .map(|s| {
+                let cfg = cfg.clone();
+                sc.spawn(move || (s.clone(), qualify(&Udp, s, &cfg).map_err(anyhow::Error::from)))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("probe thread")).collect()
+    });
+
+    if servers.len() == 1 && !from_list {
+        let (name, res) = results.into_iter().next().expect("one");
+        let (q, session) = match res {
+            Ok(x) => x,
+            Err(e) => {
+                eprintln!("teredo-tool: {name}: {e:#}");
+                eprintln!("teredo-tool: offline: the server name could not be used; check the name and DNS");
+                return Ok(ExitCode::from(EXIT_OFFLINE));
+            }
+        };
+        if q.nat_type == NatType::Offline {
+            out.record(&ProbeView { q: &q, discovery: None, ping: None })?;
+            out.writer().flush()?;
+            explain_offline(&q);
+            return Ok(ExitCode::from(EXIT_OFFLINE));
+        }
+        let mut code = ExitCode::SUCCESS;
+        let (disc, stats) = match (target, session) {
+            (Some(t), Some(s)) => {
+                let count = if args.ping.is_some() { args.count } else { 0 };
+                let (d, p) = discover_and_ping(&s, t, count, interval, args.retries);
+                if d.relay.is_none() || (args.ping.is_some() && p.received < p.sent) {
+                    code = ExitCode::FAILURE;
+                }
+                (Some(d), args.ping.is_some().then_some(p))
+            }
+            _ => (None, None),
+        };
+        out.record(&ProbeView { q: &q, discovery: disc.as_ref(), ping: stats.as_ref() })?;
+        return Ok(code);
+    }
+
+    // Several servers: a health table, best first.
+    let mut ok: Vec<Qualification> = Vec::new();
+    let mut failed = Vec::new();
+    for (name, r) in results {
+        match r {
+            Ok((q, _)) => ok.push(q),
+            Err(e) => failed.push((name, format!("{e:#}"))),
+        }
+    }
+    ok.sort_by_key(HealthView::rank);
+    if out.format() == Format::Table {
+        health_header(out.writer())?;
+    }
+    for q in &ok {
+        out.record(&HealthView(q))?;
+    }
+    for (name, e) in &failed {
+        if out.format() == Format::Table {
+            writeln!(out.writer(), "{name:<28} {e}")?;
+        } else {
+            out.record(&ErrorRow { server: name, error: e })?;
+        }
+    }
+    if ok.iter().all(|q| q.nat_type == NatType::Offline) {
+        out.writer().flush()?;
+        eprintln!("teredo-tool: offline: no server answered (UDP blocked, servers down, or wrong addresses)");
+        return Ok(ExitCode::from(EXIT_OFFLINE));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+struct ErrorRow<'a> {
+    server: &'a str,
+    error: &'a str,
+}
+
+impl teredo_tool::output::Record for ErrorRow<'_> {
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({"server": self.server, "reachable": false, "nat_type": "offline", "error": self.error})
+    }
+    fn write_table(&self, w: &mut dyn Write, _color: bool) -> std::io::Result<()> {
+        writeln!(w, "{}  {}", self.server, self.error)
+    }
+}
+
+fn explain_offline(q: &Qualification) {
+    let tried: Vec<String> = q.steps.iter().map(|s| format!("{} to {} x{}", s.sent, s.to, s.tries)).collect();
+    eprintln!(
+        "teredo-tool: offline: no valid Router Advertisement from {} ({}; secondary {}). Tried: {}; \
+         waiting {:.1} s per try. {} other datagram(s) ignored. Likely causes: UDP to port {} blocked, \
+         the server is down, or the address is wrong.",
+        q.server,
+        q.server_address,
+        q.secondary,
+        tried.join(", "),
+        q.timeout.as_secs_f64(),
+        q.ignored.len(),
+        q.steps.first().map_or(3544, |s| s.to.port()),
+    );
+}
