@@ -479,3 +479,62 @@ fn list_shows_interfaces_with_addresses() {
     let lo = list.iter().find(|i| i["name"] == "lo").expect("lo is listed");
     assert_eq!(lo["loopback"], true);
 }
+
+/// The prober's own qualification with the lab's real miredo-server (tests/lab/lab.sh),
+/// captured by `live` on the server's interface: every packet decodes, and what the
+/// capture shows agrees with what the prober reports (two independent views of one
+/// exchange: the prober parses the RA it received, `live` the copy on the wire).
+#[test]
+fn captures_the_probers_qualification_with_miredo_server() {
+    let Some(lab) = common::lab::Lab::up(common::lab::Nat::Cone) else { return };
+    let bin = env!("CARGO_BIN_EXE_teredo-tool");
+    let mut cmd = lab.command_in("srv", &[bin, "live", "-i", "eth0", "--format", "ndjson"]);
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let live = Live::start(cmd);
+    let probe = lab.command_in("cli", &[bin, "probe", "--json", "--server", "192.0.2.1"]).output().unwrap();
+    let probe_out = String::from_utf8_lossy(&probe.stdout);
+    assert_eq!(probe.status.code(), Some(0), "{probe_out} {}", String::from_utf8_lossy(&probe.stderr));
+    let result: serde_json::Value = serde_json::from_str(&probe_out).unwrap();
+    let r = &result[0];
+    std::thread::sleep(Duration::from_millis(300));
+    nix::sys::signal::kill(live.pid(), nix::sys::signal::SIGINT).unwrap();
+    let done = live.finish(Duration::from_secs(10));
+    assert!(done.status.success(), "{}", done.stderr);
+    let records = json_lines(&done.stdout);
+    let ctx = format!("probe: {r:#}\ncapture: {}", done.stdout);
+    let of_type = |t: &str| records.iter().filter(|x| x["type"] == t).collect::<Vec<_>>();
+    let (rs, ra) = (of_type("router-solicitation"), of_type("router-advertisement"));
+    // Only the qualification: solicitations and advertisements, nothing malformed.
+    assert_eq!(rs.len() + ra.len(), records.len(), "{ctx}");
+    assert!(!rs.is_empty() && !ra.is_empty(), "{ctx}");
+    let nat_public = lab.get("NAT_PUBLIC");
+    for s in &rs {
+        assert_eq!(s["outer"]["src"], nat_public, "RS come from the NAT's public side: {ctx}");
+        assert_eq!(s["outer"]["dst_port"], 3544, "{ctx}");
+        assert_eq!(s["ipv6"]["dst"], "ff02::2", "RFC 4380 §5.2.1: to all-routers: {ctx}");
+        assert!(s["ipv6"]["src"].as_str().unwrap().starts_with("fe80::"), "{ctx}");
+    }
+    let rs_nonces: Vec<&str> = rs.iter().filter_map(|s| s["auth"]["nonce"].as_str()).collect();
+    for a in &ra {
+        assert_eq!(a["outer"]["src_port"], 3544, "{ctx}");
+        assert_eq!(a["outer"]["dst"], nat_public, "{ctx}");
+        // each RA answers one of the captured RS (the nonce is echoed, RFC 4380 §5.2.1)
+        assert!(rs_nonces.contains(&a["auth"]["nonce"].as_str().unwrap()), "{ctx}");
+        // the Origin indication is the client's mapping as the server saw it: where the RA goes
+        assert_eq!(a["origin"]["address"], a["outer"]["dst"], "{ctx}");
+        assert_eq!(a["origin"]["port"], a["outer"]["dst_port"], "{ctx}");
+        assert_eq!(
+            format!("{}/64", a["icmpv6"]["prefixes"][0]["prefix"].as_str().unwrap()),
+            r["prefix"].as_str().unwrap(),
+            "{ctx}"
+        );
+    }
+    // the mapping the prober reports is one the server told it in a captured RA
+    assert!(
+        ra.iter().any(|a| a["origin"]["address"] == r["mapped_address"] && a["origin"]["port"] == r["mapped_port"]),
+        "{ctx}"
+    );
+    // the cone test's answer comes from the secondary address (LAB.md), the others from the primary
+    let from: Vec<&str> = ra.iter().map(|a| a["outer"]["src"].as_str().unwrap()).collect();
+    assert!(from.contains(&"192.0.2.2") && from.contains(&"192.0.2.1"), "{from:?} {ctx}");
+}
