@@ -285,7 +285,7 @@ _teredo__tool() {
             return 0
             ;;
         teredo__subcmd__tool__subcmd__live)
-            opts="-i -c -V -x -w -q -h --interface --list --filter --duration --user --type --host --port --count --ports --no-heuristic --verbose --hex --summary --write --decap --quiet --format --json --color --help"
+            opts="-i -s -B -c -V -x -w -q -h --interface --list --filter --duration --user --snaplen --buffer-size --type --host --port --count --ports --no-heuristic --verbose --hex --summary --write --decap --quiet --format --json --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -308,6 +308,22 @@ _teredo__tool() {
                     return 0
                     ;;
                 --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --snaplen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --buffer-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -B)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -114,6 +114,8 @@ complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand live" -s i -l in
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand live" -l filter -d 'BPF filter (tcpdump syntax) instead of the default `udp` (`udp port 3544`, plus --ports, with --no-heuristic)' -r
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand live" -l duration -d 'Stop after this many seconds (fractions allowed)' -r
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand live" -l user -d 'Started as root: switch to this user right after opening the capture (refuses to go on if that fails)' -r
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand live" -s s -l snaplen -d 'Bytes captured of each packet' -r
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand live" -s B -l buffer-size -d 'Kernel capture buffer in MiB: more absorbs longer bursts (see README, "live throughput")' -r
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand live" -l type -d 'Keep only these message types (comma-separated)' -r -f -a "bubble\t''
 indirect-bubble\t''
 router-solicitation\t''

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! teredo_send [--bind IPV4] DST_IPV4 KIND@SPORT:DPORT...
-//! teredo_send [--bind IPV4] --flood SECONDS [--batch N] DST_IPV4 DPORT
+//! teredo_send [--bind IPV4] --flood SECONDS [--rate PPS] DST_IPV4 DPORT
 //! ```
 //!
 //! KIND is one of `rs`, `ra`, `bubble`, `indirect-bubble`, `echo-request`,
@@ -13,7 +13,7 @@
 //! with a short pause between them so that none is lost on the way.
 //!
 //! `--flood` sends the seven Teredo kinds round-robin as fast as the socket
-//! allows, for SECONDS, then prints `sent N packets in S s (R packets/s)` on
+//! allows (or at `--rate` packets per second), for SECONDS, then prints `sent N packets in S s (R packets/s)` on
 //! stderr and the packet count alone on stdout.
 //!
 //! Addresses: the Teredo server is 192.0.2.1, the client's mapped address
@@ -119,7 +119,7 @@ fn main() -> Result<()> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let mut bind = Ipv4Addr::UNSPECIFIED;
     let mut flood: Option<f64> = None;
-    let mut batch = 1usize;
+    let mut rate: Option<f64> = None;
     loop {
         match args.first().map(String::as_str) {
             Some("--bind") => {
@@ -130,8 +130,8 @@ fn main() -> Result<()> {
                 flood = Some(args.get(1).context("--flood SECONDS")?.parse()?);
                 args.drain(..2);
             }
-            Some("--batch") => {
-                batch = args.get(1).context("--batch N")?.parse()?;
+            Some("--rate") => {
+                rate = Some(args.get(1).context("--rate PPS")?.parse()?);
                 args.drain(..2);
             }
             _ => break,
@@ -148,21 +148,27 @@ fn main() -> Result<()> {
         let start = Instant::now();
         let end = Duration::from_secs_f64(seconds);
         let mut sent = 0u64;
-        let mut rounds = 0u64;
-        loop {
+        'flood: loop {
             for p in &packets {
-                for _ in 0..batch {
-                    match sock.send(p) {
-                        Ok(_) => sent += 1,
-                        // the local queue is full: try again
-                        Err(e) if e.raw_os_error() == Some(105) => {}
-                        Err(e) => return Err(e).context("send"),
-                    }
+                match sock.send(p) {
+                    Ok(_) => sent += 1,
+                    // the local queue is full: try again
+                    Err(e) if e.raw_os_error() == Some(105) => {}
+                    Err(e) => return Err(e).context("send"),
                 }
             }
-            rounds += 1;
-            if rounds % 64 == 0 && start.elapsed() >= end {
-                break;
+            if sent % 64 < packets.len() as u64 {
+                let elapsed = start.elapsed();
+                if elapsed >= end {
+                    break 'flood;
+                }
+                if let Some(r) = rate {
+                    // ahead of schedule: wait until the packets sent are due
+                    let due = Duration::from_secs_f64(sent as f64 / r);
+                    if due > elapsed {
+                        std::thread::sleep(due - elapsed);
+                    }
+                }
             }
         }
         let secs = start.elapsed().as_secs_f64();

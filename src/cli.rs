@@ -231,6 +231,15 @@ pub struct LiveArgs {
     /// (refuses to go on if that fails).
     #[arg(long, value_name = "NAME")]
     pub user: Option<String>,
+    /// Bytes captured of each packet.
+    #[arg(short = 's', long, value_name = "BYTES", default_value_t = 262_144,
+          value_parser = clap::value_parser!(u32).range(64..=262_144))]
+    pub snaplen: u32,
+    /// Kernel capture buffer in MiB: more absorbs longer bursts (see README,
+    /// "live throughput").
+    #[arg(short = 'B', long, value_name = "MIB", default_value_t = 32,
+          value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub buffer_size: u32,
     #[command(flatten)]
     pub select: SelectArgs,
     #[command(flatten)]

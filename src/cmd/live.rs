@@ -41,6 +41,8 @@ mod imp {
             Some(f) => f.clone(),
             None => live::default_filter(!args.select.no_heuristic, &args.select.ports),
         };
+        opts.snaplen = args.snaplen;
+        opts.buffer_size = args.buffer_size.saturating_mul(1 << 20);
         let signals = Signals::install().context("cannot install signal handlers")?;
         let mut cap = LiveCapture::open(&opts)?;
         // Drop root before touching anything else: output files are created
