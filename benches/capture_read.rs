@@ -27,14 +27,8 @@ fn capture(format: CaptureFormat) -> Vec<u8> {
             6..=8 => 200 + (x >> 8) % 400,
             _ => 600 + (x >> 8) % 914,
         } as usize;
-        w.write_frame(
-            1_700_000_000 + i64::from(i / 1000),
-            i * 1000 % 1_000_000_000,
-            1,
-            len as u32,
-            &frame[..len],
-        )
-        .unwrap();
+        w.write_frame(1_700_000_000 + i64::from(i / 1000), i * 1000 % 1_000_000_000, 1, len as u32, &frame[..len])
+            .unwrap();
     }
     w.into_inner().unwrap()
 }
@@ -63,12 +57,6 @@ fn read(bencher: Bencher, kind: &str) {
         "pcapng" => capture(CaptureFormat::Pcapng),
         _ => gzip(&capture(CaptureFormat::Pcap)),
     };
-    let plain_len = if kind == "pcap.gz" {
-        capture(CaptureFormat::Pcap).len()
-    } else {
-        bytes.len()
-    };
-    bencher
-        .counter(BytesCount::new(plain_len))
-        .bench(|| read_all(divan::black_box(&bytes)));
+    let plain_len = if kind == "pcap.gz" { capture(CaptureFormat::Pcap).len() } else { bytes.len() };
+    bencher.counter(BytesCount::new(plain_len)).bench(|| read_all(divan::black_box(&bytes)));
 }

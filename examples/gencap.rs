@@ -142,25 +142,12 @@ fn udp(pseudo: u32, sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
 }
 
 fn udp4(src: V4, dst: V4, sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
-    udp(
-        pseudo4(src, dst, PROTO_UDP, 8 + payload.len()),
-        sport,
-        dport,
-        payload,
-    )
+    udp(pseudo4(src, dst, PROTO_UDP, 8 + payload.len()), sport, dport, payload)
 }
 
 /// IPv4 + UDP datagram, DF clear (RFC 4380 §5.1.2 says Teredo SHOULD NOT set DF).
 fn ip_udp(src: V4, dst: V4, sport: u16, dport: u16, id: u16, payload: &[u8]) -> Vec<u8> {
-    ipv4(
-        src,
-        dst,
-        PROTO_UDP,
-        64,
-        id,
-        0,
-        &udp4(src, dst, sport, dport, payload),
-    )
+    ipv4(src, dst, PROTO_UDP, 64, id, 0, &udp4(src, dst, sport, dport, payload))
 }
 
 /// TCP segment (20-byte header) with checksum over `pseudo_without_len`.
@@ -198,44 +185,17 @@ fn icmpv6(src: &V6, dst: &V6, typ: u8, code: u8, body: &[u8]) -> Vec<u8> {
 }
 
 fn ipv6_icmp(src: &V6, dst: &V6, hlim: u8, typ: u8, code: u8, body: &[u8]) -> Vec<u8> {
-    ipv6(
-        src,
-        dst,
-        NH_ICMPV6,
-        hlim,
-        0,
-        &icmpv6(src, dst, typ, code, body),
-    )
+    ipv6(src, dst, NH_ICMPV6, hlim, 0, &icmpv6(src, dst, typ, code, body))
 }
 
 fn ipv6_udp(src: &V6, dst: &V6, sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
-    let u = udp(
-        pseudo6(src, dst, PROTO_UDP, 8 + payload.len()),
-        sport,
-        dport,
-        payload,
-    );
+    let u = udp(pseudo6(src, dst, PROTO_UDP, 8 + payload.len()), sport, dport, payload);
     ipv6(src, dst, PROTO_UDP, 64, 0, &u)
 }
 
-fn ipv6_tcp(
-    src: &V6,
-    dst: &V6,
-    sport: u16,
-    dport: u16,
-    seq: u32,
-    flags: u8,
-    payload: &[u8],
-) -> Vec<u8> {
+fn ipv6_tcp(src: &V6, dst: &V6, sport: u16, dport: u16, seq: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
     let base = pseudo6(src, dst, PROTO_TCP, 0);
-    ipv6(
-        src,
-        dst,
-        PROTO_TCP,
-        64,
-        seq & 0xfffff,
-        &tcp(base, sport, dport, seq, flags, payload),
-    )
+    ipv6(src, dst, PROTO_TCP, 64, seq & 0xfffff, &tcp(base, sport, dport, seq, flags, payload))
 }
 
 /// Teredo address, RFC 4380 §4: prefix, server, flags, ~port, ~client IPv4.
@@ -407,11 +367,7 @@ impl Model {
         let mut rng = Rng(seed);
         let mut clients = Vec::new();
         for i in 0..64u8 {
-            let mapped = if i % 2 == 0 {
-                [198, 51, 100, 1 + i]
-            } else {
-                [203, 0, 113, 1 + i]
-            };
+            let mapped = if i % 2 == 0 { [198, 51, 100, 1 + i] } else { [203, 0, 113, 1 + i] };
             let port = rng.range(1024, 65535) as u16;
             let flags = (rng.u16() & 0x3cff) | if i % 7 == 0 { 0x8000 } else { 0 };
             clients.push(Client {
@@ -423,12 +379,7 @@ impl Model {
             });
         }
         let relays = (10..18).map(|i| [192, 0, 2, i]).collect();
-        Model {
-            rng,
-            clients,
-            relays,
-            ip_id: 1,
-        }
+        Model { rng, clients, relays, ip_id: 1 }
     }
 
     fn id(&mut self) -> u16 {
@@ -465,10 +416,7 @@ impl Model {
                 ipv6_tcp(a, b, 443, self.rng.range(1024, 65535) as u16, seq, 0x18, &p)
             }
             6..=8 => {
-                let (sp, dp) = (
-                    self.rng.range(1024, 65535) as u16,
-                    self.rng.range(1024, 65535) as u16,
-                );
+                let (sp, dp) = (self.rng.range(1024, 65535) as u16, self.rng.range(1024, 65535) as u16);
                 ipv6_udp(a, b, sp, dp, &p)
             }
             _ => echo(a, b, false, self.rng.u16(), self.rng.u16(), &p),
@@ -482,13 +430,7 @@ impl Model {
         if r < 40 {
             eth(MAC_A, MAC_B, &[(0x8100, vlan)], ethertype, ip)
         } else if r < 50 {
-            eth(
-                MAC_B,
-                MAC_A,
-                &[(0x88a8, 100), (0x8100, vlan)],
-                ethertype,
-                ip,
-            )
+            eth(MAC_B, MAC_A, &[(0x88a8, 100), (0x8100, vlan)], ethertype, ip)
         } else if r < 525 {
             eth(MAC_A, MAC_B, &[], ethertype, ip)
         } else {
@@ -508,59 +450,35 @@ impl Model {
                 let native = doc6(self.rng.range(1, 4000) as u16);
                 if self.rng.chance(500) {
                     let p = self.inner_ipv6(&c.teredo, &native);
-                    (
-                        "teredo:data-3544",
-                        ETH_IPV4,
-                        ip_udp(c.mapped, relay, c.port, 3544, id, &p),
-                    )
+                    ("teredo:data-3544", ETH_IPV4, ip_udp(c.mapped, relay, c.port, 3544, id, &p))
                 } else {
                     let p = self.inner_ipv6(&native, &c.teredo);
-                    (
-                        "teredo:data-3544",
-                        ETH_IPV4,
-                        ip_udp(relay, c.mapped, 3544, c.port, id, &p),
-                    )
+                    ("teredo:data-3544", ETH_IPV4, ip_udp(relay, c.mapped, 3544, c.port, id, &p))
                 }
             }
             // client to client, both on random ports
             250..=449 => {
                 let (a, b) = (self.client(), self.client());
                 let p = self.inner_ipv6(&a.teredo, &b.teredo);
-                (
-                    "teredo:data-p2p",
-                    ETH_IPV4,
-                    ip_udp(a.mapped, b.mapped, a.port, b.port, id, &p),
-                )
+                ("teredo:data-p2p", ETH_IPV4, ip_udp(a.mapped, b.mapped, a.port, b.port, id, &p))
             }
             450..=499 => {
                 let (a, b) = (self.client(), self.client());
                 let p = bubble(&a.teredo, &b.teredo);
-                (
-                    "teredo:bubble-direct",
-                    ETH_IPV4,
-                    ip_udp(a.mapped, b.mapped, a.port, b.port, id, &p),
-                )
+                ("teredo:bubble-direct", ETH_IPV4, ip_udp(a.mapped, b.mapped, a.port, b.port, id, &p))
             }
             500..=539 => {
                 // indirect bubble relayed by the server with an origin indication
                 let (a, b) = (self.client(), self.client());
                 let p = cat(&[&origin_ind(a.port, a.mapped), &bubble(&a.teredo, &b.teredo)]);
-                (
-                    "teredo:bubble-indirect",
-                    ETH_IPV4,
-                    ip_udp(SERVER, b.mapped, 3544, b.port, id, &p),
-                )
+                ("teredo:bubble-indirect", ETH_IPV4, ip_udp(SERVER, b.mapped, 3544, b.port, id, &p))
             }
             540..=559 => {
                 // RFC 6081 bubble with a nonce trailer, to the peer's server
                 let (a, b) = (self.client(), self.client());
                 let nonce: [u8; 4] = self.rng.bytes();
                 let p = cat(&[&bubble(&a.teredo, &b.teredo), &[1, 4], &nonce]);
-                (
-                    "teredo:bubble-nonce",
-                    ETH_IPV4,
-                    ip_udp(a.mapped, SERVER, a.port, 3544, id, &p),
-                )
+                ("teredo:bubble-nonce", ETH_IPV4, ip_udp(a.mapped, SERVER, a.port, 3544, id, &p))
             }
             560..=599 => {
                 let c = self.client();
@@ -570,20 +488,9 @@ impl Model {
                 } else {
                     [0, 0, 0x54, 0x45, 0x52, 0x45, 0x44, 0x4f]
                 });
-                let p = cat(&[
-                    &auth_ind(&[], &[], self.rng.bytes(), 0),
-                    &router_solicitation(&ll),
-                ]);
-                let srv = if self.rng.chance(300) {
-                    SERVER2
-                } else {
-                    SERVER
-                };
-                (
-                    "teredo:rs",
-                    ETH_IPV4,
-                    ip_udp(c.mapped, srv, c.port, 3544, id, &p),
-                )
+                let p = cat(&[&auth_ind(&[], &[], self.rng.bytes(), 0), &router_solicitation(&ll)]);
+                let srv = if self.rng.chance(300) { SERVER2 } else { SERVER };
+                ("teredo:rs", ETH_IPV4, ip_udp(c.mapped, srv, c.port, 3544, id, &p))
             }
             600..=639 => {
                 let c = self.client();
@@ -594,22 +501,14 @@ impl Model {
                     &origin_ind(c.port, c.mapped),
                     &router_advertisement(&srv_ll, &ll, SERVER),
                 ]);
-                (
-                    "teredo:ra",
-                    ETH_IPV4,
-                    ip_udp(SERVER, c.mapped, 3544, c.port, id, &p),
-                )
+                ("teredo:ra", ETH_IPV4, ip_udp(SERVER, c.mapped, 3544, c.port, id, &p))
             }
             640..=659 => {
                 let c = self.client();
                 let native = doc6(self.rng.range(1, 4000) as u16);
                 let nonce = self.random_payload(8);
                 let p = echo(&c.teredo, &native, false, self.rng.u16(), 1, &nonce);
-                (
-                    "teredo:echo-request",
-                    ETH_IPV4,
-                    ip_udp(c.mapped, SERVER, c.port, 3544, id, &p),
-                )
+                ("teredo:echo-request", ETH_IPV4, ip_udp(c.mapped, SERVER, c.port, 3544, id, &p))
             }
             660..=679 => {
                 let c = self.client();
@@ -617,36 +516,22 @@ impl Model {
                 let native = doc6(self.rng.range(1, 4000) as u16);
                 let nonce = self.random_payload(8);
                 let p = echo(&native, &c.teredo, true, self.rng.u16(), 1, &nonce);
-                (
-                    "teredo:echo-reply",
-                    ETH_IPV4,
-                    ip_udp(relay, c.mapped, 3544, c.port, id, &p),
-                )
+                ("teredo:echo-reply", ETH_IPV4, ip_udp(relay, c.mapped, 3544, c.port, id, &p))
             }
             680..=684 => {
                 // malformed: authentication indicator whose lengths run past the end
                 let c = self.client();
                 let mut p = auth_ind(&[], &[], self.rng.bytes(), 0);
                 p[2] = 200;
-                p.extend(router_solicitation(&link_local([
-                    0x80, 0, 0, 0, 0, 0, 0, 1,
-                ])));
-                (
-                    "malformed:auth-length",
-                    ETH_IPV4,
-                    ip_udp(c.mapped, SERVER, c.port, 3544, id, &p),
-                )
+                p.extend(router_solicitation(&link_local([0x80, 0, 0, 0, 0, 0, 0, 1])));
+                ("malformed:auth-length", ETH_IPV4, ip_udp(c.mapped, SERVER, c.port, 3544, id, &p))
             }
             685..=689 => {
                 // malformed: IPv6 version 4 on port 3544
                 let c = self.client();
                 let mut p = bubble(&c.teredo, &doc6(1));
                 p[0] = 0x40;
-                (
-                    "malformed:ipv6-version",
-                    ETH_IPV4,
-                    ip_udp(c.mapped, SERVER, c.port, 3544, id, &p),
-                )
+                ("malformed:ipv6-version", ETH_IPV4, ip_udp(c.mapped, SERVER, c.port, 3544, id, &p))
             }
             // background
             690..=809 => {
@@ -655,30 +540,15 @@ impl Model {
                 let n = self.payload_len();
                 let p = self.random_payload(n);
                 let seq = self.rng.next() as u32;
-                let t = tcp(
-                    pseudo4(src, dst, PROTO_TCP, 0),
-                    443,
-                    self.rng.range(1024, 65535) as u16,
-                    seq,
-                    0x10,
-                    &p,
-                );
-                (
-                    "other:tcp",
-                    ETH_IPV4,
-                    ipv4(src, dst, PROTO_TCP, 64, id, 0x4000, &t),
-                )
+                let t = tcp(pseudo4(src, dst, PROTO_TCP, 0), 443, self.rng.range(1024, 65535) as u16, seq, 0x10, &p);
+                ("other:tcp", ETH_IPV4, ipv4(src, dst, PROTO_TCP, 64, id, 0x4000, &t))
             }
             810..=849 => {
                 let c = self.client();
                 let mut q = self.rng.u16().to_be_bytes().to_vec();
                 q.extend_from_slice(&[1, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
                 q.extend_from_slice(b"\x07example\x03com\x00\x00\x01\x00\x01");
-                (
-                    "other:dns",
-                    ETH_IPV4,
-                    ip_udp(c.local, DNS_SERVER, c.local_port, 53, id, &q),
-                )
+                ("other:dns", ETH_IPV4, ip_udp(c.local, DNS_SERVER, c.local_port, 53, id, &q))
             }
             850..=889 => {
                 // QUIC-like: long header 0xc0.. or short header, random body, port 443
@@ -686,21 +556,13 @@ impl Model {
                 let n = self.rng.range(40, 1200) as usize;
                 let mut q = vec![if self.rng.chance(300) { 0xc3 } else { 0x43 }];
                 q.extend(self.random_payload(n));
-                (
-                    "other:quic",
-                    ETH_IPV4,
-                    ip_udp(c.local, [203, 0, 113, 44], c.local_port, 443, id, &q),
-                )
+                ("other:quic", ETH_IPV4, ip_udp(c.local, [203, 0, 113, 44], c.local_port, 443, id, &q))
             }
             890..=899 => {
                 let c = self.client();
                 let mut n = vec![0x23, 2, 6, 0xe9];
                 n.extend(self.random_payload(44));
-                (
-                    "other:ntp",
-                    ETH_IPV4,
-                    ip_udp(c.local, [192, 0, 2, 123], 123, 123, id, &n),
-                )
+                ("other:ntp", ETH_IPV4, ip_udp(c.local, [192, 0, 2, 123], 123, 123, id, &n))
             }
             900..=909 => {
                 let c = self.client();
@@ -710,57 +572,29 @@ impl Model {
                 m.extend(self.random_payload(56));
                 let ck = csum_fold(csum_add(0, &m));
                 m[2..4].copy_from_slice(&ck.to_be_bytes());
-                (
-                    "other:icmp",
-                    ETH_IPV4,
-                    ipv4(c.local, [192, 0, 2, 254], PROTO_ICMP, 64, id, 0, &m),
-                )
+                ("other:icmp", ETH_IPV4, ipv4(c.local, [192, 0, 2, 254], PROTO_ICMP, 64, id, 0, &m))
             }
             910..=919 => {
                 let c = self.client();
                 ("other:arp", ETH_ARP, arp(c.local, [192, 0, 2, 254]))
             }
             920..=939 => {
-                let (a, b) = (
-                    doc6(self.rng.range(1, 999) as u16),
-                    doc6(self.rng.range(1000, 1999) as u16),
-                );
+                let (a, b) = (doc6(self.rng.range(1, 999) as u16), doc6(self.rng.range(1000, 1999) as u16));
                 let p = self.inner_ipv6(&a, &b);
                 ("other:ipv6-native", ETH_IPV6, p)
             }
             940..=949 => {
-                let (a, b) = (
-                    doc6(self.rng.range(1, 999) as u16),
-                    doc6(self.rng.range(1000, 1999) as u16),
-                );
+                let (a, b) = (doc6(self.rng.range(1, 999) as u16), doc6(self.rng.range(1000, 1999) as u16));
                 let p = self.inner_ipv6(&a, &b);
-                (
-                    "other:6in4",
-                    ETH_IPV4,
-                    ipv4(
-                        [198, 51, 100, 41],
-                        [203, 0, 113, 41],
-                        PROTO_IPV6,
-                        64,
-                        id,
-                        0,
-                        &p,
-                    ),
-                )
+                ("other:6in4", ETH_IPV4, ipv4([198, 51, 100, 41], [203, 0, 113, 41], PROTO_IPV6, 64, id, 0, &p))
             }
             950..=964 => {
                 // mDNS response: must never look like Teredo
                 let c = self.client();
                 let mut m = vec![0, 0, 0x84, 0, 0, 0, 0, 1, 0, 0, 0, 0];
-                m.extend_from_slice(
-                    b"\x05host1\x05local\x00\x00\x01\x80\x01\x00\x00\x00\x78\x00\x04",
-                );
+                m.extend_from_slice(b"\x05host1\x05local\x00\x00\x01\x80\x01\x00\x00\x00\x78\x00\x04");
                 m.extend_from_slice(&c.local);
-                (
-                    "other:mdns",
-                    ETH_IPV4,
-                    ip_udp(c.local, [224, 0, 0, 251], 5353, 5353, id, &m),
-                )
+                ("other:mdns", ETH_IPV4, ip_udp(c.local, [224, 0, 0, 251], 5353, 5353, id, &m))
             }
             _ => {
                 // random UDP payloads on random ports (BitTorrent-like, games, VoIP)
@@ -768,11 +602,7 @@ impl Model {
                 let n = self.payload_len().max(1);
                 let p = self.random_payload(n);
                 let dport = self.rng.range(1024, 65535) as u16;
-                (
-                    "other:random-udp",
-                    ETH_IPV4,
-                    ip_udp(c.local, [203, 0, 113, 99], c.local_port, dport, id, &p),
-                )
+                ("other:random-udp", ETH_IPV4, ip_udp(c.local, [203, 0, 113, 99], c.local_port, dport, id, &p))
             }
         };
         let f = self.ether(ethertype, &ip);
@@ -798,14 +628,7 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args> {
-    let mut a = Args {
-        packets: 1000,
-        seed: 1,
-        format: None,
-        out: None,
-        truth: None,
-        suite: None,
-    };
+    let mut a = Args { packets: 1000, seed: 1, format: None, out: None, truth: None, suite: None };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut val = || it.next().with_context(|| format!("{arg} needs a value"));
@@ -840,9 +663,7 @@ fn generate(a: &Args) -> Result<()> {
     let format = a.format.unwrap_or_else(|| CaptureFormat::from_path(out));
     let mut w = CaptureWriter::create_with_format(out, format, TsPrecision::Micro)?;
     let mut truth = match &a.truth {
-        Some(p) => Some(std::io::BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("creating {p}"))?,
-        )),
+        Some(p) => Some(std::io::BufWriter::new(std::fs::File::create(p).with_context(|| format!("creating {p}"))?)),
         None => None,
     };
     let mut m = Model::new(a.seed);
@@ -867,11 +688,7 @@ fn generate(a: &Args) -> Result<()> {
     if let Some(mut t) = truth {
         t.flush()?;
     }
-    let teredo: u64 = counts
-        .iter()
-        .filter(|(k, _)| k.starts_with("teredo:"))
-        .map(|(_, v)| v)
-        .sum();
+    let teredo: u64 = counts.iter().filter(|(k, _)| k.starts_with("teredo:")).map(|(_, v)| v).sum();
     eprintln!(
         "gencap: {} frames ({teredo} Teredo), {bytes} bytes of frame data, seed {}, {format} -> {out}",
         a.packets, a.seed
@@ -894,13 +711,7 @@ struct SFrame {
 }
 
 fn sf(linktype: u32, data: Vec<u8>) -> SFrame {
-    SFrame {
-        linktype,
-        data,
-        origlen: None,
-        precision: TsPrecision::Micro,
-        ts_nsec: 0,
-    }
+    SFrame { linktype, data, origlen: None, precision: TsPrecision::Micro, ts_nsec: 0 }
 }
 
 fn write_suite_file(dir: &str, name: &str, frames: &[SFrame]) -> Result<()> {
@@ -965,19 +776,10 @@ fn suite(dir: &str) -> Result<()> {
     let e = |ip: Vec<u8>| eth(MAC_A, MAC_B, &[], ETH_IPV4, &ip);
 
     // Every Teredo message type, Ethernet.
-    let rs = cat(&[
-        &auth_ind(&[], &[], nonce8, 0),
-        &router_solicitation(&cone_ll),
-    ]);
-    let rs_secure = cat(&[
-        &auth_ind(b"client-1", &[0xab; 20], nonce8, 0),
-        &router_solicitation(&ll),
-    ]);
-    let ra = cat(&[
-        &auth_ind(&[], &[], nonce8, 0),
-        &origin_ind(a_port, a_map),
-        &router_advertisement(&srv_ll, &ll, SERVER),
-    ]);
+    let rs = cat(&[&auth_ind(&[], &[], nonce8, 0), &router_solicitation(&cone_ll)]);
+    let rs_secure = cat(&[&auth_ind(b"client-1", &[0xab; 20], nonce8, 0), &router_solicitation(&ll)]);
+    let ra =
+        cat(&[&auth_ind(&[], &[], nonce8, 0), &origin_ind(a_port, a_map), &router_advertisement(&srv_ll, &ll, SERVER)]);
     let direct = bubble(&a6, &b6);
     let indirect = cat(&[&origin_ind(a_port, a_map), &bubble(&a6, &b6)]);
     let echo_req = echo(&a6, &native, false, 0x1234, 1, &nonce8);
@@ -1017,21 +819,9 @@ fn suite(dir: &str) -> Result<()> {
         ip_udp(a_map, b_map, a_port, b_port, 23, &data_tcp),
     ];
     let links: [(&str, u32, &Wrap); 9] = [
-        ("link-ethernet.pcap", 1, &|p| {
-            eth(MAC_A, MAC_B, &[], ETH_IPV4, p)
-        }),
-        ("link-vlan-8021q.pcap", 1, &|p| {
-            eth(MAC_A, MAC_B, &[(0x8100, 0x2064)], ETH_IPV4, p)
-        }),
-        ("link-qinq-8021ad.pcap", 1, &|p| {
-            eth(
-                MAC_A,
-                MAC_B,
-                &[(0x88a8, 0x000a), (0x8100, 0x0064)],
-                ETH_IPV4,
-                p,
-            )
-        }),
+        ("link-ethernet.pcap", 1, &|p| eth(MAC_A, MAC_B, &[], ETH_IPV4, p)),
+        ("link-vlan-8021q.pcap", 1, &|p| eth(MAC_A, MAC_B, &[(0x8100, 0x2064)], ETH_IPV4, p)),
+        ("link-qinq-8021ad.pcap", 1, &|p| eth(MAC_A, MAC_B, &[(0x88a8, 0x000a), (0x8100, 0x0064)], ETH_IPV4, p)),
         ("link-sll.pcap", 113, &|p| sll(0, ETH_IPV4, p)),
         ("link-sll2.pcap", 276, &|p| sll2(ETH_IPV4, 3, p)),
         ("link-raw.pcap", 101, &|p| p.to_vec()),
@@ -1044,10 +834,7 @@ fn suite(dir: &str) -> Result<()> {
         write_suite_file(dir, name, &frames)?;
     }
     // BSD NULL written by a big-endian host: big-endian file, AF_INET in big-endian.
-    let be_frames: Vec<Vec<u8>> = ip_pkts
-        .iter()
-        .map(|p| cat(&[&2u32.to_be_bytes(), p]))
-        .collect();
+    let be_frames: Vec<Vec<u8>> = ip_pkts.iter().map(|p| cat(&[&2u32.to_be_bytes(), p])).collect();
     write_be_pcap(dir, "link-null-be.pcap", 0, &be_frames)?;
 
     // IPv4 fragments: a Teredo data packet (1200-byte inner payload) in 2 and in 3 fragments,
@@ -1058,24 +845,13 @@ fn suite(dir: &str) -> Result<()> {
     let dgram = udp4(relay, a_map, 3544, a_port, &inner);
     let frag = |id: u16, off: usize, end: usize, more: bool, bytes: &[u8]| {
         let word = ((off / 8) as u16) | if more { 0x2000 } else { 0 };
-        e(ipv4(
-            relay,
-            a_map,
-            PROTO_UDP,
-            64,
-            id,
-            word,
-            &bytes[off..end],
-        ))
+        e(ipv4(relay, a_map, PROTO_UDP, 64, id, word, &bytes[off..end]))
     };
     let n = dgram.len();
     write_suite_file(
         dir,
         "ipv4-fragments-2.pcap",
-        &[
-            sf(1, frag(0x100, 0, 640, true, &dgram)),
-            sf(1, frag(0x100, 640, n, false, &dgram)),
-        ],
+        &[sf(1, frag(0x100, 0, 640, true, &dgram)), sf(1, frag(0x100, 640, n, false, &dgram))],
     )?;
     write_suite_file(
         dir,
@@ -1105,23 +881,14 @@ fn suite(dir: &str) -> Result<()> {
     let nonce_t: &[u8] = &[0x01, 0x04, 0xde, 0xad, 0xbe, 0xef];
     let trailer_cases: [(&str, Vec<u8>); 9] = [
         ("nonce", nonce_t.to_vec()),
-        (
-            "alternate address + nonce",
-            cat(&[&[0x03, 0x08, 0, 0, 192, 0, 2, 100, 0x9c, 0x41], nonce_t]),
-        ),
+        ("alternate address + nonce", cat(&[&[0x03, 0x08, 0, 0, 192, 0, 2, 100, 0x9c, 0x41], nonce_t])),
         ("ND option solicitation", vec![0x04, 0x04, 0x00, 0, 0, 0]),
         ("ND option advertisement", vec![0x04, 0x04, 0x01, 0, 0, 0]),
         ("random port 0x05", vec![0x05, 0x02, 0x9c, 0x42]),
         ("random port 0x02", vec![0x02, 0x02, 0x9c, 0x43]),
-        (
-            "unknown type 0x21 (skip) + nonce",
-            cat(&[&[0x21, 0x03, 1, 2, 3], nonce_t]),
-        ),
+        ("unknown type 0x21 (skip) + nonce", cat(&[&[0x21, 0x03, 1, 2, 3], nonce_t])),
         ("discard type 0x41", vec![0x41, 0x02, 0, 0]),
-        (
-            "malformed: nonce length past end",
-            vec![0x01, 0x04, 0xde, 0xad],
-        ),
+        ("malformed: nonce length past end", vec![0x01, 0x04, 0xde, 0xad]),
     ];
     let trailers: Vec<SFrame> = trailer_cases
         .iter()
@@ -1129,23 +896,9 @@ fn suite(dir: &str) -> Result<()> {
         .map(|(i, (_, t))| {
             let b = if i == 0 || i == 1 || i == 6 {
                 // indirect bubbles (to the peer's server)
-                ip_udp(
-                    a_map,
-                    SERVER,
-                    a_port,
-                    3544,
-                    40 + i as u16,
-                    &cat(&[&bubble(&a6, &b6), t]),
-                )
+                ip_udp(a_map, SERVER, a_port, 3544, 40 + i as u16, &cat(&[&bubble(&a6, &b6), t]))
             } else {
-                ip_udp(
-                    a_map,
-                    b_map,
-                    a_port,
-                    b_port,
-                    40 + i as u16,
-                    &cat(&[&bubble(&a6, &b6), t]),
-                )
+                ip_udp(a_map, b_map, a_port, b_port, 40 + i as u16, &cat(&[&bubble(&a6, &b6), t]))
             };
             sf(1, e(b))
         })
@@ -1161,26 +914,16 @@ fn suite(dir: &str) -> Result<()> {
     write_suite_file(
         dir,
         "icmp-quoted-teredo.pcap",
-        &[
-            sf(1, e(ra_dgram.clone())),
-            sf(1, e(ipv4(a_map, SERVER2, PROTO_ICMP, 64, 61, 0, &icmp))),
-        ],
+        &[sf(1, e(ra_dgram.clone())), sf(1, e(ipv4(a_map, SERVER2, PROTO_ICMP, 64, 61, 0, &icmp)))],
     )?;
 
     // Malformed Teredo on port 3544, one class per frame.
     let mut auth_past = auth_ind(&[], &[], nonce8, 0);
     auth_past[3] = 0xf0; // AU-len 240 runs past the end
     auth_past.extend(router_solicitation(&ll));
-    let origin_first = cat(&[
-        &origin_ind(a_port, a_map),
-        &auth_ind(&[], &[], nonce8, 0),
-        &router_advertisement(&srv_ll, &ll, SERVER),
-    ]);
-    let two_origins = cat(&[
-        &origin_ind(a_port, a_map),
-        &origin_ind(b_port, b_map),
-        &bubble(&a6, &b6),
-    ]);
+    let origin_first =
+        cat(&[&origin_ind(a_port, a_map), &auth_ind(&[], &[], nonce8, 0), &router_advertisement(&srv_ll, &ll, SERVER)]);
+    let two_origins = cat(&[&origin_ind(a_port, a_map), &origin_ind(b_port, b_map), &bubble(&a6, &b6)]);
     let mut version = bubble(&a6, &b6);
     version[0] = 0x45;
     let mut plen = echo(&a6, &native, false, 1, 1, &nonce8);
@@ -1192,13 +935,8 @@ fn suite(dir: &str) -> Result<()> {
         ip_udp(a_map, SERVER, a_port, 3544, 73, &version),
         ip_udp(a_map, SERVER, a_port, 3544, 74, &plen),
     ];
-    let names = [
-        "auth-length-past-end",
-        "origin-before-auth",
-        "two-origins",
-        "ipv6-version-4",
-        "payload-length-past-end",
-    ];
+    let names =
+        ["auth-length-past-end", "origin-before-auth", "two-origins", "ipv6-version-4", "payload-length-past-end"];
     for (name, p) in names.iter().zip(malformed) {
         write_suite_file(dir, &format!("malformed-{name}.pcap"), &[sf(1, e(p))])?;
     }
@@ -1243,14 +981,7 @@ fn suite(dir: &str) -> Result<()> {
     let mut multi = vec![
         sf(1, e(ip_udp(a_map, SERVER, a_port, 3544, 100, &rs))),
         sf(101, ip_udp(SERVER2, a_map, 3544, a_port, 101, &ra)),
-        sf(
-            276,
-            sll2(
-                ETH_IPV4,
-                2,
-                &ip_udp(a_map, b_map, a_port, b_port, 102, &direct),
-            ),
-        ),
+        sf(276, sll2(ETH_IPV4, 2, &ip_udp(a_map, b_map, a_port, b_port, 102, &direct))),
         sf(1, e(ip_udp(SERVER, b_map, 3544, b_port, 103, &indirect))),
     ];
     multi[1].precision = TsPrecision::Nano;

@@ -234,80 +234,34 @@ pub enum CaptureError {
     #[error("{file}: not a capture file: {found}")]
     NotCapture { file: String, found: String },
     /// The file header (pcap global header, first pcapng block) is cut short.
-    #[error(
-        "{file}: truncated {format} file header: needs {needed} bytes, the file has {available}"
-    )]
-    TruncatedFileHeader {
-        file: String,
-        format: CaptureFormat,
-        needed: u64,
-        available: u64,
-    },
+    #[error("{file}: truncated {format} file header: needs {needed} bytes, the file has {available}")]
+    TruncatedFileHeader { file: String, format: CaptureFormat, needed: u64, available: u64 },
     /// A record or block header is cut short; every earlier frame was yielded.
     #[error("{file}: truncated {record} header at frame {frame}, byte offset {offset}: needs {needed} bytes, {available} left")]
-    TruncatedHeader {
-        file: String,
-        record: &'static str,
-        frame: u64,
-        offset: u64,
-        needed: u64,
-        available: u64,
-    },
+    TruncatedHeader { file: String, record: &'static str, frame: u64, offset: u64, needed: u64, available: u64 },
     /// A record's data is cut short; every earlier frame was yielded.
     #[error("{file}: truncated {record} at frame {frame}, byte offset {offset}: the record needs {needed} bytes, {available} left")]
-    TruncatedData {
-        file: String,
-        record: &'static str,
-        frame: u64,
-        offset: u64,
-        needed: u64,
-        available: u64,
-    },
+    TruncatedData { file: String, record: &'static str, frame: u64, offset: u64, needed: u64, available: u64 },
     /// A record header claims an implausible length; nothing was allocated for it.
     #[error("{file}: {record} at frame {frame}, byte offset {offset} claims {claimed} bytes, more than the maximum {max} (corrupt file?)")]
-    RecordTooLarge {
-        file: String,
-        record: &'static str,
-        frame: u64,
-        offset: u64,
-        claimed: u64,
-        max: u64,
-    },
+    RecordTooLarge { file: String, record: &'static str, frame: u64, offset: u64, claimed: u64, max: u64 },
     /// A structural error in the file (bad block length, unknown interface, …).
     #[error("{file}: malformed {format} at frame {frame}, byte offset {offset}: {reason}")]
-    Malformed {
-        file: String,
-        format: CaptureFormat,
-        frame: u64,
-        offset: u64,
-        reason: String,
-    },
+    Malformed { file: String, format: CaptureFormat, frame: u64, offset: u64, reason: String },
     /// An I/O error while reading.
     #[error("{file}: read error at byte offset {offset} (frame {frame}): {error}")]
-    Io {
-        file: String,
-        frame: u64,
-        offset: u64,
-        error: io::Error,
-    },
+    Io { file: String, frame: u64, offset: u64, error: io::Error },
     /// The gzip stream is corrupt or cut short.
     #[error("{file}: gzip stream corrupt or truncated at decompressed byte offset {offset} (frame {frame}): {error}")]
-    Gzip {
-        file: String,
-        frame: u64,
-        offset: u64,
-        error: io::Error,
-    },
+    Gzip { file: String, frame: u64, offset: u64, error: io::Error },
     /// An I/O error while writing.
     #[error("{file}: write error: {error}")]
     Write { file: String, error: io::Error },
     /// Classic pcap holds a single link type.
-    #[error("{file}: a classic pcap file holds one link type, got {other} after {first}; write a .pcapng file instead")]
-    MixedLinkTypes {
-        file: String,
-        first: u32,
-        other: u32,
-    },
+    #[error(
+        "{file}: a classic pcap file holds one link type, got {other} after {first}; write a .pcapng file instead"
+    )]
+    MixedLinkTypes { file: String, first: u32, other: u32 },
 }
 
 impl CaptureError {
@@ -403,12 +357,7 @@ pub fn open(path: &str) -> Result<CaptureReader<Box<dyn Read>>, CaptureError> {
     let open_err = |e: io::Error| match e.kind() {
         io::ErrorKind::NotFound => CaptureError::NotFound { file: path.into() },
         io::ErrorKind::PermissionDenied => CaptureError::PermissionDenied { file: path.into() },
-        _ => CaptureError::Io {
-            file: path.into(),
-            frame: 1,
-            offset: 0,
-            error: e,
-        },
+        _ => CaptureError::Io { file: path.into(), frame: 1, offset: 0, error: e },
     };
     let meta = std::fs::metadata(path).map_err(open_err)?;
     if meta.is_dir() {
@@ -474,9 +423,7 @@ fn describe_bytes(b: &[u8]) -> String {
         "looks like a Solaris snoop capture, which is not supported"
     } else if b.starts_with(b"%PDF") {
         "looks like a PDF document"
-    } else if b
-        .iter()
-        .all(|&c| c == b'\t' || c == b'\n' || c == b'\r' || (0x20..0x7f).contains(&c) || c >= 0x80)
+    } else if b.iter().all(|&c| c == b'\t' || c == b'\n' || c == b'\r' || (0x20..0x7f).contains(&c) || c >= 0x80)
         && std::str::from_utf8(b).is_ok()
     {
         "looks like text"
@@ -528,9 +475,7 @@ impl<R: Read> CaptureReader<R> {
     fn switch_to_gzip(&mut self) {
         let prefix = self.buf[self.start..self.end].to_vec();
         if let Source::Plain(raw) = std::mem::replace(&mut self.src, Source::Gone) {
-            self.src = Source::Gzip(Box::new(MultiGzDecoder::new(
-                Cursor::new(prefix).chain(raw),
-            )));
+            self.src = Source::Gzip(Box::new(MultiGzDecoder::new(Cursor::new(prefix).chain(raw))));
         }
         self.gzip = true;
         self.start = 0;
@@ -547,10 +492,7 @@ impl<R: Read> CaptureReader<R> {
         if self.gzip {
             found = format!("gzip-compressed, but the content is not a capture file: {found}");
         }
-        CaptureError::NotCapture {
-            file: self.name.clone(),
-            found,
-        }
+        CaptureError::NotCapture { file: self.name.clone(), found }
     }
 
     fn detect(&mut self) -> Result<(), CaptureError> {
@@ -596,11 +538,7 @@ impl<R: Read> CaptureReader<R> {
         let h = &self.buf[self.start..self.start + 24];
         let snaplen = rd32(h, 16, big);
         let linktype = rd32(h, 20, big) & 0xffff;
-        let precision = if magic == PCAP_MAGIC_NS {
-            TsPrecision::Nano
-        } else {
-            TsPrecision::Micro
-        };
+        let precision = if magic == PCAP_MAGIC_NS { TsPrecision::Nano } else { TsPrecision::Micro };
         self.pcap_max_caplen = snaplen.clamp(MAX_CAPLEN, MAX_BLOCK_LEN);
         self.pcap_iface = Iface {
             linktype,
@@ -657,9 +595,7 @@ impl<R: Read> CaptureReader<R> {
     /// Timestamp resolution of a classic pcap file, or of the first interface of a pcapng
     /// file (µs when none is known yet).
     pub fn ts_precision(&self) -> TsPrecision {
-        self.all_ifaces
-            .first()
-            .map_or(TsPrecision::Micro, |i| i.ts_precision)
+        self.all_ifaces.first().map_or(TsPrecision::Micro, |i| i.ts_precision)
     }
 
     /// The next frame, `None` at the end; after an error, `None` forever.
@@ -765,24 +701,12 @@ impl<R: Read> CaptureReader<R> {
         if self.gzip
             && matches!(
                 error.kind(),
-                io::ErrorKind::InvalidInput
-                    | io::ErrorKind::InvalidData
-                    | io::ErrorKind::UnexpectedEof
+                io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof
             )
         {
-            CaptureError::Gzip {
-                file,
-                frame,
-                offset,
-                error,
-            }
+            CaptureError::Gzip { file, frame, offset, error }
         } else {
-            CaptureError::Io {
-                file,
-                frame,
-                offset,
-                error,
-            }
+            CaptureError::Io { file, frame, offset, error }
         }
     }
 
@@ -923,9 +847,9 @@ impl<R: Read> CaptureReader<R> {
             let s = self.start;
             let trailer = rd32(&self.buf, s + blen - 4, be) as usize;
             if trailer != blen {
-                return Err(self.malformed(format!(
-                    "{record}: total length {blen} at the start but {trailer} at the end"
-                )));
+                return Err(
+                    self.malformed(format!("{record}: total length {blen} at the start but {trailer} at the end"))
+                );
             }
             if btype == PCAPNG_IDB {
                 self.read_idb(blen)?;
@@ -938,12 +862,7 @@ impl<R: Read> CaptureReader<R> {
         }
     }
 
-    fn packet_block(
-        &mut self,
-        btype: u32,
-        record: &'static str,
-        blen: usize,
-    ) -> Result<Meta, CaptureError> {
+    fn packet_block(&mut self, btype: u32, record: &'static str, blen: usize) -> Result<Meta, CaptureError> {
         let be = self.big_endian;
         let s = self.start;
         let b = &self.buf[s..s + blen];
@@ -958,14 +877,7 @@ impl<R: Read> CaptureReader<R> {
                     (u32::from(rd16(b, 8, be)), rd32(b, 12, be))
                 };
                 let ts = (u64::from(ts_hi) << 32) | u64::from(rd32(b, 16, be));
-                (
-                    iface_id,
-                    Some(ts),
-                    rd32(b, 20, be),
-                    rd32(b, 24, be),
-                    28,
-                    blen - 32,
-                )
+                (iface_id, Some(ts), rd32(b, 20, be), rd32(b, 24, be), 28, blen - 32)
             }
             _ => {
                 if blen < 16 {
@@ -1045,9 +957,7 @@ impl<R: Read> CaptureReader<R> {
         let major = rd16(&self.buf, s + 12, be);
         let trailer = rd32(&self.buf, s + blen - 4, be) as usize;
         if trailer != blen {
-            return Err(self.malformed(format!(
-                "{REC}: total length {blen} at the start but {trailer} at the end"
-            )));
+            return Err(self.malformed(format!("{REC}: total length {blen} at the start but {trailer} at the end")));
         }
         if major != 1 {
             return Err(self.malformed(format!("unsupported pcapng major version {major}")));
@@ -1063,9 +973,7 @@ impl<R: Read> CaptureReader<R> {
         let be = self.big_endian;
         let s = self.start;
         if blen < 20 {
-            return Err(self.malformed(format!(
-                "Interface Description Block of {blen} bytes, minimum 20"
-            )));
+            return Err(self.malformed(format!("Interface Description Block of {blen} bytes, minimum 20")));
         }
         let b = &self.buf[s..s + blen - 4];
         let linktype = u32::from(rd16(b, 8, be));
@@ -1089,11 +997,8 @@ impl<R: Read> CaptureReader<R> {
                 (14, 8) => {
                     let hi = rd32(b, v, be);
                     let lo = rd32(b, v + 4, be);
-                    let x = if be {
-                        (u64::from(hi) << 32) | u64::from(lo)
-                    } else {
-                        (u64::from(lo) << 32) | u64::from(hi)
-                    };
+                    let x =
+                        if be { (u64::from(hi) << 32) | u64::from(lo) } else { (u64::from(lo) << 32) | u64::from(hi) };
                     tsoffset = x as i64;
                 }
                 _ => {}
@@ -1117,14 +1022,7 @@ impl<R: Read> CaptureReader<R> {
             name,
             frames: 0,
         });
-        self.ifaces.push(Iface {
-            linktype,
-            snaplen,
-            precision,
-            units,
-            tsoffset,
-            global: self.all_ifaces.len() - 1,
-        });
+        self.ifaces.push(Iface { linktype, snaplen, precision, units, tsoffset, global: self.all_ifaces.len() - 1 });
         Ok(())
     }
 }
@@ -1164,23 +1062,14 @@ impl CaptureWriter {
     }
 
     /// Like [`Self::create`] with an explicit format.
-    pub fn create_with_format(
-        path: &str,
-        format: CaptureFormat,
-        precision: TsPrecision,
-    ) -> Result<Self, CaptureError> {
+    pub fn create_with_format(path: &str, format: CaptureFormat, precision: TsPrecision) -> Result<Self, CaptureError> {
         let out: Box<dyn Write> = if path == "-" {
             Box::new(io::stdout().lock())
         } else {
             let f = File::create(path).map_err(|e| match e.kind() {
-                io::ErrorKind::PermissionDenied => {
-                    CaptureError::PermissionDenied { file: path.into() }
-                }
+                io::ErrorKind::PermissionDenied => CaptureError::PermissionDenied { file: path.into() },
                 io::ErrorKind::NotFound => CaptureError::NotFound { file: path.into() },
-                _ => CaptureError::Write {
-                    file: path.into(),
-                    error: e,
-                },
+                _ => CaptureError::Write { file: path.into(), error: e },
             })?;
             Box::new(f)
         };
@@ -1190,12 +1079,7 @@ impl CaptureWriter {
 
 impl<W: Write> CaptureWriter<W> {
     /// Writes to any `Write` (`name` is used in error messages).
-    pub fn new(
-        out: W,
-        name: &str,
-        format: CaptureFormat,
-        precision: TsPrecision,
-    ) -> Result<Self, CaptureError> {
+    pub fn new(out: W, name: &str, format: CaptureFormat, precision: TsPrecision) -> Result<Self, CaptureError> {
         let mut w = CaptureWriter {
             name: name.to_string(),
             out: BufWriter::with_capacity(READ_BUFFER, out),
@@ -1236,10 +1120,7 @@ impl<W: Write> CaptureWriter<W> {
     }
 
     fn put(&mut self, b: &[u8]) -> Result<(), CaptureError> {
-        self.out.write_all(b).map_err(|error| CaptureError::Write {
-            file: self.name.clone(),
-            error,
-        })
+        self.out.write_all(b).map_err(|error| CaptureError::Write { file: self.name.clone(), error })
     }
 
     /// Writes one frame with the writer's timestamp resolution.
@@ -1284,28 +1165,19 @@ impl<W: Write> CaptureWriter<W> {
                 let (lt, prec) = match self.pcap_header {
                     Some(h) => h,
                     None => {
-                        let prec =
-                            if self.precision.finer_than_micro() || precision.finer_than_micro() {
-                                TsPrecision::Nano
-                            } else {
-                                TsPrecision::Micro
-                            };
+                        let prec = if self.precision.finer_than_micro() || precision.finer_than_micro() {
+                            TsPrecision::Nano
+                        } else {
+                            TsPrecision::Micro
+                        };
                         self.pcap_file_header(linktype, prec)?;
                         (linktype, prec)
                     }
                 };
                 if lt != linktype {
-                    return Err(CaptureError::MixedLinkTypes {
-                        file: self.name.clone(),
-                        first: lt,
-                        other: linktype,
-                    });
+                    return Err(CaptureError::MixedLinkTypes { file: self.name.clone(), first: lt, other: linktype });
                 }
-                let frac = if prec == TsPrecision::Nano {
-                    ts_nsec
-                } else {
-                    ts_nsec / 1000
-                };
+                let frac = if prec == TsPrecision::Nano { ts_nsec } else { ts_nsec / 1000 };
                 let mut h = [0u8; 16];
                 h[0..4].copy_from_slice(&(ts_sec as u32).to_le_bytes());
                 h[4..8].copy_from_slice(&frac.to_le_bytes());
@@ -1316,11 +1188,7 @@ impl<W: Write> CaptureWriter<W> {
             }
             CaptureFormat::Pcapng => {
                 let units = precision.units_per_second().unwrap_or(1_000_000_000);
-                let id = match self
-                    .ifaces
-                    .iter()
-                    .position(|&(l, p, _)| l == linktype && p == precision)
-                {
+                let id = match self.ifaces.iter().position(|&(l, p, _)| l == linktype && p == precision) {
                     Some(i) => i,
                     None => {
                         self.pcapng_idb(linktype, precision)?;
@@ -1330,8 +1198,7 @@ impl<W: Write> CaptureWriter<W> {
                 };
                 let units = self.ifaces[id].2;
                 let sec = u128::try_from(ts_sec).unwrap_or(0);
-                let ts = sec * u128::from(units)
-                    + u128::from(ts_nsec) * u128::from(units) / 1_000_000_000;
+                let ts = sec * u128::from(units) + u128::from(ts_nsec) * u128::from(units) / 1_000_000_000;
                 let ts = u64::try_from(ts).unwrap_or(u64::MAX);
                 let padded = (caplen as usize).next_multiple_of(4);
                 let blen = (32 + padded) as u32;
@@ -1353,16 +1220,8 @@ impl<W: Write> CaptureWriter<W> {
         Ok(())
     }
 
-    fn pcap_file_header(
-        &mut self,
-        linktype: u32,
-        precision: TsPrecision,
-    ) -> Result<(), CaptureError> {
-        let magic = if precision == TsPrecision::Nano {
-            PCAP_MAGIC_NS
-        } else {
-            PCAP_MAGIC_US
-        };
+    fn pcap_file_header(&mut self, linktype: u32, precision: TsPrecision) -> Result<(), CaptureError> {
+        let magic = if precision == TsPrecision::Nano { PCAP_MAGIC_NS } else { PCAP_MAGIC_US };
         let mut h = [0u8; 24];
         h[0..4].copy_from_slice(&magic.to_le_bytes());
         h[4..6].copy_from_slice(&2u16.to_le_bytes());
@@ -1395,11 +1254,7 @@ impl<W: Write> CaptureWriter<W> {
 
     fn finish_header(&mut self) -> Result<(), CaptureError> {
         if self.format == CaptureFormat::Pcap && self.pcap_header.is_none() {
-            let prec = if self.precision.finer_than_micro() {
-                TsPrecision::Nano
-            } else {
-                TsPrecision::Micro
-            };
+            let prec = if self.precision.finer_than_micro() { TsPrecision::Nano } else { TsPrecision::Micro };
             self.pcap_file_header(self.empty_linktype, prec)?;
         }
         Ok(())
@@ -1408,10 +1263,7 @@ impl<W: Write> CaptureWriter<W> {
     /// Writes any pending header and flushes; returns the number of frames written.
     pub fn finish(mut self) -> Result<u64, CaptureError> {
         self.finish_header()?;
-        self.out.flush().map_err(|error| CaptureError::Write {
-            file: self.name.clone(),
-            error,
-        })?;
+        self.out.flush().map_err(|error| CaptureError::Write { file: self.name.clone(), error })?;
         Ok(self.frames)
     }
 
@@ -1419,9 +1271,6 @@ impl<W: Write> CaptureWriter<W> {
     pub fn into_inner(mut self) -> Result<W, CaptureError> {
         self.finish_header()?;
         let name = self.name.clone();
-        self.out.into_inner().map_err(|e| CaptureError::Write {
-            file: name,
-            error: e.into_error(),
-        })
+        self.out.into_inner().map_err(|e| CaptureError::Write { file: name, error: e.into_error() })
     }
 }

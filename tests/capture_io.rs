@@ -5,9 +5,7 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use teredo_tool::capture::{
-    self, CaptureError, CaptureFormat, CaptureReader, CaptureWriter, TsPrecision,
-};
+use teredo_tool::capture::{self, CaptureError, CaptureFormat, CaptureReader, CaptureWriter, TsPrecision};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Owned {
@@ -65,12 +63,7 @@ fn p32(v: &mut Vec<u8>, x: u32, be: bool) {
 }
 
 /// Classic pcap: records are (sec, frac, data, origlen). Returns bytes and record offsets.
-fn pcap_file(
-    be: bool,
-    ns: bool,
-    linktype: u32,
-    recs: &[(u32, u32, &[u8], u32)],
-) -> (Vec<u8>, Vec<u64>) {
+fn pcap_file(be: bool, ns: bool, linktype: u32, recs: &[(u32, u32, &[u8], u32)]) -> (Vec<u8>, Vec<u64>) {
     let mut v = Vec::new();
     p32(&mut v, if ns { 0xa1b2_3c4d } else { 0xa1b2_c3d4 }, be);
     p16(&mut v, 2, be);
@@ -110,11 +103,7 @@ fn shb(v: &mut Vec<u8>, be: bool) {
     p32(&mut b, 0x1a2b_3c4d, be);
     p16(&mut b, 1, be);
     p16(&mut b, 0, be);
-    b.extend_from_slice(&if be {
-        (-1i64).to_be_bytes()
-    } else {
-        (-1i64).to_le_bytes()
-    });
+    b.extend_from_slice(&if be { (-1i64).to_be_bytes() } else { (-1i64).to_le_bytes() });
     // an option the reader must not care about: shb_userappl
     p16(&mut b, 4, be);
     p16(&mut b, 5, be);
@@ -124,14 +113,7 @@ fn shb(v: &mut Vec<u8>, be: bool) {
     block(v, 0x0a0d_0d0a, &b, be);
 }
 
-fn idb(
-    v: &mut Vec<u8>,
-    be: bool,
-    linktype: u16,
-    snaplen: u32,
-    tsresol: Option<u8>,
-    tsoffset: Option<i64>,
-) {
+fn idb(v: &mut Vec<u8>, be: bool, linktype: u16, snaplen: u32, tsresol: Option<u8>, tsoffset: Option<i64>) {
     let mut b = Vec::new();
     p16(&mut b, linktype, be);
     p16(&mut b, 0, be);
@@ -208,20 +190,9 @@ fn classic_pcap_every_byte_order_and_resolution() {
             assert_eq!(frames.len(), 3);
             for (i, (f, r)) in frames.iter().zip(recs.iter()).enumerate() {
                 assert_eq!(f.number, i as u64 + 1);
-                assert_eq!(
-                    f.ts_sec,
-                    i64::from(r.0),
-                    "u32 seconds past 2038 stay positive"
-                );
+                assert_eq!(f.ts_sec, i64::from(r.0), "u32 seconds past 2038 stay positive");
                 assert_eq!(f.ts_nsec, if ns { r.1 } else { r.1 * 1000 });
-                assert_eq!(
-                    f.precision,
-                    if ns {
-                        TsPrecision::Nano
-                    } else {
-                        TsPrecision::Micro
-                    }
-                );
+                assert_eq!(f.precision, if ns { TsPrecision::Nano } else { TsPrecision::Micro });
                 assert_eq!((f.linktype, f.interface_id), (101, 0));
                 assert_eq!(f.data, r.2);
                 assert_eq!(f.origlen, r.3);
@@ -288,14 +259,7 @@ fn pcapng_sections_interfaces_resolutions_and_block_kinds() {
             let f = f.unwrap();
             let w = want[n];
             assert_eq!(
-                (
-                    f.file_offset,
-                    f.ts_sec,
-                    f.ts_nsec,
-                    f.ts_precision,
-                    f.linktype,
-                    f.interface_id
-                ),
+                (f.file_offset, f.ts_sec, f.ts_nsec, f.ts_precision, f.linktype, f.interface_id),
                 w,
                 "frame {}",
                 n + 1
@@ -308,20 +272,9 @@ fn pcapng_sections_interfaces_resolutions_and_block_kinds() {
         }
         assert_eq!(n, want.len());
         let ifs = r.interfaces();
-        let lts: Vec<(u32, u32, u32, u64)> = ifs
-            .iter()
-            .map(|i| (i.section, i.interface_id, i.linktype, i.frames))
-            .collect();
-        assert_eq!(
-            lts,
-            vec![
-                (0, 0, 1, 1),
-                (0, 1, 101, 2),
-                (0, 2, 228, 1),
-                (1, 0, 113, 2),
-                (1, 1, 276, 1)
-            ]
-        );
+        let lts: Vec<(u32, u32, u32, u64)> =
+            ifs.iter().map(|i| (i.section, i.interface_id, i.linktype, i.frames)).collect();
+        assert_eq!(lts, vec![(0, 0, 1, 1), (0, 1, 101, 2), (0, 2, 228, 1), (1, 0, 113, 2), (1, 1, 276, 1)]);
         assert_eq!(ifs[0].name.as_deref(), Some("eth"));
         assert_eq!(r.bytes_read(), bytes.len() as u64);
     }
@@ -337,12 +290,7 @@ fn pcapng_packet_for_undefined_interface_is_malformed() {
     let (frames, err) = read_bytes(&v).unwrap();
     assert_eq!(frames.len(), 1);
     match err {
-        Some(CaptureError::Malformed {
-            frame,
-            offset,
-            reason,
-            ..
-        }) => {
+        Some(CaptureError::Malformed { frame, offset, reason, .. }) => {
             assert_eq!((frame, offset), (2, off));
             assert!(reason.contains("interface 3"), "{reason}");
         }
@@ -360,63 +308,24 @@ fn pcapng_block_length_mismatch_is_malformed() {
     v[n - 4] = 0x99; // trailing length differs
     let (frames, err) = read_bytes(&v).unwrap();
     assert!(frames.is_empty());
-    assert!(
-        matches!(err, Some(CaptureError::Malformed { offset, .. }) if offset == off),
-        "{err:?}"
-    );
+    assert!(matches!(err, Some(CaptureError::Malformed { offset, .. }) if offset == off), "{err:?}");
 }
 
 // ---------- writer ----------
 
 fn sample_frames() -> Vec<(i64, u32, TsPrecision, u32, u32, Vec<u8>)> {
     vec![
-        (
-            1_700_000_000,
-            123_456_000,
-            TsPrecision::Micro,
-            1,
-            64,
-            vec![0xaa; 60],
-        ),
-        (
-            1_700_000_001,
-            5_000,
-            TsPrecision::Micro,
-            1,
-            61,
-            (0..61).collect(),
-        ),
-        (
-            1_700_000_002,
-            987_654_321,
-            TsPrecision::Nano,
-            229,
-            40,
-            vec![0x60; 40],
-        ),
-        (
-            1_700_000_003,
-            250_000_000,
-            TsPrecision::Other(3),
-            101,
-            3,
-            vec![1, 2, 3],
-        ),
-        (
-            1_700_000_004,
-            500_000_000,
-            TsPrecision::Other(0x80 | 20),
-            1,
-            5,
-            vec![9; 5],
-        ),
+        (1_700_000_000, 123_456_000, TsPrecision::Micro, 1, 64, vec![0xaa; 60]),
+        (1_700_000_001, 5_000, TsPrecision::Micro, 1, 61, (0..61).collect()),
+        (1_700_000_002, 987_654_321, TsPrecision::Nano, 229, 40, vec![0x60; 40]),
+        (1_700_000_003, 250_000_000, TsPrecision::Other(3), 101, 3, vec![1, 2, 3]),
+        (1_700_000_004, 500_000_000, TsPrecision::Other(0x80 | 20), 1, 5, vec![9; 5]),
     ]
 }
 
 #[test]
 fn pcapng_writer_round_trip_keeps_linktypes_and_resolutions() {
-    let mut w =
-        CaptureWriter::new(Vec::new(), "mem", CaptureFormat::Pcapng, TsPrecision::Micro).unwrap();
+    let mut w = CaptureWriter::new(Vec::new(), "mem", CaptureFormat::Pcapng, TsPrecision::Micro).unwrap();
     for (s, ns, p, lt, ol, d) in sample_frames() {
         w.write_frame_with_precision(s, ns, p, lt, ol, &d).unwrap();
     }
@@ -424,11 +333,7 @@ fn pcapng_writer_round_trip_keeps_linktypes_and_resolutions() {
     let mut r = CaptureReader::new(&bytes[..], "mem").unwrap();
     for (i, (s, ns, p, lt, ol, d)) in sample_frames().into_iter().enumerate() {
         let f = r.next_frame().unwrap().unwrap();
-        assert_eq!(
-            (f.ts_sec, f.ts_nsec, f.ts_precision, f.linktype),
-            (s, ns, p, lt),
-            "{i}"
-        );
+        assert_eq!((f.ts_sec, f.ts_nsec, f.ts_precision, f.linktype), (s, ns, p, lt), "{i}");
         assert_eq!((f.origlen, f.data), (ol, &d[..]));
     }
     assert!(r.next_frame().is_none());
@@ -440,19 +345,10 @@ fn pcapng_writer_round_trip_keeps_linktypes_and_resolutions() {
 fn pcap_writer_round_trip_us_and_ns() {
     for prec in [TsPrecision::Micro, TsPrecision::Nano] {
         let mut w = CaptureWriter::new(Vec::new(), "mem", CaptureFormat::Pcap, prec).unwrap();
-        w.write_frame(1_600_000_000, 123_456_789, 229, 48, &[0x60; 40])
-            .unwrap();
-        w.write_frame(1_600_000_001, 1_000, 229, 40, &[0x60; 40])
-            .unwrap();
+        w.write_frame(1_600_000_000, 123_456_789, 229, 48, &[0x60; 40]).unwrap();
+        w.write_frame(1_600_000_001, 1_000, 229, 40, &[0x60; 40]).unwrap();
         let err = w.write_frame(1, 0, 1, 1, &[0]).unwrap_err();
-        assert!(matches!(
-            err,
-            CaptureError::MixedLinkTypes {
-                first: 229,
-                other: 1,
-                ..
-            }
-        ));
+        assert!(matches!(err, CaptureError::MixedLinkTypes { first: 229, other: 1, .. }));
         let bytes = w.into_inner().unwrap();
         let magic = u32::from_le_bytes(bytes[0..4].try_into().unwrap());
         let (frames, err) = read_bytes(&bytes).unwrap();
@@ -467,10 +363,7 @@ fn pcap_writer_round_trip_us_and_ns() {
             assert_eq!(magic, 0xa1b2_c3d4);
             assert_eq!(frames[0].ts_nsec, 123_456_000);
         }
-        assert_eq!(
-            (frames[1].ts_sec, frames[1].ts_nsec),
-            (1_600_000_001, 1_000)
-        );
+        assert_eq!((frames[1].ts_sec, frames[1].ts_nsec), (1_600_000_001, 1_000));
     }
 }
 
@@ -478,8 +371,7 @@ fn pcap_writer_round_trip_us_and_ns() {
 fn pcap_writer_takes_ns_magic_from_a_ns_source_and_copies_frames_exactly() {
     let (src, _) = pcap_file(true, true, 1, &[(5, 999_999_999, b"abcdef", 100)]);
     let mut r = CaptureReader::new(&src[..], "src").unwrap();
-    let mut w =
-        CaptureWriter::new(Vec::new(), "out", CaptureFormat::Pcap, TsPrecision::Micro).unwrap();
+    let mut w = CaptureWriter::new(Vec::new(), "out", CaptureFormat::Pcap, TsPrecision::Micro).unwrap();
     while let Some(f) = r.next_frame() {
         w.write_captured(&f.unwrap()).unwrap();
     }
@@ -487,16 +379,12 @@ fn pcap_writer_takes_ns_magic_from_a_ns_source_and_copies_frames_exactly() {
     let (frames, _) = read_bytes(&out).unwrap();
     assert_eq!(frames[0].precision, TsPrecision::Nano);
     assert_eq!((frames[0].ts_sec, frames[0].ts_nsec), (5, 999_999_999));
-    assert_eq!(
-        (&frames[0].data[..], frames[0].origlen),
-        (&b"abcdef"[..], 100)
-    );
+    assert_eq!((&frames[0].data[..], frames[0].origlen), (&b"abcdef"[..], 100));
 }
 
 #[test]
 fn empty_pcap_output_has_a_header_with_the_chosen_linktype() {
-    let mut w =
-        CaptureWriter::new(Vec::new(), "e", CaptureFormat::Pcap, TsPrecision::Micro).unwrap();
+    let mut w = CaptureWriter::new(Vec::new(), "e", CaptureFormat::Pcap, TsPrecision::Micro).unwrap();
     w.set_empty_linktype(229);
     let b = w.into_inner().unwrap();
     assert_eq!(b.len(), 24);
@@ -505,10 +393,7 @@ fn empty_pcap_output_has_a_header_with_the_chosen_linktype() {
 }
 
 fn tshark_available() -> bool {
-    Command::new("tshark")
-        .arg("-v")
-        .output()
-        .is_ok_and(|o| o.status.success())
+    Command::new("tshark").arg("-v").output().is_ok_and(|o| o.status.success())
 }
 
 fn ci() -> bool {
@@ -526,16 +411,7 @@ fn tshark_frames(path: &Path) -> Vec<(i64, u32, u32, u32)> {
     let out = Command::new("tshark")
         .arg("-r")
         .arg(path)
-        .args([
-            "-T",
-            "fields",
-            "-e",
-            "frame.time_epoch",
-            "-e",
-            "frame.cap_len",
-            "-e",
-            "frame.len",
-        ])
+        .args(["-T", "fields", "-e", "frame.time_epoch", "-e", "frame.cap_len", "-e", "frame.len"])
         .output()
         .unwrap();
     String::from_utf8(out.stdout)
@@ -549,12 +425,7 @@ fn tshark_frames(path: &Path) -> Vec<(i64, u32, u32, u32)> {
             while frac.len() < 9 {
                 frac.push('0');
             }
-            (
-                s.parse().unwrap(),
-                frac.parse().unwrap(),
-                f[1].parse().unwrap(),
-                f[2].parse().unwrap(),
-            )
+            (s.parse().unwrap(), frac.parse().unwrap(), f[1].parse().unwrap(), f[2].parse().unwrap())
         })
         .collect()
 }
@@ -574,15 +445,12 @@ fn written_files_are_read_identically_by_tshark() {
         let frames = sample_frames();
         for (s, ns, prec, _lt, ol, d) in &frames {
             // one link type so that the classic pcap can hold them all
-            w.write_frame_with_precision(*s, *ns, *prec, 1, *ol, d)
-                .unwrap();
+            w.write_frame_with_precision(*s, *ns, *prec, 1, *ol, d).unwrap();
         }
         assert_eq!(w.finish().unwrap(), frames.len() as u64);
         let ts = tshark_frames(&path);
-        let want: Vec<(i64, u32, u32, u32)> = frames
-            .iter()
-            .map(|(s, ns, _, _, ol, d)| (*s, *ns, d.len() as u32, *ol))
-            .collect();
+        let want: Vec<(i64, u32, u32, u32)> =
+            frames.iter().map(|(s, ns, _, _, ol, d)| (*s, *ns, d.len() as u32, *ol)).collect();
         assert_eq!(ts, want, "{name}");
     }
     std::fs::remove_dir_all(dir).unwrap();
@@ -601,38 +469,24 @@ fn check_every_truncation(bytes: &[u8], header_len: usize, offs: &[u64]) {
         if cut < header_len {
             let e = res.expect_err("a cut file header must fail at open");
             assert!(
-                matches!(
-                    e,
-                    CaptureError::TruncatedFileHeader { .. } | CaptureError::NotCapture { .. }
-                ),
+                matches!(e, CaptureError::TruncatedFileHeader { .. } | CaptureError::NotCapture { .. }),
                 "cut {cut}: {e}"
             );
             continue;
         }
         let (frames, err) = res.unwrap();
-        let complete = offs
-            .iter()
-            .skip(1)
-            .chain([bytes.len() as u64].iter())
-            .filter(|&&o| o <= cut as u64)
-            .count();
+        let complete = offs.iter().skip(1).chain([bytes.len() as u64].iter()).filter(|&&o| o <= cut as u64).count();
         assert_eq!(frames, full[..complete], "cut {cut}");
-        let on_boundary = cut as u64 == offs.first().copied().unwrap_or(header_len as u64)
-            || offs.contains(&(cut as u64));
+        let on_boundary =
+            cut as u64 == offs.first().copied().unwrap_or(header_len as u64) || offs.contains(&(cut as u64));
         match err {
             None => assert!(on_boundary, "cut {cut}: no error"),
             Some(e) => {
                 assert!(!on_boundary, "cut {cut}: {e}");
                 assert!(e.is_truncation(), "cut {cut}: {e}");
                 let msg = e.to_string();
-                assert!(
-                    msg.contains(&format!("frame {}", complete + 1)),
-                    "cut {cut}: {msg}"
-                );
-                assert!(
-                    msg.contains(&format!("byte offset {}", offs[complete])),
-                    "cut {cut}: {msg}"
-                );
+                assert!(msg.contains(&format!("frame {}", complete + 1)), "cut {cut}: {msg}");
+                assert!(msg.contains(&format!("byte offset {}", offs[complete])), "cut {cut}: {msg}");
                 assert!(msg.starts_with("test: "), "{msg}");
             }
         }
@@ -642,16 +496,7 @@ fn check_every_truncation(bytes: &[u8], header_len: usize, offs: &[u64]) {
 #[test]
 fn pcap_truncated_at_every_byte() {
     for be in [false, true] {
-        let (bytes, offs) = pcap_file(
-            be,
-            false,
-            1,
-            &[
-                (1, 2, b"first", 5),
-                (3, 4, b"", 0),
-                (5, 6, b"third frame", 11),
-            ],
-        );
+        let (bytes, offs) = pcap_file(be, false, 1, &[(1, 2, b"first", 5), (3, 4, b"", 0), (5, 6, b"third frame", 11)]);
         check_every_truncation(&bytes, 24, &offs);
     }
 }
@@ -672,27 +517,17 @@ fn pcapng_truncated_at_every_byte() {
         assert_eq!(full.len(), 3);
         for cut in hdr..v.len() {
             let (frames, err) = read_bytes(&v[..cut]).unwrap();
-            let complete = [o2, o3, v.len() as u64]
-                .iter()
-                .filter(|&&o| o <= cut as u64)
-                .count();
+            let complete = [o2, o3, v.len() as u64].iter().filter(|&&o| o <= cut as u64).count();
             assert_eq!(frames, full[..complete], "cut {cut}");
             let boundary = cut == hdr || [o1, o2, o3].contains(&(cut as u64));
             match err {
                 None => assert!(boundary, "cut {cut}"),
                 Some(e) => {
                     assert!(!boundary && e.is_truncation(), "cut {cut}: {e}");
-                    let want_off = if (cut as u64) < o1 {
-                        hdr as u64
-                    } else {
-                        offs[complete]
-                    };
+                    let want_off = if (cut as u64) < o1 { hdr as u64 } else { offs[complete] };
                     let msg = e.to_string();
                     assert!(msg.contains(&format!("frame {}", complete + 1)), "{msg}");
-                    assert!(
-                        msg.contains(&format!("byte offset {want_off}")),
-                        "cut {cut}: {msg}"
-                    );
+                    assert!(msg.contains(&format!("byte offset {want_off}")), "cut {cut}: {msg}");
                 }
             }
         }
@@ -723,12 +558,7 @@ fn a_4gb_caplen_claim_is_an_error_without_allocation() {
     let (frames, err) = read_bytes(&bytes).unwrap();
     assert_eq!(frames.len(), 1);
     match err {
-        Some(CaptureError::RecordTooLarge {
-            frame: 2,
-            offset,
-            claimed: 0xffff_fff0,
-            ..
-        }) => {
+        Some(CaptureError::RecordTooLarge { frame: 2, offset, claimed: 0xffff_fff0, .. }) => {
             assert_eq!(offset, offs[1])
         }
         e => panic!("{e:?}"),
@@ -761,10 +591,7 @@ fn a_4gb_caplen_claim_is_an_error_without_allocation() {
     #[cfg(target_os = "linux")]
     {
         let grown = vm_peak_kib().saturating_sub(before);
-        assert!(
-            grown < 1024 * 1024,
-            "peak virtual memory grew by {grown} KiB"
-        );
+        assert!(grown < 1024 * 1024, "peak virtual memory grew by {grown} KiB");
     }
 }
 
@@ -787,17 +614,7 @@ fn not_a_capture_file_says_what_it_found() {
     // pcap file header cut short
     let (b, _) = pcap_file(false, false, 1, &[]);
     let e = CaptureReader::new(&b[..10], "h").unwrap_err();
-    assert!(
-        matches!(
-            e,
-            CaptureError::TruncatedFileHeader {
-                needed: 24,
-                available: 10,
-                ..
-            }
-        ),
-        "{e}"
-    );
+    assert!(matches!(e, CaptureError::TruncatedFileHeader { needed: 24, available: 10, .. }), "{e}");
 }
 
 fn gzip(b: &[u8]) -> Vec<u8> {
@@ -817,10 +634,7 @@ fn gzip_is_decompressed_transparently() {
     let (frames, err) = read_all(r);
     assert!(err.is_none(), "{err:?}");
     assert_eq!(frames.len(), want.len());
-    assert_eq!(
-        frames, plain,
-        "same frames and offsets (decompressed stream) as the plain file"
-    );
+    assert_eq!(frames, plain, "same frames and offsets (decompressed stream) as the plain file");
     // multi-member gzip (as `cat a.gz b.gz` makes): the members are one stream
     let (p, _) = pcap_file(false, true, 1, &[(1, 1, b"a", 1), (2, 2, b"b", 1)]);
     let mut two = gzip(&p[..40]);
@@ -834,16 +648,8 @@ fn gzip_is_decompressed_transparently() {
 fn gzip_of_a_non_capture_and_truncated_gzip() {
     let e = CaptureReader::new(&gzip(b"just some text\n")[..], "t.gz").unwrap_err();
     let msg = e.to_string();
-    assert!(
-        msg.contains("gzip-compressed") && msg.contains("looks like text"),
-        "{msg}"
-    );
-    let (p, _) = pcap_file(
-        false,
-        false,
-        1,
-        &[(1, 1, &[7; 200], 200), (2, 2, &[8; 200], 200)],
-    );
+    assert!(msg.contains("gzip-compressed") && msg.contains("looks like text"), "{msg}");
+    let (p, _) = pcap_file(false, false, 1, &[(1, 1, &[7; 200], 200), (2, 2, &[8; 200], 200)]);
     let gz = gzip(&p);
     // The decompressor may give nothing of the cut deflate block, so the error can come
     // as early as opening; either way it is a gzip error naming the frame.
@@ -872,10 +678,7 @@ impl Read for Dribble<'_> {
         if self.calls % 5 == 0 {
             return Err(io::Error::new(io::ErrorKind::Interrupted, "signal"));
         }
-        let n = buf
-            .len()
-            .min(self.data.len())
-            .min(1 + self.calls % self.step);
+        let n = buf.len().min(self.data.len()).min(1 + self.calls % self.step);
         buf[..n].copy_from_slice(&self.data[..n]);
         self.data = &self.data[n..];
         Ok(n)
@@ -889,15 +692,7 @@ fn non_seekable_dribbling_reader_gives_the_same_frames() {
     for bytes in [ng, p.clone(), gzip(&p)] {
         let (want, _) = read_bytes(&bytes).unwrap();
         for step in [1, 3, 7, 64] {
-            let r = CaptureReader::new(
-                Dribble {
-                    data: &bytes,
-                    step,
-                    calls: 0,
-                },
-                "pipe",
-            )
-            .unwrap();
+            let r = CaptureReader::new(Dribble { data: &bytes, step, calls: 0 }, "pipe").unwrap();
             let (got, err) = read_all(r);
             assert!(err.is_none(), "{err:?}");
             assert_eq!(got, want, "step {step}");
@@ -909,31 +704,15 @@ fn non_seekable_dribbling_reader_gives_the_same_frames() {
 fn large_captures_stream_through_a_bounded_buffer() {
     // 20 000 records of 1 000 bytes (20 MB) through a reader that cannot seek: frames and
     // offsets are right, and records straddling buffer refills come out intact.
-    let mut w =
-        CaptureWriter::new(Vec::new(), "big", CaptureFormat::Pcapng, TsPrecision::Nano).unwrap();
+    let mut w = CaptureWriter::new(Vec::new(), "big", CaptureFormat::Pcapng, TsPrecision::Nano).unwrap();
     let mut data = [0u8; 1000];
     for i in 0..20_000u32 {
         data[..4].copy_from_slice(&i.to_be_bytes());
         data[996..].copy_from_slice(&i.to_le_bytes());
-        w.write_frame(
-            i64::from(i),
-            i,
-            1,
-            1000 + (i % 3),
-            &data[..(997 + (i % 4) as usize)],
-        )
-        .unwrap();
+        w.write_frame(i64::from(i), i, 1, 1000 + (i % 3), &data[..(997 + (i % 4) as usize)]).unwrap();
     }
     let bytes = w.into_inner().unwrap();
-    let mut r = CaptureReader::new(
-        Dribble {
-            data: &bytes,
-            step: 100_000,
-            calls: 0,
-        },
-        "big",
-    )
-    .unwrap();
+    let mut r = CaptureReader::new(Dribble { data: &bytes, step: 100_000, calls: 0 }, "big").unwrap();
     let mut n = 0u32;
     while let Some(f) = r.next_frame() {
         let f = f.unwrap();
@@ -954,10 +733,7 @@ fn open_reports_missing_files_directories_and_permissions() {
     let dir = tmpdir("open");
     let d = dir.to_str().unwrap();
     let e = capture::open(d).unwrap_err();
-    assert_eq!(
-        e.to_string(),
-        format!("{d}: is a directory, not a capture file")
-    );
+    assert_eq!(e.to_string(), format!("{d}: is a directory, not a capture file"));
     let f = dir.join("secret.pcap");
     std::fs::write(&f, pcap_file(false, false, 1, &[]).0).unwrap();
     #[cfg(unix)]
@@ -1000,14 +776,8 @@ fn captures_in(dir: &str, only_pcapng: bool) -> Vec<PathBuf> {
 fn real_captures_agree_with_tshark_frame_by_frame() {
     let mut files = captures_in("/work/shared/captures", true);
     files.extend(captures_in("/work/shared/captures/real", false));
-    files.extend(captures_in(
-        concat!(env!("CARGO_MANIFEST_DIR"), "/testdata"),
-        false,
-    ));
-    files.extend(captures_in(
-        concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/generated"),
-        false,
-    ));
+    files.extend(captures_in(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata"), false));
+    files.extend(captures_in(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/generated"), false));
     let tshark = tshark_available();
     assert!(tshark || !ci(), "tshark must be installed in CI");
     for path in files {
@@ -1015,22 +785,13 @@ fn real_captures_agree_with_tshark_frame_by_frame() {
         let r = capture::open(p).unwrap_or_else(|e| panic!("{e}"));
         let (frames, err) = read_all(r);
         if !tshark {
-            assert!(
-                err.is_none() || err.as_ref().unwrap().is_truncation(),
-                "{p}: {err:?}"
-            );
+            assert!(err.is_none() || err.as_ref().unwrap().is_truncation(), "{p}: {err:?}");
             continue;
         }
         let want = tshark_frames(&path);
-        let got: Vec<(i64, u32, u32, u32)> = frames
-            .iter()
-            .map(|f| (f.ts_sec, f.ts_nsec, f.caplen, f.origlen))
-            .collect();
-        assert_eq!(
-            got.len(),
-            want.len(),
-            "{p}: frame count (ours then tshark's); error {err:?}"
-        );
+        let got: Vec<(i64, u32, u32, u32)> =
+            frames.iter().map(|f| (f.ts_sec, f.ts_nsec, f.caplen, f.origlen)).collect();
+        assert_eq!(got.len(), want.len(), "{p}: frame count (ours then tshark's); error {err:?}");
         assert_eq!(got, want, "{p}");
         // tshark read every frame; we must not report an error it did not see unless the
         // file really ends inside a record (tshark then stops silently at the last whole one).
@@ -1109,24 +870,14 @@ fn ts_precision_helpers() {
     assert_eq!(TsPrecision::from_if_tsresol(6), TsPrecision::Micro);
     assert_eq!(TsPrecision::from_if_tsresol(9), TsPrecision::Nano);
     assert_eq!(TsPrecision::Other(3).units_per_second(), Some(1000));
-    assert_eq!(
-        TsPrecision::Other(0x80 | 20).units_per_second(),
-        Some(1 << 20)
-    );
-    assert_eq!(
-        TsPrecision::Other(20).units_per_second(),
-        None,
-        "10^20 does not fit in u64"
-    );
+    assert_eq!(TsPrecision::Other(0x80 | 20).units_per_second(), Some(1 << 20));
+    assert_eq!(TsPrecision::Other(20).units_per_second(), None, "10^20 does not fit in u64");
     // 2^-20 s = 0.95 µs needs 7 decimal digits; 2^-10 s needs 4 (0.0009765625 -> ~1e-3.01)
     assert_eq!(TsPrecision::Other(0x80 | 20).decimal_digits(), 7);
     assert_eq!(TsPrecision::Other(0x80 | 10).decimal_digits(), 4);
     assert_eq!(TsPrecision::Other(12).decimal_digits(), 9);
     assert!(!TsPrecision::Micro.finer_than_micro() && TsPrecision::Nano.finer_than_micro());
-    assert_eq!(
-        CaptureFormat::from_path("x.PCAPNG.gz"),
-        CaptureFormat::Pcapng
-    );
+    assert_eq!(CaptureFormat::from_path("x.PCAPNG.gz"), CaptureFormat::Pcapng);
     assert_eq!(CaptureFormat::from_path("x.cap"), CaptureFormat::Pcap);
     assert_eq!(TsPrecision::Other(0x94).to_string(), "2^-20 s");
 }
