@@ -40,7 +40,8 @@ pub const DISCOVERY_ADDRESS: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 253);
 /// Tuning of the analysis. The defaults follow RFC 4380's timers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnalyzeOptions {
-    /// Window for merging copies of one packet (vantage points, duplicated frames), ms.
+    /// Window for merging copies of one packet (vantage points, duplicated frames), ms;
+    /// 0 turns de-duplication off.
     pub dedup_window_ms: u64,
     /// Frame numbers kept per process, anomaly or client list.
     pub max_frames: usize,
@@ -358,6 +359,7 @@ struct RsRec {
     auth: bool,
     proc_id: Option<ProcId>,
     answered: bool,
+    len: u32,
 }
 
 /// One RS/RA exchange (RFC 4380 §5.2.1, §5.3.2) matched by nonce.
@@ -415,6 +417,8 @@ pub struct Analyzer {
     relay_pending: HashMap<(ClientId, Sock), ProcId>,
     on_link: HashMap<Sock, ProcId>,
     pairs_flowing: HashSet<(ClientId, ClientId)>,
+    /// Direct bubbles whose sender was not known yet (link-local source, socket not learnt).
+    unattributed: HashMap<(Sock, ClientId), (FrameRef, i64)>,
     rs_by_nonce: HashMap<[u8; 8], RsRec>,
     rs_noauth: HashMap<Sock, RsRec>,
     nonces_seen: HashSet<[u8; 8]>,
@@ -519,6 +523,7 @@ impl Analyzer {
             relay_pending: HashMap::new(),
             on_link: HashMap::new(),
             pairs_flowing: HashSet::new(),
+            unattributed: HashMap::new(),
             rs_by_nonce: HashMap::new(),
             rs_noauth: HashMap::new(),
             nonces_seen: HashSet::new(),
@@ -647,6 +652,9 @@ impl Analyzer {
     // ---- de-duplication ----
 
     fn duplicate(&mut self, ts: i64, payload: &[u8], src: Sock, dst: Sock) -> bool {
+        if self.opts.dedup_window_ms == 0 {
+            return false;
+        }
         let window = (self.opts.dedup_window_ms as i64).saturating_mul(1_000_000);
         while let Some(&(t0, h, l)) = self.seen_order.front() {
             if ts.saturating_sub(t0) > window || self.seen_order.len() > 65_536 {
@@ -878,8 +886,17 @@ impl Analyzer {
         let cone = cone_bit(&ll);
         self.server_mut(dst.ip).rs += 1;
         let proc_id = self.qualify_rs(m, src, dst.ip, cone);
-        let rec =
-            RsRec { frame: m.fref(), ts, src, dst: dst.ip, cone, auth: t.auth.is_some(), proc_id, answered: false };
+        let rec = RsRec {
+            frame: m.fref(),
+            ts,
+            src,
+            dst: dst.ip,
+            cone,
+            auth: t.auth.is_some(),
+            proc_id,
+            answered: false,
+            len: t.len as u32,
+        };
         match t.auth {
             Some(a) => {
                 if !self.nonces_seen.insert(a.nonce) {
@@ -1193,6 +1210,18 @@ impl Analyzer {
                 }
             }
         }
+        if previous.is_none() {
+            if let Some(r) = rs {
+                // the RS came before its socket was known to belong to this client
+                let cl = &mut self.clients[c as usize];
+                cl.pkts_out += 1;
+                cl.bytes_out += u64::from(r.len);
+                if r.ts < cl.first {
+                    cl.first = r.ts;
+                    cl.first_frame = r.frame;
+                }
+            }
+        }
         self.by_socket.insert(dst, c);
         {
             let cl = &mut self.clients[c as usize];
@@ -1454,9 +1483,7 @@ impl Analyzer {
                                 .host_procs
                                 .iter()
                                 .filter(|((c, _), &p)| {
-                                    *c == r
-                                        && self.procs[p].done.is_none()
-                                        && self.procs[p].kind == Some(ProcessKind::RelayDiscovery)
+                                    *c == r && self.procs[p].kind == Some(ProcessKind::RelayDiscovery)
                                 })
                                 .map(|(_, &p)| p)
                                 .max_by_key(|&p| self.procs[p].last);
@@ -1481,7 +1508,9 @@ impl Analyzer {
                     if let Some(pid) = pid {
                         let p = &mut self.procs[pid];
                         p.relay.get_or_insert(o);
-                        p.via_indirect = true;
+                        if p.done.is_none() {
+                            p.via_indirect = true;
+                        }
                         p.step("indirect-bubble-with-relay-origin", m, cap);
                     }
                 }
@@ -1540,6 +1569,11 @@ impl Analyzer {
         }
         // a direct bubble
         let Some(a) = sender else {
+            if let Some(b) = receiver {
+                if self.unattributed.len() < 65_536 {
+                    self.unattributed.entry((src, b)).or_insert((m.fref(), ts));
+                }
+            }
             return;
         };
         // towards a relay the client was told about by an indirect bubble
@@ -1747,6 +1781,23 @@ impl Analyzer {
                     return;
                 }
             }
+        }
+        if let Some((f, t0)) = self.unattributed.remove(&(src, b)) {
+            // the sender's bubble came before its socket was known: the introduction happened
+            let mut p = Proc::new(ProcessKind::InterSite, m, cap);
+            p.frames = FrameList::default();
+            p.client = Some(a);
+            p.peer_client = Some(b);
+            p.steps.push(Step { name: "direct-bubble", frame: f, ts: t0 });
+            p.frames.push(f, cap);
+            p.start = t0;
+            p.n[0] = 1;
+            p.step("first-data", m, cap);
+            p.done = Some(ts);
+            if let Some(id) = self.new_proc(p) {
+                self.inter_site.insert((a, b), id);
+            }
+            return;
         }
         let b_cone = self.clients[b as usize].address.and_then(|x| teredo_of(&x)).is_some_and(|x| x.flags.cone());
         if !b_cone {
