@@ -309,3 +309,50 @@ fn mercury_duplicates_not_double_counted() {
     let s2 = r2.servers.iter().find(|s| s.address == "157.56.106.184").unwrap();
     assert_eq!(s2.rs, 2);
 }
+
+/// Cost of analysis relative to a plain dissect pass (run with --release --ignored).
+#[test]
+#[ignore]
+fn perf_against_dissect() {
+    use teredo_tool::analyze::FrameMeta;
+    use teredo_tool::dissect::dissect_frame;
+    let mut frames = Vec::new();
+    for f in [LAB, MIRE] {
+        let mut r = teredo_tool::capture::open(f).unwrap();
+        while let Some(fr) = r.next_frame() {
+            let fr = fr.unwrap();
+            frames.push((fr.data.to_vec(), fr.linktype, fr.ts_sec, fr.ts_nsec));
+        }
+    }
+    let opts = DissectOptions::default();
+    let rounds = 4000u64;
+    let t0 = std::time::Instant::now();
+    let mut n = 0u64;
+    for _ in 0..rounds {
+        for (d, lt, _, _) in &frames {
+            n += u64::from(dissect_frame(d, d.len(), *lt, &opts).is_teredo());
+        }
+    }
+    let plain = t0.elapsed();
+    let mut a = Analyzer::new(AnalyzeOptions::default());
+    let t1 = std::time::Instant::now();
+    let mut k = 0;
+    for i in 0..rounds {
+        for (d, lt, s, ns) in &frames {
+            k += 1;
+            let meta = FrameMeta { file_index: 0, frame: k, ts_sec: s + i as i64 * 100, ts_nsec: *ns, interface_id: 0 };
+            a.observe(&meta, &dissect_frame(d, d.len(), *lt, &opts));
+        }
+    }
+    let analysed = t1.elapsed();
+    let r = a.report();
+    eprintln!(
+        "{} frames: dissect {:?}, dissect+analyze {:?} (x{:.2}); {} clients, {} processes, n={n}",
+        k,
+        plain,
+        analysed,
+        analysed.as_secs_f64() / plain.as_secs_f64(),
+        r.clients.len(),
+        r.processes.len()
+    );
+}
