@@ -8,7 +8,7 @@
 //! peer's mapping, indirect bubble via the peer's server, wait for the peer's bubble, then
 //! echo directly.
 
-use super::build::{self, parse_datagram, Inner};
+use super::build::{self, parse_datagram};
 use super::transport::{Event, Hub};
 use super::{random, Answer, Direction, Session, Step};
 use crate::addr::TeredoAddress;
@@ -125,15 +125,15 @@ impl Ctx<'_> {
     /// An echo reply that answers one of ours: right addresses, id and token.
     fn our_reply(&self, target: Ipv6Addr, data: &[u8]) -> Result<Option<u16>, String> {
         let r = parse_datagram(data)?;
-        match r.inner {
-            Inner::EchoReply { id, seq, data } if id == self.id && data == self.token => {
-                if r.src != target || r.dst != self.s.teredo_address {
-                    return Err(format!("echo reply from {} to {}: not ours", r.src, r.dst));
+        match r.echo_reply() {
+            Some((id, seq, data)) if id == self.id && data == self.token => {
+                if r.ipv6.src != target || r.ipv6.dst != self.s.teredo_address {
+                    return Err(format!("echo reply from {} to {}: not ours", r.ipv6.src, r.ipv6.dst));
                 }
                 Ok(Some(seq))
             }
-            Inner::EchoReply { .. } => Err("echo reply with another id or payload".into()),
-            _ => Ok(None),
+            Some(_) => Err("echo reply with another id or payload".into()),
+            None => Ok(None),
         }
     }
 }
@@ -187,8 +187,8 @@ fn via_relay(cx: &mut Ctx, target: Ipv6Addr, tries: u32) -> Discovery {
         let deadline = sent_at + TEST_TIMEOUT;
         while let Some(ev) = cx.recv(deadline) {
             match parse_datagram(&ev.data) {
-                Ok(r) if r.inner == Inner::Bubble && ev.from == s.server => {
-                    let Some(o) = r.origin else {
+                Ok(r) if r.is_bubble() && ev.from == s.server => {
+                    let Some(o) = r.origin() else {
                         d.ignored.push(super::Ignored {
                             from: ev.from,
                             reason: "bubble from server without Origin indication".into(),
@@ -197,7 +197,7 @@ fn via_relay(cx: &mut Ctx, target: Ipv6Addr, tries: u32) -> Discovery {
                     };
                     let relay = SocketAddrV4::new(o.address, o.port);
                     // Answer with a direct bubble to the relay, addresses swapped (§5.2.3).
-                    let _ = s.send(&build::bubble(r.dst, r.src), relay);
+                    let _ = s.send(&build::bubble(r.ipv6.dst, r.ipv6.src), relay);
                     echo_step.answer = Some(Answer {
                         what: format!("indirect bubble (origin {relay})"),
                         from: ev.from,
@@ -259,7 +259,7 @@ fn inter_site(cx: &mut Ctx, target: Ipv6Addr, peer: TeredoAddress, tries: u32) -
         indirect.tries += 1;
         while let Some(ev) = cx.recv(t0 + TEST_TIMEOUT) {
             match parse_datagram(&ev.data) {
-                Ok(r) if r.inner == Inner::Bubble && r.src == target => {
+                Ok(r) if r.is_bubble() && r.ipv6.src == target => {
                     let a = Answer { what: "bubble from peer".into(), from: ev.from, mapped: Some(ev.from) };
                     if ev.from == direct_to {
                         direct.answer = Some(a);
