@@ -19,6 +19,8 @@
 pub mod build;
 pub mod relay;
 pub mod transport;
+#[cfg(test)]
+mod verdict_tests;
 
 use crate::wire::teredo::{Hex, OriginIndication};
 use build::{parse_datagram, rs_source, RaInfo};
