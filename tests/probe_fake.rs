@@ -119,7 +119,7 @@ fn cfg(port: u16) -> ProbeConfig {
         bind: SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0),
         timeout: Duration::from_millis(300),
         retries: 2,
-        tracer: None,
+        ..ProbeConfig::default()
     }
 }
 

@@ -73,6 +73,7 @@ pub fn run<W: Write>(args: &ProbeArgs, out: &mut Output<W>) -> anyhow::Result<Ex
         timeout: seconds(args.timeout, "--timeout")?,
         retries: args.retries,
         tracer: args.trace.then(tracer),
+        keepalive: seconds(args.keepalive, "--keepalive")?,
         ..ProbeConfig::default()
     };
     let interval = seconds(args.interval, "--interval")?;

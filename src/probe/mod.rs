@@ -117,6 +117,9 @@ pub struct ProbeConfig {
     /// Tries per RS (RFC 4380: 3).
     pub retries: u32,
     pub tracer: Option<Tracer>,
+    /// Keepalive interval during relay discovery and ping: an RS to the server when nothing
+    /// was exchanged with it for this long (RFC 4380 §5.2.5; default 30 s, RFC 6081 §5.1.1).
+    pub keepalive: Duration,
 }
 
 impl Default for ProbeConfig {
@@ -128,6 +131,7 @@ impl Default for ProbeConfig {
             timeout: Duration::from_secs(4),
             retries: 3,
             tracer: None,
+            keepalive: relay::REFRESH_INTERVAL,
         }
     }
 }
@@ -241,14 +245,19 @@ pub struct Session {
     pub mapped: SocketAddrV4,
     pub teredo_address: Ipv6Addr,
     pub tracer: Option<Tracer>,
+    /// See [`ProbeConfig::keepalive`].
+    pub keepalive: Duration,
 }
 
 impl Session {
-    pub(crate) fn send(&self, buf: &[u8], to: SocketAddrV4) -> std::io::Result<()> {
+    /// Send one datagram (traced first); returns the instant just before the send, the
+    /// start of any RTT (an answer on a fast path can be read before `send_to` returns).
+    pub(crate) fn send(&self, buf: &[u8], to: SocketAddrV4) -> std::io::Result<Instant> {
         if let Some(t) = &self.tracer {
             t(Direction::Sent, self.local, to, buf);
         }
-        self.transport.send_to(buf, to)
+        let at = Instant::now();
+        self.transport.send_to(buf, to).map(|()| at)
     }
 }
 
@@ -386,9 +395,11 @@ pub fn qualify(
                 if let Some(t) = &cfg.tracer {
                     t(Direction::Sent, locals[s.socket], s.to, &rs);
                 }
+                // The RTT starts before the send: the answer may be read before it returns.
+                let at = Instant::now();
                 sockets[s.socket].send_to(&rs, s.to)?;
                 s.nonces.push(nonce);
-                s.last_sent = Some(Instant::now());
+                s.last_sent = Some(at);
                 s.step.tries += 1;
             }
         }
@@ -466,6 +477,7 @@ pub fn qualify(
             mapped: m,
             teredo_address: t,
             tracer: cfg.tracer.clone(),
+            keepalive: cfg.keepalive,
         }),
         _ => None,
     };
