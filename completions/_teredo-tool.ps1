@@ -30,6 +30,7 @@ Register-ArgumentCompleter -Native -CommandName 'teredo-tool' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('decode', 'decode', [CompletionResultType]::ParameterValue, 'Take Teredo addresses apart: server, flags, mapped port and IPv4')
             [CompletionResult]::new('encode', 'encode', [CompletionResultType]::ParameterValue, 'Build a Teredo address from a server, a mapped address and flags')
+            [CompletionResult]::new('pcap', 'pcap', [CompletionResultType]::ParameterValue, 'Dissect the Teredo packets in pcap/pcapng files ("-" for stdin)')
             [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Probe Teredo servers: qualification and NAT type, relay discovery, tunnelled ping')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (for packagers)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -41,8 +42,6 @@ Register-ArgumentCompleter -Native -CommandName 'teredo-tool' -ScriptBlock {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Short for --format json')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'teredo-tool;encode' {
@@ -57,8 +56,33 @@ Register-ArgumentCompleter -Native -CommandName 'teredo-tool' -ScriptBlock {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Short for --format json')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'teredo-tool;pcap' {
+            [CompletionResult]::new('--type', '--type', [CompletionResultType]::ParameterName, 'Keep only these message types (comma-separated)')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Keep packets involving this address: an IPv4 on the outer layer or embedded in a Teredo address (server or mapped), or an inner IPv6. Repeat for any of several')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Keep packets with this outer UDP port (either side). Repeatable')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Stop after N matching packets')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Stop after N matching packets')
+            [CompletionResult]::new('--ports', '--ports', [CompletionResultType]::ParameterName, 'Also decode UDP on these ports as Teredo (comma-separated), besides 3544')
+            [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Write the matching frames, exactly as captured, to OUT (.pcapng for pcapng, anything else for classic pcap)')
+            [CompletionResult]::new('--write', '--write', [CompletionResultType]::ParameterName, 'Write the matching frames, exactly as captured, to OUT (.pcapng for pcapng, anything else for classic pcap)')
+            [CompletionResult]::new('--decap', '--decap', [CompletionResultType]::ParameterName, 'Write the inner IPv6 packets of the matching frames to OUT (LINKTYPE_IPV6, original timestamps), for any IPv6 tool')
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Keep packets at or after this time (RFC 3339, or seconds since the epoch)')
+            [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'Keep packets at or before this time (RFC 3339, or seconds since the epoch)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: a table for people, one JSON document, or one JSON object per line')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour table output (auto: only on a terminal, and never when NO_COLOR is set)')
+            [CompletionResult]::new('--no-heuristic', '--no-heuristic', [CompletionResultType]::ParameterName, 'Decode only UDP port 3544 (and --ports): no heuristic detection')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Show every layer of each packet with byte offsets (like tshark -V)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Show every layer of each packet with byte offsets (like tshark -V)')
+            [CompletionResult]::new('-x', '-x', [CompletionResultType]::ParameterName, 'Hex dump of each packet')
+            [CompletionResult]::new('--hex', '--hex', [CompletionResultType]::ParameterName, 'Hex dump of each packet')
+            [CompletionResult]::new('--summary', '--summary', [CompletionResultType]::ParameterName, 'Print counters instead of packets (one JSON document with --format json)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No progress bar and no end-of-run line on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No progress bar and no end-of-run line on stderr')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Short for --format json')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'teredo-tool;probe' {
@@ -81,8 +105,6 @@ Register-ArgumentCompleter -Native -CommandName 'teredo-tool' -ScriptBlock {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Short for --format json')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'teredo-tool;generate' {
@@ -93,13 +115,12 @@ Register-ArgumentCompleter -Native -CommandName 'teredo-tool' -ScriptBlock {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Short for --format json')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'teredo-tool;help' {
             [CompletionResult]::new('decode', 'decode', [CompletionResultType]::ParameterValue, 'Take Teredo addresses apart: server, flags, mapped port and IPv4')
             [CompletionResult]::new('encode', 'encode', [CompletionResultType]::ParameterValue, 'Build a Teredo address from a server, a mapped address and flags')
+            [CompletionResult]::new('pcap', 'pcap', [CompletionResultType]::ParameterValue, 'Dissect the Teredo packets in pcap/pcapng files ("-" for stdin)')
             [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Probe Teredo servers: qualification and NAT type, relay discovery, tunnelled ping')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (for packagers)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -109,6 +130,9 @@ Register-ArgumentCompleter -Native -CommandName 'teredo-tool' -ScriptBlock {
             break
         }
         'teredo-tool;help;encode' {
+            break
+        }
+        'teredo-tool;help;pcap' {
             break
         }
         'teredo-tool;help;probe' {

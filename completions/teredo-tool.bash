@@ -28,6 +28,9 @@ _teredo__tool() {
             teredo__tool,help)
                 cmd="teredo__tool__subcmd__help"
                 ;;
+            teredo__tool,pcap)
+                cmd="teredo__tool__subcmd__pcap"
+                ;;
             teredo__tool,probe)
                 cmd="teredo__tool__subcmd__probe"
                 ;;
@@ -43,6 +46,9 @@ _teredo__tool() {
             teredo__tool__subcmd__help,help)
                 cmd="teredo__tool__subcmd__help__subcmd__help"
                 ;;
+            teredo__tool__subcmd__help,pcap)
+                cmd="teredo__tool__subcmd__help__subcmd__pcap"
+                ;;
             teredo__tool__subcmd__help,probe)
                 cmd="teredo__tool__subcmd__help__subcmd__probe"
                 ;;
@@ -53,7 +59,7 @@ _teredo__tool() {
 
     case "${cmd}" in
         teredo__tool)
-            opts="-h -V --format --json --color --help --version decode encode probe generate help"
+            opts="-h -V --format --json --color --help --version decode encode pcap probe generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -75,7 +81,7 @@ _teredo__tool() {
             return 0
             ;;
         teredo__subcmd__tool__subcmd__decode)
-            opts="-h -V --format --json --color --help --version"
+            opts="-h --format --json --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -97,7 +103,7 @@ _teredo__tool() {
             return 0
             ;;
         teredo__subcmd__tool__subcmd__encode)
-            opts="-h -V --server --mapped --cone --flags --random --legacy-prefix --format --json --color --help --version"
+            opts="-h --server --mapped --cone --flags --random --legacy-prefix --format --json --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -131,7 +137,7 @@ _teredo__tool() {
             return 0
             ;;
         teredo__subcmd__tool__subcmd__generate)
-            opts="-h -V --completions --man --format --json --color --help --version"
+            opts="-h --completions --man --format --json --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -161,7 +167,7 @@ _teredo__tool() {
             return 0
             ;;
         teredo__subcmd__tool__subcmd__help)
-            opts="decode encode probe generate help"
+            opts="decode encode pcap probe generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -230,6 +236,20 @@ _teredo__tool() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        teredo__subcmd__tool__subcmd__help__subcmd__pcap)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         teredo__subcmd__tool__subcmd__help__subcmd__probe)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -244,8 +264,74 @@ _teredo__tool() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        teredo__subcmd__tool__subcmd__pcap)
+            opts="-c -V -x -w -q -h --type --host --port --count --ports --no-heuristic --verbose --hex --summary --write --decap --quiet --since --until --format --json --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --type)
+                    COMPREPLY=($(compgen -W "bubble indirect-bubble router-solicitation router-advertisement echo-request echo-reply data malformed" -- "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ports)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --write)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -w)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --decap)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --until)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json ndjson" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         teredo__subcmd__tool__subcmd__probe)
-            opts="-c -i -h -V --server --nat-type --secondary --bind --timeout --retries --keepalive --trace --relay --ping --count --interval --format --json --color --help --version"
+            opts="-c -i -h --server --nat-type --secondary --bind --timeout --retries --trace --relay --ping --count --interval --format --json --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -268,10 +354,6 @@ _teredo__tool() {
                     return 0
                     ;;
                 --retries)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --keepalive)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

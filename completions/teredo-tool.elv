@@ -27,6 +27,7 @@ set edit:completion:arg-completer[teredo-tool] = {|@words|
             cand --version 'Print version'
             cand decode 'Take Teredo addresses apart: server, flags, mapped port and IPv4'
             cand encode 'Build a Teredo address from a server, a mapped address and flags'
+            cand pcap 'Dissect the Teredo packets in pcap/pcapng files ("-" for stdin)'
             cand probe 'Probe Teredo servers: qualification and NAT type, relay discovery, tunnelled ping'
             cand generate 'Write shell completions and man pages (for packagers)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -37,8 +38,6 @@ set edit:completion:arg-completer[teredo-tool] = {|@words|
             cand --json 'Short for --format json'
             cand -h 'Print help'
             cand --help 'Print help'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'teredo-tool;encode'= {
             cand --server 'The Teredo server''s IPv4 address'
@@ -52,8 +51,32 @@ set edit:completion:arg-completer[teredo-tool] = {|@words|
             cand --json 'Short for --format json'
             cand -h 'Print help'
             cand --help 'Print help'
-            cand -V 'Print version'
-            cand --version 'Print version'
+        }
+        &'teredo-tool;pcap'= {
+            cand --type 'Keep only these message types (comma-separated)'
+            cand --host 'Keep packets involving this address: an IPv4 on the outer layer or embedded in a Teredo address (server or mapped), or an inner IPv6. Repeat for any of several'
+            cand --port 'Keep packets with this outer UDP port (either side). Repeatable'
+            cand -c 'Stop after N matching packets'
+            cand --count 'Stop after N matching packets'
+            cand --ports 'Also decode UDP on these ports as Teredo (comma-separated), besides 3544'
+            cand -w 'Write the matching frames, exactly as captured, to OUT (.pcapng for pcapng, anything else for classic pcap)'
+            cand --write 'Write the matching frames, exactly as captured, to OUT (.pcapng for pcapng, anything else for classic pcap)'
+            cand --decap 'Write the inner IPv6 packets of the matching frames to OUT (LINKTYPE_IPV6, original timestamps), for any IPv6 tool'
+            cand --since 'Keep packets at or after this time (RFC 3339, or seconds since the epoch)'
+            cand --until 'Keep packets at or before this time (RFC 3339, or seconds since the epoch)'
+            cand --format 'Output format: a table for people, one JSON document, or one JSON object per line'
+            cand --color 'When to colour table output (auto: only on a terminal, and never when NO_COLOR is set)'
+            cand --no-heuristic 'Decode only UDP port 3544 (and --ports): no heuristic detection'
+            cand -V 'Show every layer of each packet with byte offsets (like tshark -V)'
+            cand --verbose 'Show every layer of each packet with byte offsets (like tshark -V)'
+            cand -x 'Hex dump of each packet'
+            cand --hex 'Hex dump of each packet'
+            cand --summary 'Print counters instead of packets (one JSON document with --format json)'
+            cand -q 'No progress bar and no end-of-run line on stderr'
+            cand --quiet 'No progress bar and no end-of-run line on stderr'
+            cand --json 'Short for --format json'
+            cand -h 'Print help'
+            cand --help 'Print help'
         }
         &'teredo-tool;probe'= {
             cand --server 'Teredo server name or IPv4 address (repeatable; probed concurrently). Names resolve through the system resolver. HOST:PORT is accepted for test servers'
@@ -75,8 +98,6 @@ set edit:completion:arg-completer[teredo-tool] = {|@words|
             cand --json 'Short for --format json'
             cand -h 'Print help'
             cand --help 'Print help'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'teredo-tool;generate'= {
             cand --completions 'Directory for shell completions'
@@ -86,12 +107,11 @@ set edit:completion:arg-completer[teredo-tool] = {|@words|
             cand --json 'Short for --format json'
             cand -h 'Print help'
             cand --help 'Print help'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'teredo-tool;help'= {
             cand decode 'Take Teredo addresses apart: server, flags, mapped port and IPv4'
             cand encode 'Build a Teredo address from a server, a mapped address and flags'
+            cand pcap 'Dissect the Teredo packets in pcap/pcapng files ("-" for stdin)'
             cand probe 'Probe Teredo servers: qualification and NAT type, relay discovery, tunnelled ping'
             cand generate 'Write shell completions and man pages (for packagers)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -99,6 +119,8 @@ set edit:completion:arg-completer[teredo-tool] = {|@words|
         &'teredo-tool;help;decode'= {
         }
         &'teredo-tool;help;encode'= {
+        }
+        &'teredo-tool;help;pcap'= {
         }
         &'teredo-tool;help;probe'= {
         }

@@ -35,6 +35,7 @@ complete -c teredo-tool -n "__fish_teredo_tool_needs_command" -s h -l help -d 'P
 complete -c teredo-tool -n "__fish_teredo_tool_needs_command" -s V -l version -d 'Print version'
 complete -c teredo-tool -n "__fish_teredo_tool_needs_command" -f -a "decode" -d 'Take Teredo addresses apart: server, flags, mapped port and IPv4'
 complete -c teredo-tool -n "__fish_teredo_tool_needs_command" -f -a "encode" -d 'Build a Teredo address from a server, a mapped address and flags'
+complete -c teredo-tool -n "__fish_teredo_tool_needs_command" -f -a "pcap" -d 'Dissect the Teredo packets in pcap/pcapng files ("-" for stdin)'
 complete -c teredo-tool -n "__fish_teredo_tool_needs_command" -f -a "probe" -d 'Probe Teredo servers: qualification and NAT type, relay discovery, tunnelled ping'
 complete -c teredo-tool -n "__fish_teredo_tool_needs_command" -f -a "generate" -d 'Write shell completions and man pages (for packagers)'
 complete -c teredo-tool -n "__fish_teredo_tool_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -46,7 +47,6 @@ always\t''
 never\t''"
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand decode" -l json -d 'Short for --format json'
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand decode" -s h -l help -d 'Print help'
-complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand decode" -s V -l version -d 'Print version'
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand encode" -l server -d 'The Teredo server\'s IPv4 address' -r
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand encode" -l mapped -d 'The client\'s mapped (external) IPv4 address and UDP port' -r
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand encode" -l flags -d 'All 16 flag bits, e.g. 0x8000 (hex with 0x, or decimal)' -r
@@ -61,7 +61,35 @@ complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand encode" -l rando
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand encode" -l legacy-prefix -d 'Use the legacy 3ffe:831f::/32 prefix instead of 2001::/32'
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand encode" -l json -d 'Short for --format json'
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand encode" -s h -l help -d 'Print help'
-complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand encode" -s V -l version -d 'Print version'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand pcap" -l type -d 'Keep only these message types (comma-separated)' -r -f -a "bubble\t''
+indirect-bubble\t''
+router-solicitation\t''
+router-advertisement\t''
+echo-request\t''
+echo-reply\t''
+data\t''
+malformed\t''"
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand pcap" -l host -d 'Keep packets involving this address: an IPv4 on the outer layer or embedded in a Teredo address (server or mapped), or an inner IPv6. Repeat for any of several' -r
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand pcap" -l port -d 'Keep packets with this outer UDP port (either side). Repeatable' -r
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand pcap" -s c -l count -d 'Stop after N matching packets' -r
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand pcap" -l ports -d 'Also decode UDP on these ports as Teredo (comma-separated), besides 3544' -r
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand pcap" -s w -l write -d 'Write the matching frames, exactly as captured, to OUT (.pcapng for pcapng, anything else for classic pcap)' -r
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand pcap" -l decap -d 'Write the inner IPv6 packets of the matching frames to OUT (LINKTYPE_IPV6, original timestamps), for any IPv6 tool' -r
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand pcap" -l since -d 'Keep packets at or after this time (RFC 3339, or seconds since the epoch)' -r
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand pcap" -l until -d 'Keep packets at or before this time (RFC 3339, or seconds since the epoch)' -r
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand pcap" -l format -d 'Output format: a table for people, one JSON document, or one JSON object per line' -r -f -a "table\t''
+json\t''
+ndjson\t''"
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand pcap" -l color -d 'When to colour table output (auto: only on a terminal, and never when NO_COLOR is set)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand pcap" -l no-heuristic -d 'Decode only UDP port 3544 (and --ports): no heuristic detection'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand pcap" -s V -l verbose -d 'Show every layer of each packet with byte offsets (like tshark -V)'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand pcap" -s x -l hex -d 'Hex dump of each packet'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand pcap" -l summary -d 'Print counters instead of packets (one JSON document with --format json)'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand pcap" -s q -l quiet -d 'No progress bar and no end-of-run line on stderr'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand pcap" -l json -d 'Short for --format json'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand pcap" -s h -l help -d 'Print help'
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand probe" -l server -d 'Teredo server name or IPv4 address (repeatable; probed concurrently). Names resolve through the system resolver. HOST:PORT is accepted for test servers' -r
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand probe" -l secondary -d 'Secondary server address (default: primary + 1)' -r
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand probe" -l bind -d 'Local address and port of the socket whose mapping is reported' -r
@@ -82,7 +110,6 @@ complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand probe" -l nat-ty
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand probe" -l trace -d 'Print every packet sent and received (on stderr)'
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand probe" -l json -d 'Short for --format json'
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand probe" -s h -l help -d 'Print help'
-complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand probe" -s V -l version -d 'Print version'
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand generate" -l completions -d 'Directory for shell completions' -r -F
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand generate" -l man -d 'Directory for man pages' -r -F
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand generate" -l format -d 'Output format: a table for people, one JSON document, or one JSON object per line' -r -f -a "table\t''
@@ -93,9 +120,9 @@ always\t''
 never\t''"
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand generate" -l json -d 'Short for --format json'
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand generate" -s h -l help -d 'Print help'
-complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand help; and not __fish_seen_subcommand_from decode encode probe generate help" -f -a "decode" -d 'Take Teredo addresses apart: server, flags, mapped port and IPv4'
-complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand help; and not __fish_seen_subcommand_from decode encode probe generate help" -f -a "encode" -d 'Build a Teredo address from a server, a mapped address and flags'
-complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand help; and not __fish_seen_subcommand_from decode encode probe generate help" -f -a "probe" -d 'Probe Teredo servers: qualification and NAT type, relay discovery, tunnelled ping'
-complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand help; and not __fish_seen_subcommand_from decode encode probe generate help" -f -a "generate" -d 'Write shell completions and man pages (for packagers)'
-complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand help; and not __fish_seen_subcommand_from decode encode probe generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand help; and not __fish_seen_subcommand_from decode encode pcap probe generate help" -f -a "decode" -d 'Take Teredo addresses apart: server, flags, mapped port and IPv4'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand help; and not __fish_seen_subcommand_from decode encode pcap probe generate help" -f -a "encode" -d 'Build a Teredo address from a server, a mapped address and flags'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand help; and not __fish_seen_subcommand_from decode encode pcap probe generate help" -f -a "pcap" -d 'Dissect the Teredo packets in pcap/pcapng files ("-" for stdin)'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand help; and not __fish_seen_subcommand_from decode encode pcap probe generate help" -f -a "probe" -d 'Probe Teredo servers: qualification and NAT type, relay discovery, tunnelled ping'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand help; and not __fish_seen_subcommand_from decode encode pcap probe generate help" -f -a "generate" -d 'Write shell completions and man pages (for packagers)'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand help; and not __fish_seen_subcommand_from decode encode pcap probe generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -12,7 +12,7 @@ was still processed; messages on stderr); 2 usage error.";
 /// Teredo (RFC 4380) toolkit: decode addresses, dissect captures, analyse
 /// and probe IPv6-over-UDP tunnels through NATs.
 #[derive(Debug, Parser)]
-#[command(name = "teredo-tool", version, about, after_help = AFTER_HELP, propagate_version = true)]
+#[command(name = "teredo-tool", version, about, after_help = AFTER_HELP)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -78,12 +78,94 @@ pub enum Command {
     /// Build a Teredo address from a server, a mapped address and flags.
     #[command(after_help = AFTER_HELP)]
     Encode(EncodeArgs),
+    /// Dissect the Teredo packets in pcap/pcapng files ("-" for stdin).
+    #[command(after_help = AFTER_HELP)]
+    Pcap(PcapArgs),
     /// Probe Teredo servers: qualification and NAT type, relay discovery, tunnelled ping.
     #[command(after_help = PROBE_AFTER_HELP)]
     Probe(ProbeArgs),
     /// Write shell completions and man pages (for packagers).
     #[command(hide = true)]
     Generate(GenerateArgs),
+}
+
+/// Message types, as `--type` takes them.
+pub const MESSAGE_TYPE_NAMES: [&str; 8] = [
+    "bubble",
+    "indirect-bubble",
+    "router-solicitation",
+    "router-advertisement",
+    "echo-request",
+    "echo-reply",
+    "data",
+    "malformed",
+];
+
+/// How Teredo is found and which packets are kept: shared by `pcap` and `live`.
+#[derive(Debug, Clone, Args)]
+pub struct SelectArgs {
+    /// Keep only these message types (comma-separated).
+    #[arg(long = "type", value_name = "TYPE", value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(MESSAGE_TYPE_NAMES))]
+    pub types: Vec<String>,
+    /// Keep packets involving this address: an IPv4 on the outer layer or
+    /// embedded in a Teredo address (server or mapped), or an inner IPv6.
+    /// Repeat for any of several.
+    #[arg(long, value_name = "ADDR")]
+    pub host: Vec<String>,
+    /// Keep packets with this outer UDP port (either side). Repeatable.
+    #[arg(long, value_name = "PORT")]
+    pub port: Vec<u16>,
+    /// Stop after N matching packets.
+    #[arg(short = 'c', long, value_name = "N")]
+    pub count: Option<u64>,
+    /// Also decode UDP on these ports as Teredo (comma-separated), besides 3544.
+    #[arg(long, value_name = "PORT", value_delimiter = ',')]
+    pub ports: Vec<u16>,
+    /// Decode only UDP port 3544 (and --ports): no heuristic detection.
+    #[arg(long)]
+    pub no_heuristic: bool,
+}
+
+/// How each packet is shown: shared by `pcap` and `live`.
+#[derive(Debug, Clone, Args)]
+pub struct ShowArgs {
+    /// Show every layer of each packet with byte offsets (like tshark -V).
+    #[arg(short = 'V', long)]
+    pub verbose: bool,
+    /// Hex dump of each packet.
+    #[arg(short = 'x', long = "hex")]
+    pub hex: bool,
+    /// Print counters instead of packets (one JSON document with --format json).
+    #[arg(long)]
+    pub summary: bool,
+    /// Write the matching frames, exactly as captured, to OUT (.pcapng for
+    /// pcapng, anything else for classic pcap).
+    #[arg(short = 'w', long = "write", value_name = "OUT")]
+    pub write: Option<String>,
+    /// Write the inner IPv6 packets of the matching frames to OUT
+    /// (LINKTYPE_IPV6, original timestamps), for any IPv6 tool.
+    #[arg(long, value_name = "OUT")]
+    pub decap: Option<String>,
+    /// No progress bar and no end-of-run line on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PcapArgs {
+    /// Capture files: pcap or pcapng, optionally gzip-compressed; "-" reads stdin.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<String>,
+    #[command(flatten)]
+    pub select: SelectArgs,
+    #[command(flatten)]
+    pub show: ShowArgs,
+    /// Keep packets at or after this time (RFC 3339, or seconds since the epoch).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Keep packets at or before this time (RFC 3339, or seconds since the epoch).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -175,4 +257,13 @@ pub struct GenerateArgs {
     /// Directory for man pages.
     #[arg(long, value_name = "DIR", default_value = "man")]
     pub man: PathBuf,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn clap_definition_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }

@@ -16,4 +16,5 @@ pub mod error;
 pub mod output;
 pub mod probe;
 pub mod reassembly;
+pub mod stats;
 pub mod wire;

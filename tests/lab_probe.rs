@@ -184,13 +184,20 @@ fn probe_against_real_miredo_behind_each_nat() {
 fn dns_and_server_list(lab: &Lab) {
     let (code, v, err) = probe(lab, &["--server", "teredo.lab.test", "--relay", "2001:db8:ff::1", "--trace"], &[]);
     assert_eq!(code, 0, "{v:#} {err}");
-    // --trace shows every datagram through the shared dissector: the cone RS (whose
-    // checksum 0x125d is miredo's precomputed one, PROTOCOL.md §2.2), the cone RA from the
-    // secondary address, the relay's indirect bubble and the echo reply from the relay.
-    assert!(err.contains("checksum: 0x125d [correct]"), "{err}");
-    assert!(err.contains("<- 192.0.2.2:3544 > 10.0.0.2:"), "{err}");
-    assert!(err.contains("<- 203.0.113.1:3545 > 10.0.0.2:"), "{err}");
-    assert!(err.contains("bubble"), "{err}");
+    // --trace renders every datagram as `pcap -V` does (the same PacketView line and layer
+    // tree): the cone RS (whose checksum 0x125d is miredo's precomputed one, PROTOCOL.md
+    // §2.2), the cone RA from the secondary address, the relay's indirect bubble through the
+    // server naming the relay, our direct bubble and the echo reply from the relay.
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(lines[0].contains("outer (IPv4:port → IPv4:port)"), "pcap's table header first: {err}");
+    assert!(err.contains("      checksum: 0x125d [correct]"), "{err}");
+    let row = |outer: &str, kind: &str, info: &str| {
+        lines.iter().any(|l| l.contains(outer) && l.contains(kind) && l.contains(info))
+    };
+    assert!(row("192.0.2.2:3544 → 10.0.0.2:", "router-advertisement", "prefix 2001:0:c000:201::/64 mtu 1280"), "{err}");
+    assert!(row("192.0.2.1:3544 → 10.0.0.2:", "indirect-bubble", "origin 203.0.113.1:3545"), "{err}");
+    assert!(row("→ 203.0.113.1:3545", " bubble ", "→ fe80::"), "the direct bubble to the relay: {err}");
+    assert!(row("203.0.113.1:3545 → 10.0.0.2:", "echo-reply", "echo-reply id="), "{err}");
     assert_eq!(v[0]["server"], "teredo.lab.test");
     assert_eq!(v[0]["server_address"], "192.0.2.1");
     assert_eq!(v[0]["nat_type"], "cone");

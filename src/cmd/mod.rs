@@ -4,6 +4,7 @@
 mod decode;
 mod encode;
 mod generate;
+pub mod pcap;
 mod probe;
 
 use crate::cli::{Cli, Command};
@@ -29,6 +30,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Decode(args) => decode::run(args, &mut out)?,
         Command::Encode(args) => encode::run(args, &mut out)?,
         Command::Generate(args) => generate::run(args)?,
+        Command::Pcap(args) => pcap::run(args, &mut out)?,
         Command::Probe(args) => probe::run(args, &mut out)?,
     };
     out.finish()?;

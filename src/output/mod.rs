@@ -7,7 +7,9 @@
 //! `--color` the same way.
 
 mod address;
+pub mod packet;
 pub mod probe;
+pub mod time;
 
 pub use address::AddressView;
 
@@ -76,11 +78,13 @@ pub struct Output<W: Write> {
     w: W,
     count: u64,
     flush_each: bool,
+    /// A single document was written: no array to open or close.
+    document: bool,
 }
 
 impl<W: Write> Output<W> {
     pub fn new(w: W, format: Format, color: bool) -> Self {
-        Output { format, color, w, count: 0, flush_each: false }
+        Output { format, color, w, count: 0, flush_each: false, document: false }
     }
 
     /// Flush after every record (live capture, probes: show things as they
@@ -136,18 +140,23 @@ impl<W: Write> Output<W> {
 
     /// Ends the document (closes the JSON array) and flushes.
     pub fn finish(&mut self) -> io::Result<()> {
-        if self.format == Format::Json {
+        if self.format == Format::Json && !self.document {
             self.w.write_all(if self.count == 0 { b"[]\n" } else { b"\n]\n" })?;
         }
         self.w.flush()
     }
 
     /// Writes a single JSON document (for commands whose result is one
-    /// object, e.g. a summary), pretty-printed.
+    /// object, e.g. a summary): pretty-printed, or on one line for NDJSON.
     pub fn document(&mut self, v: &serde_json::Value) -> io::Result<()> {
-        serde_json::to_writer_pretty(&mut self.w, v)?;
+        if self.format == Format::Ndjson {
+            serde_json::to_writer(&mut self.w, v)?;
+        } else {
+            serde_json::to_writer_pretty(&mut self.w, v)?;
+        }
         self.w.write_all(b"\n")?;
         self.count += 1;
+        self.document = true;
         self.w.flush()
     }
 }

@@ -1,0 +1,399 @@
+//! `teredo-tool pcap`: every Teredo packet in capture files.
+//!
+//! The frame loop lives in [`Processor`] so that `live` feeds the same
+//! pipeline: dissect → reassemble IPv4 fragments → filter → print / count /
+//! write.
+
+use super::{report, UsageError, EXIT_INPUT};
+use crate::cli::{PcapArgs, SelectArgs, ShowArgs};
+use anyhow::Context;
+use std::io::{self, IsTerminal, Write};
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+use teredo_tool::addr::{parse_ipv6_token, TeredoAddress};
+use teredo_tool::capture::{self, CaptureFormat, CaptureWriter, Frame, TsPrecision, LINKTYPE_IPV6};
+use teredo_tool::dissect::{dissect_frame, dissect_ipv4_datagram, DissectOptions, Dissection};
+use teredo_tool::output::packet::{table_header, FrameInfo, PacketView, MESSAGE_TYPES};
+use teredo_tool::output::time::parse_time;
+use teredo_tool::output::{Format, Output};
+use teredo_tool::reassembly::{Ipv4Reassembler, ReassemblyLimits, ReassemblyOutcome};
+use teredo_tool::stats::CaptureStats;
+
+pub fn run<W: Write>(args: &PcapArgs, out: &mut Output<W>) -> anyhow::Result<ExitCode> {
+    let mut p = Processor::new(&args.select, &args.show, out.format())?;
+    p.since = args.since.as_deref().map(parse_time).transpose().map_err(|e| UsageError(format!("--since {e}")))?;
+    p.until = args.until.as_deref().map(parse_time).transpose().map_err(|e| UsageError(format!("--until {e}")))?;
+    let multi = args.files.len() > 1;
+    let mut failed = false;
+    for (index, name) in args.files.iter().enumerate() {
+        p.begin_file(index, if multi { Some(name.as_str()) } else { None });
+        let mut reader = match capture::open(name) {
+            Ok(r) => r,
+            Err(e) => {
+                out.writer().flush()?;
+                report(name, &e);
+                p.stats.capture_errors += 1;
+                failed = true;
+                continue;
+            }
+        };
+        p.stats.files += 1;
+        let mut progress = Progress::new(name, &args.show);
+        while let Some(item) = reader.next_frame() {
+            match item {
+                Ok(frame) => {
+                    progress.tick(frame.file_offset, frame.number);
+                    if p.frame(&frame, out)? == Flow::Stop {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    // Everything before the cut was already printed.
+                    progress.clear();
+                    out.writer().flush()?;
+                    report("error", &e);
+                    p.stats.capture_errors += 1;
+                    failed = true;
+                }
+            }
+        }
+        progress.clear();
+        if p.stopped() {
+            break;
+        }
+    }
+    p.finish(out)?;
+    Ok(if failed { ExitCode::from(EXIT_INPUT) } else { ExitCode::SUCCESS })
+}
+
+/// Whether to go on reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    Stop,
+}
+
+/// The packet filters of `--type`, `--host`, `--port`, `--since/--until`.
+#[derive(Debug, Default)]
+pub struct Filter {
+    types: Option<[bool; 8]>,
+    hosts4: Vec<Ipv4Addr>,
+    hosts6: Vec<Ipv6Addr>,
+    ports: Vec<u16>,
+}
+
+impl Filter {
+    pub fn new(select: &SelectArgs) -> Result<Self, UsageError> {
+        let mut f = Filter { ports: select.port.clone(), ..Default::default() };
+        if !select.types.is_empty() {
+            let mut t = [false; 8];
+            for name in &select.types {
+                let i = MESSAGE_TYPES
+                    .iter()
+                    .position(|m| m.as_str() == name)
+                    .ok_or_else(|| UsageError(format!("--type {name:?}: not a message type")))?;
+                t[i] = true;
+            }
+            f.types = Some(t);
+        }
+        for h in &select.host {
+            if let Ok(v4) = h.parse::<Ipv4Addr>() {
+                f.hosts4.push(v4);
+            } else {
+                let v6 = parse_ipv6_token(h).map_err(|e| UsageError(format!("--host {h:?}: {e}")))?;
+                f.hosts6.push(v6);
+            }
+        }
+        Ok(f)
+    }
+
+    fn matches(&self, d: &Dissection<'_>) -> bool {
+        let Some(t) = &d.teredo else { return false };
+        if let Some(types) = &self.types {
+            let i = MESSAGE_TYPES.iter().position(|&m| m == t.message_type).unwrap_or(7);
+            if !types[i] {
+                return false;
+            }
+        }
+        let outer = if d.quoted { d.quoted_ipv4.as_ref() } else { d.ipv4.as_ref() };
+        if !self.ports.is_empty() {
+            let Some(u) = &d.udp else { return false };
+            if !self.ports.contains(&u.src_port) && !self.ports.contains(&u.dst_port) {
+                return false;
+            }
+        }
+        if self.hosts4.is_empty() && self.hosts6.is_empty() {
+            return true;
+        }
+        let inner: [Option<Ipv6Addr>; 2] = match &t.ipv6 {
+            Some(h) => [Some(h.src), Some(h.dst)],
+            None => [None, None],
+        };
+        for h in &self.hosts4 {
+            if outer.is_some_and(|ip| ip.src == *h || ip.dst == *h) {
+                return true;
+            }
+            if t.origin.is_some_and(|o| o.address == *h) {
+                return true;
+            }
+            for a in inner.iter().flatten() {
+                if let Some(ta) = TeredoAddress::decode(*a) {
+                    if ta.server == *h || ta.mapped_address == *h {
+                        return true;
+                    }
+                }
+            }
+        }
+        self.hosts6.iter().any(|h| inner.contains(&Some(*h)))
+    }
+}
+
+/// The frame pipeline shared by `pcap` and `live`.
+pub struct Processor {
+    opts: DissectOptions,
+    filter: Filter,
+    show: ShowArgs,
+    count: Option<u64>,
+    pub since: Option<i128>,
+    pub until: Option<i128>,
+    write: Option<CaptureWriter>,
+    decap: Option<CaptureWriter>,
+    reassembler: Ipv4Reassembler,
+    pub stats: CaptureStats,
+    per_packet: bool,
+    header_done: bool,
+    file: Option<String>,
+    file_start: Option<i128>,
+    stopped: bool,
+}
+
+impl Processor {
+    pub fn new(select: &SelectArgs, show: &ShowArgs, format: Format) -> anyhow::Result<Self> {
+        let filter = Filter::new(select)?;
+        let writer = |path: &Option<String>, what: &str| -> anyhow::Result<Option<CaptureWriter>> {
+            path.as_deref()
+                .map(|p| {
+                    CaptureWriter::create_with_format(p, CaptureFormat::from_path(p), TsPrecision::Nano)
+                        .with_context(|| format!("{what} {p}"))
+                })
+                .transpose()
+        };
+        let mut decap = writer(&show.decap, "--decap")?;
+        if let Some(d) = decap.as_mut() {
+            d.set_empty_linktype(LINKTYPE_IPV6);
+        }
+        Ok(Processor {
+            opts: DissectOptions { heuristic: !select.no_heuristic, extra_ports: select.ports.clone() },
+            filter,
+            show: show.clone(),
+            count: select.count,
+            since: None,
+            until: None,
+            write: writer(&show.write, "--write")?,
+            decap,
+            reassembler: Ipv4Reassembler::new(ReassemblyLimits::default()),
+            stats: CaptureStats::default(),
+            per_packet: !show.summary,
+            header_done: format != Format::Table,
+            file: None,
+            file_start: None,
+            stopped: false,
+        })
+    }
+
+    /// Starts a new input: frame numbers and relative times restart.
+    pub fn begin_file(&mut self, _index: usize, shown_name: Option<&str>) {
+        self.file = shown_name.map(str::to_string);
+        self.file_start = None;
+        self.reassembler = Ipv4Reassembler::new(ReassemblyLimits::default());
+    }
+
+    /// True once `--count` was reached.
+    pub fn stopped(&self) -> bool {
+        self.stopped
+    }
+
+    /// Handles one captured frame.
+    pub fn frame<W: Write>(&mut self, f: &Frame<'_>, out: &mut Output<W>) -> anyhow::Result<Flow> {
+        // The file name is lent to the records of this frame.
+        let file = self.file.take();
+        let flow = self.frame_in(f, file.as_deref(), out);
+        self.file = file;
+        flow
+    }
+
+    fn frame_in<W: Write>(&mut self, f: &Frame<'_>, file: Option<&str>, out: &mut Output<W>) -> anyhow::Result<Flow> {
+        if self.stopped {
+            return Ok(Flow::Stop);
+        }
+        let digits = f.ts_precision.decimal_digits();
+        self.stats.frame(f.linktype, f.caplen, f.origlen, f.ts_sec, f.ts_nsec, digits);
+        let ts_ns = i128::from(f.ts_sec) * 1_000_000_000 + i128::from(f.ts_nsec);
+        let start = *self.file_start.get_or_insert(ts_ns);
+        let d = dissect_frame(f.data, f.origlen as usize, f.linktype, &self.opts);
+        let mut info = FrameInfo {
+            file,
+            frame: f.number,
+            ts_sec: f.ts_sec,
+            ts_nsec: f.ts_nsec,
+            ts_digits: digits,
+            relative: (ts_ns - start) as f64 / 1e9,
+            interface_id: f.interface_id,
+            reassembled: false,
+        };
+        // An IPv4 fragment: keep it until the datagram is whole, then
+        // dissect the datagram as if it had come in one frame.
+        if let Some(ip) = d.ipv4.as_ref().filter(|ip| ip.is_fragment() && !d.quoted) {
+            self.stats.ipv4_fragments += 1;
+            let end = (ip.offset + usize::from(ip.total_length)).min(f.data.len());
+            let outcome = self.reassembler.push(ts_ns.max(0) as u64, &f.data[ip.offset..end]);
+            match outcome {
+                ReassemblyOutcome::Complete(datagram) => {
+                    self.stats.reassembled += 1;
+                    let whole = dissect_ipv4_datagram(&datagram, 0, &self.opts);
+                    info.reassembled = true;
+                    return self.packet(f, &info, ts_ns, &whole, out);
+                }
+                ReassemblyOutcome::Overlap | ReassemblyOutcome::Dropped(_) => {
+                    self.stats.fragments_dropped += 1;
+                    let why = match outcome {
+                        ReassemblyOutcome::Dropped(why) => why,
+                        _ => "it overlaps data already received",
+                    };
+                    out.writer().flush()?;
+                    report(
+                        &format!("{}frame {}", file.map(|n| format!("{n}: ")).unwrap_or_default(), f.number),
+                        &format_args!(
+                            "IPv4 fragment (ID 0x{:04x}, {} → {}) dropped: {why}",
+                            ip.identification, ip.src, ip.dst
+                        ),
+                    );
+                }
+                _ => {}
+            }
+            return Ok(Flow::Continue);
+        }
+        self.packet(f, &info, ts_ns, &d, out)
+    }
+
+    fn packet<W: Write>(
+        &mut self,
+        f: &Frame<'_>,
+        info: &FrameInfo<'_>,
+        ts_ns: i128,
+        d: &Dissection<'_>,
+        out: &mut Output<W>,
+    ) -> anyhow::Result<Flow> {
+        self.stats.dissection(d);
+        if d.teredo.is_none()
+            || !self.filter.matches(d)
+            || self.since.is_some_and(|s| ts_ns < s)
+            || self.until.is_some_and(|u| ts_ns > u)
+        {
+            return Ok(Flow::Continue);
+        }
+        self.stats.matched += 1;
+        if let Some(w) = self.write.as_mut() {
+            w.write_captured(f).context("--write")?;
+        }
+        if let (Some(w), Some(t)) = (self.decap.as_mut(), d.teredo.as_ref()) {
+            // Only real traffic: not a packet quoted inside an ICMP error.
+            if let (Some(h), false) = (t.ipv6.as_ref(), d.quoted) {
+                let start = h.offset;
+                let full = 40 + usize::from(h.payload_length);
+                let end = (start + full).min(d.frame.len());
+                if start < end {
+                    w.write_frame(f.ts_sec, f.ts_nsec, LINKTYPE_IPV6, full as u32, &d.frame[start..end])
+                        .context("--decap")?;
+                }
+            }
+        }
+        if self.per_packet {
+            if !self.header_done {
+                let header = table_header(out.color());
+                writeln!(out.writer(), "{header}")?;
+                self.header_done = true;
+            }
+            if let Some(mut view) = PacketView::new(info, d) {
+                if self.show.verbose {
+                    view = view.with_tree(d);
+                }
+                if self.show.hex {
+                    view = view.with_hex();
+                }
+                out.record(&view)?;
+            }
+        }
+        if self.count.is_some_and(|c| self.stats.matched >= c) {
+            self.stopped = true;
+            return Ok(Flow::Stop);
+        }
+        Ok(Flow::Continue)
+    }
+
+    /// Ends the run: closes output files, prints the summary (with
+    /// `--summary`) or the end-of-run line on stderr (per-packet tables).
+    pub fn finish<W: Write>(&mut self, out: &mut Output<W>) -> anyhow::Result<()> {
+        if let Some(w) = self.write.take() {
+            w.finish().context("--write")?;
+        }
+        if let Some(w) = self.decap.take() {
+            w.finish().context("--decap")?;
+        }
+        if self.show.summary {
+            match out.format() {
+                Format::Table => out.record(&self.stats)?,
+                Format::Json | Format::Ndjson => out.document(&self.stats.to_json())?,
+            }
+        } else if out.format() == Format::Table && !self.show.quiet {
+            out.writer().flush()?;
+            let _ = writeln!(io::stderr(), "teredo-tool: {}", self.stats.short_line());
+        }
+        Ok(())
+    }
+}
+
+/// A progress line on stderr for large files, only when stderr is a
+/// terminal (and not with --quiet).
+struct Progress {
+    name: String,
+    total: u64,
+    enabled: bool,
+    last: Instant,
+    shown: bool,
+}
+
+impl Progress {
+    fn new(name: &str, show: &ShowArgs) -> Self {
+        let total = if name == "-" || name.ends_with(".gz") {
+            0
+        } else {
+            std::fs::metadata(name).map(|m| m.len()).unwrap_or(0)
+        };
+        Progress {
+            name: name.to_string(),
+            total,
+            enabled: !show.quiet && total > 16 * 1024 * 1024 && io::stderr().is_terminal(),
+            last: Instant::now(),
+            shown: false,
+        }
+    }
+
+    fn tick(&mut self, offset: u64, frame: u64) {
+        if !self.enabled || frame % 16384 != 0 || self.last.elapsed() < Duration::from_millis(200) {
+            return;
+        }
+        self.last = Instant::now();
+        let pct = offset as f64 * 100.0 / self.total as f64;
+        let _ = write!(io::stderr(), "\r{}: {:5.1}%  {} frames", self.name, pct, frame);
+        self.shown = true;
+    }
+
+    fn clear(&mut self) {
+        if self.shown {
+            let _ = write!(io::stderr(), "\r\x1b[K");
+            self.shown = false;
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! Counters over a capture run, for `pcap --summary` and the end-of-run
+//! line of `pcap` and `live`. Constant memory: a few counters and one small
+//! map keyed by link type.
+
+use crate::dissect::{Detection, Dissection, MessageType};
+use crate::output::packet::MESSAGE_TYPES;
+use crate::output::time::rfc3339;
+use crate::output::{new_table, Record};
+use crate::wire::link::LinkType;
+use comfy_table::Cell;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+/// What a run saw. Fill it with [`CaptureStats::frame`] and
+/// [`CaptureStats::dissection`].
+#[derive(Debug, Clone, Default)]
+pub struct CaptureStats {
+    pub files: u64,
+    pub frames: u64,
+    /// Captured bytes (sum of caplen).
+    pub bytes: u64,
+    /// Bytes on the wire (sum of origlen).
+    pub wire_bytes: u64,
+    /// Teredo packets found (including quoted ones and reassembled datagrams).
+    pub teredo: u64,
+    pub by_type: [u64; 8],
+    pub on_3544: u64,
+    pub on_extra_port: u64,
+    pub by_heuristic: u64,
+    pub quoted: u64,
+    pub non_teredo: u64,
+    /// Teredo packets whose walk stopped on a malformed field.
+    pub malformed: u64,
+    /// Teredo packets whose walk stopped because bytes were missing.
+    pub truncated: u64,
+    /// Frames cut by the snapshot length (caplen < origlen), Teredo or not.
+    pub snaplen_cut: u64,
+    pub ipv4_fragments: u64,
+    pub reassembled: u64,
+    /// Fragments dropped: overlapping, or over the reassembly limits.
+    pub fragments_dropped: u64,
+    /// Frames that matched the filters (and were printed or written).
+    pub matched: u64,
+    /// Fatal capture-file errors (one per file at most).
+    pub capture_errors: u64,
+    pub linktypes: BTreeMap<u32, u64>,
+    pub first: Option<(i64, u32)>,
+    pub last: Option<(i64, u32)>,
+    /// Fractional digits of the finest timestamp precision seen.
+    pub ts_digits: u8,
+}
+
+fn type_index(t: MessageType) -> usize {
+    MESSAGE_TYPES.iter().position(|&m| m == t).unwrap_or(MESSAGE_TYPES.len() - 1)
+}
+
+impl CaptureStats {
+    /// Counts a capture record.
+    pub fn frame(&mut self, linktype: u32, caplen: u32, origlen: u32, ts_sec: i64, ts_nsec: u32, ts_digits: u8) {
+        self.frames += 1;
+        self.bytes += u64::from(caplen);
+        self.wire_bytes += u64::from(origlen);
+        if caplen < origlen {
+            self.snaplen_cut += 1;
+        }
+        *self.linktypes.entry(linktype).or_insert(0) += 1;
+        let ts = (ts_sec, ts_nsec);
+        if self.first.is_none_or(|f| ts < f) {
+            self.first = Some(ts);
+        }
+        if self.last.is_none_or(|l| ts > l) {
+            self.last = Some(ts);
+        }
+        self.ts_digits = self.ts_digits.max(ts_digits);
+    }
+
+    /// Counts what the dissector found in a frame (or a reassembled datagram).
+    pub fn dissection(&mut self, d: &Dissection<'_>) {
+        let Some(t) = &d.teredo else {
+            self.non_teredo += 1;
+            return;
+        };
+        self.teredo += 1;
+        self.by_type[type_index(t.message_type)] += 1;
+        match d.detection {
+            Detection::Port3544 => self.on_3544 += 1,
+            Detection::ExtraPort => self.on_extra_port += 1,
+            Detection::Heuristic => self.by_heuristic += 1,
+            Detection::Assumed | Detection::NotTeredo => {}
+        }
+        if d.quoted {
+            self.quoted += 1;
+        }
+        if let Some(e) = d.errors.iter().next() {
+            if e.is_truncated() {
+                self.truncated += 1;
+            } else {
+                self.malformed += 1;
+            }
+        }
+    }
+
+    /// Seconds from the first to the last timestamp.
+    pub fn duration(&self) -> f64 {
+        match (self.first, self.last) {
+            (Some(a), Some(b)) => (b.0 - a.0) as f64 + (f64::from(b.1) - f64::from(a.1)) / 1e9,
+            _ => 0.0,
+        }
+    }
+
+    /// One line for stderr at the end of a per-packet run.
+    pub fn short_line(&self) -> String {
+        format!(
+            "{} frames, {} Teredo ({} on 3544, {} by heuristic, {} on extra ports, {} quoted in ICMP), {} malformed, {} truncated, {} not Teredo",
+            self.frames,
+            self.teredo,
+            self.on_3544,
+            self.by_heuristic,
+            self.on_extra_port,
+            self.quoted,
+            self.malformed,
+            self.truncated,
+            self.non_teredo
+        )
+    }
+
+    pub fn to_json(&self) -> Value {
+        let by_type: serde_json::Map<String, Value> =
+            MESSAGE_TYPES.iter().zip(self.by_type).map(|(t, n)| (t.as_str().to_string(), json!(n))).collect();
+        let linktypes: Vec<Value> = self
+            .linktypes
+            .iter()
+            .map(|(&lt, &n)| json!({ "linktype": lt, "name": LinkType(lt).name(), "frames": n }))
+            .collect();
+        let digits = self.ts_digits;
+        json!({
+            "files": self.files,
+            "frames": self.frames,
+            "bytes": self.bytes,
+            "wire_bytes": self.wire_bytes,
+            "teredo": self.teredo,
+            "by_type": by_type,
+            "by_port_class": {
+                "port_3544": self.on_3544,
+                "extra_port": self.on_extra_port,
+                "heuristic": self.by_heuristic,
+            },
+            "quoted": self.quoted,
+            "non_teredo": self.non_teredo,
+            "malformed": self.malformed,
+            "truncated": self.truncated,
+            "snaplen_cut": self.snaplen_cut,
+            "ipv4_fragments": self.ipv4_fragments,
+            "reassembled": self.reassembled,
+            "fragments_dropped": self.fragments_dropped,
+            "matched": self.matched,
+            "capture_errors": self.capture_errors,
+            "linktypes": linktypes,
+            "first": self.first.map(|(s, n)| rfc3339(s, n, digits)),
+            "last": self.last.map(|(s, n)| rfc3339(s, n, digits)),
+            "duration_s": self.duration(),
+        })
+    }
+}
+
+impl Record for CaptureStats {
+    fn to_json(&self) -> Value {
+        CaptureStats::to_json(self)
+    }
+
+    fn write_table(&self, w: &mut dyn Write, color: bool) -> io::Result<()> {
+        let mut t = new_table(color);
+        t.set_header(vec![Cell::new("summary"), Cell::new("")]);
+        let mut row = |k: &str, v: String| {
+            t.add_row(vec![Cell::new(k), Cell::new(v)]);
+        };
+        if self.files > 1 {
+            row("files", self.files.to_string());
+        }
+        row("frames read", self.frames.to_string());
+        row("bytes", format!("{} captured, {} on the wire", self.bytes, self.wire_bytes));
+        row("Teredo frames", self.teredo.to_string());
+        for (ty, n) in MESSAGE_TYPES.iter().zip(self.by_type) {
+            row(&format!("  {}", ty.as_str()), n.to_string());
+        }
+        row("  on port 3544", self.on_3544.to_string());
+        if self.on_extra_port > 0 {
+            row("  on --ports", self.on_extra_port.to_string());
+        }
+        row("  found by heuristic", self.by_heuristic.to_string());
+        row("  quoted in ICMPv4 errors", self.quoted.to_string());
+        row("  malformed", self.malformed.to_string());
+        row("  truncated", self.truncated.to_string());
+        row("non-Teredo frames", self.non_teredo.to_string());
+        row("snaplen-cut frames", self.snaplen_cut.to_string());
+        if self.ipv4_fragments > 0 {
+            row(
+                "IPv4 fragments",
+                format!(
+                    "{} ({} datagrams reassembled, {} fragments dropped)",
+                    self.ipv4_fragments, self.reassembled, self.fragments_dropped
+                ),
+            );
+        }
+        let lts: Vec<String> =
+            self.linktypes.iter().map(|(&lt, &n)| format!("{} ({lt}): {n}", LinkType(lt).name())).collect();
+        row("link types", lts.join(", "));
+        if let (Some(a), Some(b)) = (self.first, self.last) {
+            row(
+                "time span",
+                format!(
+                    "{} → {} ({:.3} s)",
+                    rfc3339(a.0, a.1, self.ts_digits),
+                    rfc3339(b.0, b.1, self.ts_digits),
+                    self.duration()
+                ),
+            );
+        }
+        if self.capture_errors > 0 {
+            row("capture file errors", self.capture_errors.to_string());
+        }
+        writeln!(w, "{t}")
+    }
+}

@@ -1,0 +1,342 @@
+//! `teredo-tool pcap` through the real binary: formats, filters, export,
+//! several files, stdin, gzip, and every kind of bad input.
+
+mod common;
+use common::{bin, run, run_with};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+const MIREDO: &str = "testdata/teredo-lab-miredo.pcapng";
+const TYPES: &str = "testdata/generated/message-types.pcap";
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn p(rel: &str) -> String {
+    root().join(rel).to_string_lossy().into_owned()
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("teredo-tool-cli-pcap-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d.join(name)
+}
+
+fn ndjson(out: &str) -> Vec<Value> {
+    out.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
+}
+
+#[test]
+fn message_types_one_of_each() {
+    let (code, out, err) = run(&["pcap", "--format", "ndjson", &p(TYPES)], b"");
+    assert_eq!(code, 0, "{err}");
+    let recs = ndjson(&out);
+    let types: Vec<&str> = recs.iter().map(|r| r["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        [
+            "router-solicitation",
+            "router-solicitation",
+            "router-advertisement",
+            "bubble",
+            "indirect-bubble",
+            "echo-request",
+            "echo-reply",
+            "data",
+            "data",
+            "bubble"
+        ]
+    );
+    // Frame 1: RS with Authentication (ID-len = AU-len = 0, nonce 1122334455667788).
+    let rs = &recs[0];
+    assert_eq!(rs["frame"], 1);
+    assert_eq!(rs["auth"]["nonce"], "1122334455667788");
+    assert_eq!(rs["auth"]["id_len"], 0);
+    assert_eq!(rs["auth"]["confirmation"], 0);
+    assert_eq!(rs["ipv6"]["dst"], "ff02::2");
+    assert_eq!(rs["outer"]["dst_port"], 3544);
+    assert_eq!(rs["quoted"], false);
+    assert!(rs.get("origin").is_none());
+    // Frame 2: secure qualification: client id "client-1", 20-byte value.
+    assert_eq!(recs[1]["auth"]["client_id"], "636c69656e742d31");
+    assert_eq!(recs[1]["auth"]["auth_len"], 20);
+    // Frame 3: RA with origin 198.51.100.7:40000 and the prefix.
+    let ra = &recs[2];
+    assert_eq!(ra["origin"]["address"], "198.51.100.7");
+    assert_eq!(ra["origin"]["port"], 40000);
+    assert_eq!(ra["icmpv6"]["type"], 134);
+    assert_eq!(ra["icmpv6"]["prefixes"][0]["prefix"], "2001:0:c000:201::");
+    assert_eq!(ra["icmpv6"]["mtu"], 1280);
+    // Frame 5: indirect bubble carries A's origin; dst is B's Teredo address.
+    assert_eq!(recs[4]["origin"]["port"], 40000);
+    assert_eq!(recs[4]["dst_teredo"]["mapped_address"], "203.0.113.9");
+    assert_eq!(recs[4]["dst_teredo"]["mapped_port"], 51234);
+    assert_eq!(recs[4]["src_teredo"]["flags"], 0x0a5c);
+    // Frame 8: TCP SYN inside.
+    assert_eq!(recs[7]["transport"]["protocol"], "tcp");
+    // time: RFC 3339 with the file's microsecond precision
+    assert_eq!(rs["time"], "2023-11-14T22:13:20.000000Z");
+    assert_eq!(recs[1]["time"], "2023-11-14T22:13:21.000001Z");
+    for r in &recs {
+        assert!(r["errors"].as_array().unwrap().is_empty(), "{r}");
+        assert!(r["trailers"].is_array());
+    }
+}
+
+#[test]
+fn json_is_one_array_and_table_has_one_line_per_packet() {
+    let (code, out, _) = run(&["pcap", "--json", &p(TYPES)], b"");
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 10);
+    let (code, out, err) = run(&["pcap", "--color", "never", &p(TYPES)], b"");
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().count(), 11, "header + 10 packets:\n{out}");
+    assert!(out.lines().nth(1).unwrap().contains("router-solicitation"));
+    assert!(err.contains("10 Teredo"), "end-of-run line on stderr: {err}");
+    let (_, out, err) = run(&["pcap", "--color", "never", "-q", &p(TYPES)], b"");
+    assert!(err.is_empty(), "{err}");
+    assert!(!out.contains('\x1b'));
+    let (_, out, _) = run(&["pcap", "--color", "always", &p(TYPES)], b"");
+    assert!(out.contains("\x1b["));
+}
+
+#[test]
+fn verbose_tree_and_hex() {
+    let (code, out, _) = run(&["pcap", "--color", "never", "-V", "-x", "-c", "1", &p(TYPES)], b"");
+    assert_eq!(code, 0);
+    for needle in [
+        "link [offset 0",
+        "ipv4 [offset 14",
+        "udp [offset 34",
+        "teredo-authentication",
+        "ipv6 [offset",
+        "icmpv6",
+        "  0000  ",
+    ] {
+        assert!(out.contains(needle), "missing {needle:?}:\n{out}");
+    }
+}
+
+#[test]
+fn filters() {
+    let count = |args: &[&str]| {
+        let mut a = vec!["pcap", "--format", "ndjson", "-q"];
+        a.extend_from_slice(args);
+        a.push(MIREDO);
+        let (code, out, err) = run_with(bin().args(&a).current_dir(root()), b"");
+        assert_eq!(code, 0, "{err}");
+        ndjson(&out)
+    };
+    let all = count(&[]);
+    assert_eq!(all.len(), 144);
+    let ra = count(&["--type", "router-advertisement"]);
+    assert!(!ra.is_empty() && ra.iter().all(|r| r["type"] == "router-advertisement"));
+    let both = count(&["--type", "bubble,indirect-bubble"]);
+    assert_eq!(both.len(), all.iter().filter(|r| r["type"] == "bubble" || r["type"] == "indirect-bubble").count());
+    let first3 = count(&["-c", "3"]);
+    assert_eq!(first3.len(), 3);
+    assert_eq!(first3[0]["frame"], all[0]["frame"]);
+    let host = count(&["--host", "198.51.100.30"]);
+    assert!(!host.is_empty() && host.len() < all.len());
+    for r in &host {
+        let o = &r["outer"];
+        let hit = o["src"] == "198.51.100.30"
+            || o["dst"] == "198.51.100.30"
+            || r["origin"]["address"] == "198.51.100.30"
+            || r["src_teredo"]["mapped_address"] == "198.51.100.30"
+            || r["dst_teredo"]["mapped_address"] == "198.51.100.30";
+        assert!(hit, "{r}");
+    }
+    let port = count(&["--port", "3544"]);
+    assert!(port.iter().all(|r| r["outer"]["src_port"] == 3544 || r["outer"]["dst_port"] == 3544));
+    assert!(port.len() < all.len());
+    let no_heur = count(&["--no-heuristic"]);
+    assert!(no_heur.iter().all(|r| r["detection"] == "port-3544"));
+    assert_eq!(no_heur.len(), all.iter().filter(|r| r["detection"] == "port-3544").count());
+    // --since / --until on the capture's own timestamps
+    let t = all[10]["time"].as_str().unwrap().to_string();
+    let since = count(&["--since", &t]);
+    assert_eq!(since.len(), all.len() - 10);
+    let until = count(&["--until", &t]);
+    assert_eq!(until.len(), 11);
+    let (code, _, err) = run(&["pcap", "--type", "ping", MIREDO], b"");
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = run(&["pcap", "--since", "yesterday", &p(MIREDO)], b"");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--since"), "{err}");
+}
+
+#[test]
+fn summary_counts() {
+    let (code, out, _) = run(&["pcap", "--summary", "--json", &p(MIREDO)], b"");
+    assert_eq!(code, 0);
+    let s: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(s["frames"], 234);
+    assert_eq!(s["teredo"], 144);
+    assert_eq!(s["non_teredo"], 90);
+    assert_eq!(s["quoted"], 20);
+    let by_type: u64 = s["by_type"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+    assert_eq!(by_type, 144);
+    assert_eq!(
+        s["by_port_class"]["port_3544"].as_u64().unwrap() + s["by_port_class"]["heuristic"].as_u64().unwrap(),
+        144
+    );
+    assert_eq!(s["linktypes"][0]["linktype"], 1);
+    let (code, out, _) = run(&["pcap", "--summary", "--color", "never", &p(MIREDO)], b"");
+    assert_eq!(code, 0);
+    assert!(out.contains("Teredo frames") && out.contains("144"), "{out}");
+}
+
+#[test]
+fn write_and_decap_round_trip() {
+    let w = tmp("bubbles.pcapng");
+    let d = tmp("inner.pcap");
+    let (code, out, err) = run(
+        &[
+            "pcap",
+            "--format",
+            "ndjson",
+            "--type",
+            "bubble,echo-request",
+            "-w",
+            w.to_str().unwrap(),
+            "--decap",
+            d.to_str().unwrap(),
+            &p(MIREDO),
+        ],
+        b"",
+    );
+    assert_eq!(code, 0, "{err}");
+    let printed = ndjson(&out);
+    // The written capture holds exactly the printed frames, byte for byte.
+    let (_, again, _) = run(&["pcap", "--format", "ndjson", w.to_str().unwrap()], b"");
+    let again = ndjson(&again);
+    assert_eq!(again.len(), printed.len());
+    for (a, b) in printed.iter().zip(&again) {
+        assert_eq!(a["type"], b["type"]);
+        assert_eq!(a["ipv6"], b["ipv6"]);
+        assert_eq!(a["time"], b["time"]);
+    }
+    // The decapsulated file is LINKTYPE_IPV6 with one IPv6 packet per
+    // non-quoted matching frame.
+    let mut r = teredo_tool::capture::open(d.to_str().unwrap()).unwrap();
+    let mut n = 0;
+    while let Some(f) = r.next_frame() {
+        let f = f.unwrap();
+        assert_eq!(f.linktype, 229);
+        assert_eq!(f.data[0] >> 4, 6);
+        n += 1;
+    }
+    assert_eq!(n, printed.iter().filter(|r| r["quoted"] == false).count());
+    assert!(n > 10);
+}
+
+#[test]
+fn several_files_stdin_and_gzip() {
+    let (code, out, _) = run(&["pcap", "--format", "ndjson", &p(TYPES), &p("testdata/generated/link-raw.pcap")], b"");
+    assert_eq!(code, 0);
+    let recs = ndjson(&out);
+    assert_eq!(recs.len(), 13);
+    assert!(recs[0]["file"].as_str().unwrap().ends_with("message-types.pcap"));
+    assert!(recs[12]["file"].as_str().unwrap().ends_with("link-raw.pcap"));
+    assert_eq!(recs[10]["frame"], 1, "frame numbers restart per file");
+    let bytes = std::fs::read(p(TYPES)).unwrap();
+    let (code, out, _) = run(&["pcap", "--format", "ndjson", "-"], &bytes);
+    assert_eq!(code, 0);
+    assert_eq!(ndjson(&out).len(), 10);
+    assert!(ndjson(&out)[0].get("file").is_none());
+    // gzip, through the system's gzip
+    let gz = tmp("types.pcap.gz");
+    let st = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("gzip -c {} > {}", p(TYPES), gz.display()))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let (code, out, err) = run(&["pcap", "--format", "ndjson", gz.to_str().unwrap()], b"");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(ndjson(&out).len(), 10);
+}
+
+#[test]
+fn truncated_file_keeps_earlier_packets() {
+    let (code, out, err) =
+        run(&["pcap", "--format", "ndjson", &p("testdata/generated/malformed-truncated-record.pcap")], b"");
+    assert_eq!(code, 1);
+    assert_eq!(ndjson(&out).len(), 2, "frames before the cut are printed");
+    assert!(err.contains("frame 3") && err.contains("offset 290"), "{err}");
+    assert!(err.starts_with("teredo-tool: "), "{err}");
+}
+
+#[test]
+fn malformed_packets_are_records_and_the_run_goes_on() {
+    for (file, layer, kind) in [
+        ("malformed-auth-length-past-end.pcap", "teredo-authentication", "truncated"),
+        ("malformed-origin-before-auth.pcap", "teredo", "malformed"),
+        ("malformed-two-origins.pcap", "teredo", "malformed"),
+        ("malformed-ipv6-version-4.pcap", "ipv6", "malformed"),
+    ] {
+        let path = p(&format!("testdata/generated/{file}"));
+        let (code, out, err) = run(&["pcap", "--format", "ndjson", &path, &p(TYPES)], b"");
+        assert_eq!(code, 0, "{file}: {err}");
+        let recs = ndjson(&out);
+        assert_eq!(recs.len(), 11, "{file}: the next file is still read");
+        let e = &recs[0]["errors"][0];
+        assert_eq!(recs[0]["type"], "malformed", "{file}");
+        assert_eq!(e["layer"], layer, "{file}: {e}");
+        assert_eq!(e["kind"], kind, "{file}: {e}");
+        assert!(e["offset"].as_u64().unwrap() >= 42, "{file}: offset in the frame: {e}");
+    }
+}
+
+#[test]
+fn bad_inputs_name_file_and_problem() {
+    let dir = tmp("");
+    let text = tmp("notes.txt");
+    std::fs::write(&text, "hello, this is not a capture\n").unwrap();
+    let missing = dir.join("missing.pcap");
+    for (arg, needle) in [
+        (missing.to_str().unwrap().to_string(), "missing.pcap"),
+        (dir.to_str().unwrap().to_string(), "directory"),
+        (text.to_str().unwrap().to_string(), "notes.txt"),
+    ] {
+        let (code, out, err) = run(&["pcap", "--format", "ndjson", &arg, &p(TYPES)], b"");
+        assert_eq!(code, 1, "{arg}: {err}");
+        assert!(err.starts_with("teredo-tool: ") && err.contains(needle), "{arg}: {err}");
+        assert_eq!(ndjson(&out).len(), 10, "{arg}: the good file is still processed");
+        assert!(!err.contains("panicked"));
+    }
+    let (code, _, err) = run(&["pcap", "--format", "ndjson", "-"], b"not a capture at all");
+    assert_eq!(code, 1);
+    assert!(err.contains("not a") || err.contains("capture"), "{err}");
+}
+
+#[test]
+fn fragments_are_reassembled_and_overlaps_reported() {
+    let (code, out, _) = run(&["pcap", "--format", "ndjson", &p("testdata/generated/ipv4-fragments-3.pcap")], b"");
+    assert_eq!(code, 0);
+    let recs = ndjson(&out);
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs[0]["frame"], 3);
+    assert_eq!(recs[0]["reassembled"], true);
+    assert_eq!(recs[0]["ipv6"]["payload_length"], 1208);
+    let (code, out, err) =
+        run(&["pcap", "--format", "ndjson", &p("testdata/generated/ipv4-fragments-overlap.pcap")], b"");
+    assert_eq!(code, 0);
+    assert!(out.is_empty());
+    assert!(err.contains("overlaps"), "{err}");
+}
+
+#[test]
+fn quoted_in_icmp() {
+    let (_, out, _) = run(&["pcap", "--format", "ndjson", &p("testdata/generated/icmp-quoted-teredo.pcap")], b"");
+    let recs = ndjson(&out);
+    assert_eq!(recs.len(), 2);
+    assert_eq!(recs[1]["quoted"], true);
+    assert_eq!(recs[1]["quoted_by"]["icmp_type"], 3);
+    assert_eq!(recs[1]["quoted_by"]["src"], "198.51.100.7");
+    assert_eq!(recs[1]["outer"]["src"], "192.0.2.2", "outer = the quoted Teredo datagram");
+    assert_eq!(recs[1]["type"], "router-advertisement");
+}
