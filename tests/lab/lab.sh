@@ -311,6 +311,7 @@ status() {
 }
 
 natcheck() { # measure the NAT's mapping and filtering with plain UDP (natcheck.py)
+    command -v python3 >/dev/null || die "natcheck needs python3 on PATH (Debian package python3)"
     local here
     here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
     nsx "$NS_SRV" python3 "$here/natcheck.py" server >"$STATE/natcheck.log" 2>&1 &
