@@ -91,6 +91,7 @@ Register-ArgumentCompleter -Native -CommandName 'teredo-tool' -ScriptBlock {
             [CompletionResult]::new('--bind', '--bind', [CompletionResultType]::ParameterName, 'Local address and port of the socket whose mapping is reported')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for each Router Advertisement (RFC 4380: 4)')
             [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Router Solicitations per test (RFC 4380: 3)')
+            [CompletionResult]::new('--keepalive', '--keepalive', [CompletionResultType]::ParameterName, 'Seconds without traffic to or from the server after which a keepalive Router Solicitation is sent during --relay/--ping (RFC 4380 §5.2.5, RFC 6081 §5.1.1: 30)')
             [CompletionResult]::new('--relay', '--relay', [CompletionResultType]::ParameterName, 'After qualifying, find the relay that serves this IPv6 host (address or name)')
             [CompletionResult]::new('--ping', '--ping', [CompletionResultType]::ParameterName, 'Relay discovery, then ping this IPv6 host through the relay (or, for a Teredo address, directly after the bubble exchange)')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Echo requests to send with --ping')

@@ -331,7 +331,7 @@ _teredo__tool() {
             return 0
             ;;
         teredo__subcmd__tool__subcmd__probe)
-            opts="-c -i -h --server --nat-type --secondary --bind --timeout --retries --trace --relay --ping --count --interval --format --json --color --help"
+            opts="-c -i -h --server --nat-type --secondary --bind --timeout --retries --keepalive --trace --relay --ping --count --interval --format --json --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -354,6 +354,10 @@ _teredo__tool() {
                     return 0
                     ;;
                 --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keepalive)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

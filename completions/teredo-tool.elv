@@ -84,6 +84,7 @@ set edit:completion:arg-completer[teredo-tool] = {|@words|
             cand --bind 'Local address and port of the socket whose mapping is reported'
             cand --timeout 'Seconds to wait for each Router Advertisement (RFC 4380: 4)'
             cand --retries 'Router Solicitations per test (RFC 4380: 3)'
+            cand --keepalive 'Seconds without traffic to or from the server after which a keepalive Router Solicitation is sent during --relay/--ping (RFC 4380 §5.2.5, RFC 6081 §5.1.1: 30)'
             cand --relay 'After qualifying, find the relay that serves this IPv6 host (address or name)'
             cand --ping 'Relay discovery, then ping this IPv6 host through the relay (or, for a Teredo address, directly after the bubble exchange)'
             cand -c 'Echo requests to send with --ping'
