@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use teredo_tool::dissect::dissect_teredo_payload;
-use teredo_tool::output::packet::{table_header, FrameInfo, OuterView, PacketView};
+use teredo_tool::output::packet::{table_header, AddressCache, FrameInfo, OuterView, PacketView};
 use teredo_tool::output::probe::{health_header, HealthView, ProbeView};
 use teredo_tool::output::Record;
 use teredo_tool::output::{Format, Output};
@@ -75,7 +75,8 @@ fn tracer() -> Tracer {
         if n == 1 {
             let _ = writeln!(buf, "{}", table_header(color));
         }
-        if let Some(mut view) = PacketView::new(&info, &d) {
+        // The table does not show the address records; a fresh cache is cheap.
+        if let Some(mut view) = PacketView::new(&info, &d, &mut AddressCache::default()) {
             view.outer = Some(OuterView { src: *src.ip(), src_port: src.port(), dst: *dst.ip(), dst_port: dst.port() });
             let _ = view.with_tree(&d).write_table(&mut buf, color);
         }
