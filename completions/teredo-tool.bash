@@ -265,7 +265,7 @@ _teredo__tool() {
             return 0
             ;;
         teredo__subcmd__tool__subcmd__pcap)
-            opts="-c -V -x -w -q -h --type --host --port --count --ports --no-heuristic --verbose --hex --summary --write --decap --quiet --since --until --format --json --color --help"
+            opts="-c -V -x -w -q -h --type --host --port --count --ports --no-heuristic --verbose --hex --summary --analyze --write --decap --quiet --since --until --format --json --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -138,6 +138,11 @@ pub struct ShowArgs {
     /// Print counters instead of packets (one JSON document with --format json).
     #[arg(long)]
     pub summary: bool,
+    /// Analyse the traffic instead of listing packets: clients, servers,
+    /// relays, Teredo processes (qualification, bubbles, relay discovery...),
+    /// RS/RA pairing and anomalies (one JSON document with --format json).
+    #[arg(long)]
+    pub analyze: bool,
     /// Write the matching frames, exactly as captured, to OUT (.pcapng for
     /// pcapng, anything else for classic pcap).
     #[arg(short = 'w', long = "write", value_name = "OUT")]
