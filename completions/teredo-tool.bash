@@ -379,7 +379,7 @@ _teredo__tool() {
             return 0
             ;;
         teredo__subcmd__tool__subcmd__pcap)
-            opts="-c -V -x -w -q -h --type --host --port --count --ports --no-heuristic --verbose --hex --summary --write --decap --quiet --since --until --format --json --color --help"
+            opts="-c -V -x -w -q -h --type --host --port --count --ports --no-heuristic --verbose --hex --summary --analyze --write --decap --quiet --since --until --format --json --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -445,7 +445,7 @@ _teredo__tool() {
             return 0
             ;;
         teredo__subcmd__tool__subcmd__probe)
-            opts="-c -i -h --server --nat-type --secondary --bind --timeout --retries --trace --relay --ping --count --interval --format --json --color --help"
+            opts="-c -i -h --server --nat-type --secondary --bind --timeout --retries --keepalive --trace --relay --ping --count --interval --format --json --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -468,6 +468,10 @@ _teredo__tool() {
                     return 0
                     ;;
                 --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keepalive)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -88,6 +88,7 @@ complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand pcap" -l no-heur
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand pcap" -s V -l verbose -d 'Show every layer of each packet with byte offsets (like tshark -V)'
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand pcap" -s x -l hex -d 'Hex dump of each packet'
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand pcap" -l summary -d 'Print counters instead of packets (one JSON document with --format json)'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand pcap" -l analyze -d 'Analyse the traffic instead of listing packets: clients, servers, relays, Teredo processes (qualification, bubbles, relay discovery...), RS/RA pairing and anomalies (one JSON document with --format json)'
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand pcap" -s q -l quiet -d 'No progress bar and no end-of-run line on stderr'
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand pcap" -l json -d 'Short for --format json'
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand pcap" -s h -l help -d 'Print help'
@@ -96,6 +97,7 @@ complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand probe" -l second
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand probe" -l bind -d 'Local address and port of the socket whose mapping is reported' -r
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand probe" -l timeout -d 'Seconds to wait for each Router Advertisement (RFC 4380: 4)' -r
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand probe" -l retries -d 'Router Solicitations per test (RFC 4380: 3)' -r
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand probe" -l keepalive -d 'Seconds without traffic to or from the server after which a keepalive Router Solicitation is sent during --relay/--ping (RFC 4380 §5.2.5, RFC 6081 §5.1.1: 30)' -r
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand probe" -l relay -d 'After qualifying, find the relay that serves this IPv6 host (address or name)' -r
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand probe" -l ping -d 'Relay discovery, then ping this IPv6 host through the relay (or, for a Teredo address, directly after the bubble exchange)' -r
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand probe" -s c -l count -d 'Echo requests to send with --ping' -r

@@ -142,6 +142,11 @@ pub struct ShowArgs {
     /// Print counters instead of packets (one JSON document with --format json).
     #[arg(long)]
     pub summary: bool,
+    /// Analyse the traffic instead of listing packets: clients, servers,
+    /// relays, Teredo processes (qualification, bubbles, relay discovery...),
+    /// RS/RA pairing and anomalies (one JSON document with --format json).
+    #[arg(long)]
+    pub analyze: bool,
     /// Write the matching frames, exactly as captured, to OUT (.pcapng for
     /// pcapng, anything else for classic pcap).
     #[arg(short = 'w', long = "write", value_name = "OUT")]
@@ -282,6 +287,10 @@ pub struct ProbeArgs {
     /// Router Solicitations per test (RFC 4380: 3).
     #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub retries: u32,
+    /// Seconds without traffic to or from the server after which a keepalive Router
+    /// Solicitation is sent during --relay/--ping (RFC 4380 §5.2.5, RFC 6081 §5.1.1: 30).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    pub keepalive: f64,
     /// Print every packet sent and received (on stderr).
     #[arg(long)]
     pub trace: bool,

@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub mod addr;
+pub mod analyze;
 pub mod capture;
 pub mod dissect;
 pub mod error;

@@ -190,8 +190,8 @@ impl Record for CaptureStats {
         }
         row("  found by heuristic", self.by_heuristic.to_string());
         row("  quoted in ICMPv4 errors", self.quoted.to_string());
-        row("  malformed", self.malformed.to_string());
-        row("  truncated", self.truncated.to_string());
+        row("  with a malformed field", self.malformed.to_string());
+        row("  cut short (truncated)", self.truncated.to_string());
         row("non-Teredo frames", self.non_teredo.to_string());
         row("snaplen-cut frames", self.snaplen_cut.to_string());
         if self.ipv4_fragments > 0 {

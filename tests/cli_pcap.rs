@@ -340,3 +340,37 @@ fn quoted_in_icmp() {
     assert_eq!(recs[1]["outer"]["src"], "192.0.2.2", "outer = the quoted Teredo datagram");
     assert_eq!(recs[1]["type"], "router-advertisement");
 }
+
+#[test]
+fn analyze_document() {
+    let (code, out, err) = run(&["pcap", "--analyze", "--summary", "--json", &p(MIREDO)], b"");
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    for key in ["clients", "servers", "relays", "processes", "anomalies"] {
+        assert!(v[key].is_array(), "{key}: {v}");
+    }
+    assert_eq!(v["capture"]["frames"], 234, "--summary adds the counters");
+    let servers = v["servers"].as_array().unwrap();
+    assert_eq!(servers.len(), 1);
+    assert_eq!(servers[0]["address"], "192.0.2.1");
+    assert_eq!(servers[0]["unanswered_rs"], 0);
+    // The restricted client (MASQUERADE, fresh socket): RS to both server
+    // addresses gave the same mapping (frames 91-94 of this lab capture).
+    let q = v["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["kind"] == "qualification" && p["nat_type"] == "restricted")
+        .expect("a restricted qualification");
+    assert_eq!(q["mapped_address"], "198.51.100.1");
+    assert_eq!(q["outcome"], "completed");
+    let kinds: Vec<&str> = v["processes"].as_array().unwrap().iter().map(|p| p["kind"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"inter-site"), "{kinds:?}");
+    // --type does not hide steps from the analysis
+    let (_, out2, _) = run(&["pcap", "--analyze", "--json", "--type", "bubble", &p(MIREDO)], b"");
+    let v2: Value = serde_json::from_str(&out2).unwrap();
+    assert_eq!(v2["processes"], v["processes"]);
+    let (code, out, _) = run(&["pcap", "--analyze", "--color", "never", &p(MIREDO)], b"");
+    assert_eq!(code, 0);
+    assert!(out.contains("qualification") && out.contains("restricted"), "{out}");
+}

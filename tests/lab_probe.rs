@@ -4,6 +4,9 @@
 mod common;
 use common::lab::{Lab, Nat};
 use serde_json::Value;
+use std::io::BufRead;
+use std::process::Stdio;
+use teredo_tool::dissect::{dissect, DissectOptions, MessageType};
 
 fn probe(lab: &Lab, args: &[&str], envs: &[(&str, &str)]) -> (i32, Value, String) {
     let bin = env!("CARGO_BIN_EXE_teredo-tool");
@@ -69,6 +72,91 @@ fn check_nat(lab: &Lab) {
     assert_eq!((r["sent"].as_u64(), r["received"].as_u64()), (Some(5), Some(5)), "{ctx}");
     assert!(r["rtt_ms"]["min"].as_f64().unwrap() <= r["rtt_ms"]["max"].as_f64().unwrap());
     assert_eq!(r["ignored"].as_array().unwrap().len(), 0, "{ctx}");
+    // A run of about half a second with the default 30 s keepalive sends none.
+    assert_eq!(r["keepalives"]["sent"], 0, "{ctx}");
+}
+
+/// `--ping` to a Teredo address: the inter-site process with teredo-mire (PROTOCOL.md §2.7)
+/// as the peer. teredo-mire ignores bubbles on its mapping (3545) and answers one received
+/// on its "server" port 3544 with a bubble from 3545, so a reply proves the indirect bubble
+/// went to the peer's server and the peer's bubble came back through our NAT's filter; the
+/// echoes then go straight to its mapping.
+fn inter_site(lab: &Lab) {
+    let nat = lab.nat;
+    let (mire, mire_teredo) = (lab.get("MIRE"), lab.get("MIRE_TEREDO"));
+    let args =
+        ["--server", "192.0.2.1", "--timeout", "1", "--retries", "2", "--ping", mire_teredo, "-c", "4", "-i", "0.1"];
+    let (code, v, err) = probe(lab, &args, &[]);
+    let r = &v[0];
+    let ctx = format!("{nat:?} inter-site: {r:#}\n{err}");
+    assert_eq!(code, 0, "{ctx}");
+    assert_eq!(r["target"], mire_teredo, "{ctx}");
+    assert_eq!(r["path"], "inter-site", "{ctx}");
+    // The peer is reached at the mapping its Teredo address embeds (RFC 4380 §4).
+    assert_eq!((r["relay"]["address"].as_str(), r["relay"]["port"].as_u64()), (Some(mire), Some(3545)), "{ctx}");
+    let steps = r["relay_steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 2, "{ctx}");
+    assert_eq!(
+        (steps[0]["sent"].as_str(), steps[0]["to"].as_str()),
+        (Some("direct bubble"), Some(&*format!("{mire}:3545")))
+    );
+    assert_eq!(steps[1]["to"], format!("{mire}:3544"), "the indirect bubble goes to the peer's server: {ctx}");
+    assert_eq!(steps[1]["answer"]["from"], format!("{mire}:3545"), "{ctx}");
+    assert_eq!((r["sent"].as_u64(), r["received"].as_u64()), (Some(4), Some(4)), "{ctx}");
+    assert_eq!(r["relay_ignored"].as_array().unwrap().len(), 0, "{ctx}");
+}
+
+/// Keepalives during a long ping: with `--keepalive 1`, RSs reach the server from the
+/// reported mapping while the echoes go to the relay. Counted independently by tcpdump in
+/// the server namespace (read back with the project's dissector), and compared with what
+/// the prober reports.
+fn keepalive(lab: &Lab) {
+    let pcap = format!("{}/keepalive.pcap", lab.get("STATE"));
+    let mut tcpdump = lab
+        .command_in("srv", &["tcpdump", "-i", "eth0", "-n", "-U", "-w", &pcap, "udp port 3544"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("tcpdump");
+    // tcpdump says "listening on eth0" once its filter is in place.
+    let mut line = String::new();
+    std::io::BufReader::new(tcpdump.stderr.take().unwrap()).read_line(&mut line).unwrap();
+    assert!(line.contains("listening"), "tcpdump: {line}");
+    let args = ["--server", "192.0.2.1", "--timeout", "1", "--retries", "2"];
+    let ping = ["--ping", "2001:db8:ff::1", "-c", "9", "-i", "0.5", "--keepalive", "1"];
+    let (code, v, err) = probe(lab, &[&args[..], &ping[..]].concat(), &[]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let pid = tcpdump.id().to_string();
+    let _ = std::process::Command::new("kill").args(["-INT", &pid]).status();
+    let _ = tcpdump.wait();
+    let r = &v[0];
+    let ctx = format!("keepalive: {r:#}\n{err}");
+    assert_eq!(code, 0, "{ctx}");
+    assert_eq!((r["sent"].as_u64(), r["received"].as_u64()), (Some(9), Some(9)), "{ctx}");
+    let k = &r["keepalives"];
+    // About 4.5 s of echoes to the relay with nothing exchanged with the server: one RS a
+    // second, give or take the discovery's own traffic with the server.
+    let sent = k["sent"].as_u64().unwrap();
+    assert!((3..=6).contains(&sent), "{ctx}");
+    assert_eq!(k["answered"], sent, "miredo-server answers every keepalive RS: {ctx}");
+    assert_eq!(k["mapping_changed"], Value::Null, "{ctx}");
+    // On the wire: RSs from the reported mapping to the primary = the qualification RS +
+    // the keepalives (the cone RS leaves from another socket, hence another mapping).
+    let mapped_port = r["mapped_port"].as_u64().unwrap() as u16;
+    let public: std::net::Ipv4Addr = lab.get("NAT_PUBLIC").parse().unwrap();
+    let frames = common::read_capture(std::path::Path::new(&pcap));
+    let rs_from_mapping = frames
+        .iter()
+        .filter(|f| {
+            let d = dissect(&f.data, f.linktype, &DissectOptions::default());
+            let (Some(ip), Some(udp)) = (d.ipv4, d.udp) else { return false };
+            ip.src == public
+                && udp.src_port == mapped_port
+                && ip.dst.to_string() == "192.0.2.1"
+                && d.message_type() == Some(MessageType::RouterSolicitation)
+        })
+        .count() as u64;
+    assert_eq!(rs_from_mapping, 1 + sent, "{ctx}\n{} frames in {pcap}", frames.len());
 }
 
 #[test]
@@ -77,6 +165,12 @@ fn probe_against_real_miredo_behind_each_nat() {
     for nat in Nat::ALL {
         let Some(lab) = Lab::up(nat) else { return };
         check_nat(&lab);
+        if nat != Nat::Symmetric {
+            inter_site(&lab);
+        }
+        if nat == Nat::Restricted {
+            keepalive(&lab);
+        }
         if nat == Nat::Cone {
             dns_and_server_list(&lab);
             offline(&lab);
@@ -90,13 +184,20 @@ fn probe_against_real_miredo_behind_each_nat() {
 fn dns_and_server_list(lab: &Lab) {
     let (code, v, err) = probe(lab, &["--server", "teredo.lab.test", "--relay", "2001:db8:ff::1", "--trace"], &[]);
     assert_eq!(code, 0, "{v:#} {err}");
-    // --trace shows every datagram through the shared dissector: the cone RS (whose
-    // checksum 0x125d is miredo's precomputed one, PROTOCOL.md §2.2), the cone RA from the
-    // secondary address, the relay's indirect bubble and the echo reply from the relay.
-    assert!(err.contains("checksum: 0x125d [correct]"), "{err}");
-    assert!(err.contains("<- 192.0.2.2:3544 > 10.0.0.2:"), "{err}");
-    assert!(err.contains("<- 203.0.113.1:3545 > 10.0.0.2:"), "{err}");
-    assert!(err.contains("bubble"), "{err}");
+    // --trace renders every datagram as `pcap -V` does (the same PacketView line and layer
+    // tree): the cone RS (whose checksum 0x125d is miredo's precomputed one, PROTOCOL.md
+    // §2.2), the cone RA from the secondary address, the relay's indirect bubble through the
+    // server naming the relay, our direct bubble and the echo reply from the relay.
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(lines[0].contains("outer (IPv4:port → IPv4:port)"), "pcap's table header first: {err}");
+    assert!(err.contains("      checksum: 0x125d [correct]"), "{err}");
+    let row = |outer: &str, kind: &str, info: &str| {
+        lines.iter().any(|l| l.contains(outer) && l.contains(kind) && l.contains(info))
+    };
+    assert!(row("192.0.2.2:3544 → 10.0.0.2:", "router-advertisement", "prefix 2001:0:c000:201::/64 mtu 1280"), "{err}");
+    assert!(row("192.0.2.1:3544 → 10.0.0.2:", "indirect-bubble", "origin 203.0.113.1:3545"), "{err}");
+    assert!(row("→ 203.0.113.1:3545", " bubble ", "→ fe80::"), "the direct bubble to the relay: {err}");
+    assert!(row("203.0.113.1:3545 → 10.0.0.2:", "echo-reply", "echo-reply id="), "{err}");
     assert_eq!(v[0]["server"], "teredo.lab.test");
     assert_eq!(v[0]["server_address"], "192.0.2.1");
     assert_eq!(v[0]["nat_type"], "cone");

@@ -6,10 +6,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
-use teredo_tool::probe::build::{ipv6_icmp, parse_datagram};
+use teredo_tool::probe::build::{bubble, parse_datagram};
 use teredo_tool::probe::transport::Udp;
 use teredo_tool::probe::{qualify, NatType, ProbeConfig};
-use teredo_tool::wire::teredo::{Authentication, OriginIndication};
+use teredo_tool::wire::icmpv6::emit_icmpv6_packet;
+use teredo_tool::wire::teredo::{build_teredo_payload, Authentication, OriginIndication};
 
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum Twist {
@@ -32,12 +33,11 @@ fn ra(nonce: [u8; 8], origin: Option<SocketAddrV4>, to: Ipv6Addr, prefixes: usiz
     }
     icmp.extend_from_slice(&[5, 1, 0, 0]);
     icmp.extend_from_slice(&mtu.to_be_bytes());
+    let mut ip = Vec::new();
+    emit_icmpv6_packet("fe80::8000:f227:80ff:fffe".parse().unwrap(), to, 255, &mut icmp, &mut ip);
+    let origin = origin.map(|o| OriginIndication::new(*o.ip(), o.port()));
     let mut d = Vec::new();
-    Authentication::new(nonce, 0).emit(&mut d);
-    if let Some(o) = origin {
-        OriginIndication::new(*o.ip(), o.port()).emit(&mut d);
-    }
-    d.extend_from_slice(&ipv6_icmp("fe80::8000:f227:80ff:fffe".parse().unwrap(), to, 255, icmp));
+    build_teredo_payload(Some(&Authentication::new(nonce, 0)), origin.as_ref(), &ip, &[], &mut d);
     d
 }
 
@@ -79,30 +79,31 @@ fn fake_server(twists: Vec<Twist>, answer: bool) -> FakeServer {
                 while !stop.load(Ordering::Relaxed) {
                     let Ok((n, std::net::SocketAddr::V4(from))) = s.recv_from(&mut buf) else { continue };
                     let Ok(rs) = parse_datagram(&buf[..n]) else { continue };
-                    let nonce = rs.nonce.expect("every RS carries a nonce");
+                    let nonce = rs.nonce().expect("every RS carries a nonce");
+                    let (src, dst) = (rs.ipv6.src, rs.ipv6.dst);
                     // RFC 4380 §5.3.2: a cone RS is answered from the other address.
-                    let cone = rs.src.octets()[8] & 0x80 != 0;
+                    let cone = src.octets()[8] & 0x80 != 0;
                     let out = &socks[if cone { 1 - i } else { i }];
                     for t in &twists {
                         let (pkt, via) = match t {
-                            Twist::WrongNonce => (ra([0x5a; 8], Some(from), rs.src, 1, 1280), out),
-                            Twist::WrongSource => (ra(nonce, Some(from), rs.src, 1, 1280), &socks[2]),
-                            Twist::TwoPrefixes => (ra(nonce, Some(from), rs.src, 2, 1280), out),
-                            Twist::Truncated => (ra(nonce, Some(from), rs.src, 1, 1280)[..70].to_vec(), out),
+                            Twist::WrongNonce => (ra([0x5a; 8], Some(from), src, 1, 1280), out),
+                            Twist::WrongSource => (ra(nonce, Some(from), src, 1, 1280), &socks[2]),
+                            Twist::TwoPrefixes => (ra(nonce, Some(from), src, 2, 1280), out),
+                            Twist::Truncated => (ra(nonce, Some(from), src, 1, 1280)[..70].to_vec(), out),
                             Twist::Garbage => (vec![0x00, 0x01, 0xff, 0xff, 1, 2, 3], out),
-                            Twist::NoOrigin => (ra(nonce, None, rs.src, 1, 1280), out),
+                            Twist::NoOrigin => (ra(nonce, None, src, 1, 1280), out),
                             Twist::NotAnRa => {
                                 let mut d = Vec::new();
                                 Authentication::new(nonce, 0).emit(&mut d);
-                                d.extend_from_slice(&teredo_tool::probe::build::bubble(rs.dst, rs.src));
+                                d.extend_from_slice(&bubble(dst, src));
                                 (d, out)
                             }
-                            Twist::BadMtu => (ra(nonce, Some(from), rs.src, 1, 100), out),
+                            Twist::BadMtu => (ra(nonce, Some(from), src, 1, 100), out),
                         };
                         let _ = via.send_to(&pkt, from);
                     }
                     if answer {
-                        let _ = out.send_to(&ra(nonce, Some(from), rs.src, 1, 1280), from);
+                        let _ = out.send_to(&ra(nonce, Some(from), src, 1, 1280), from);
                     }
                 }
             })
@@ -118,7 +119,7 @@ fn cfg(port: u16) -> ProbeConfig {
         bind: SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0),
         timeout: Duration::from_millis(300),
         retries: 2,
-        tracer: None,
+        ..ProbeConfig::default()
     }
 }
 

@@ -12,6 +12,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use teredo_tool::addr::{parse_ipv6_token, TeredoAddress};
+use teredo_tool::analyze::{AnalyzeOptions, Analyzer, FrameMeta};
 use teredo_tool::capture::{self, CaptureFormat, CaptureWriter, Frame, TsPrecision, LINKTYPE_IPV6};
 use teredo_tool::dissect::{dissect_frame, dissect_ipv4_datagram, DissectOptions, Dissection};
 use teredo_tool::output::packet::{table_header, AddressCache, FrameInfo, PacketView, MESSAGE_TYPES};
@@ -167,6 +168,8 @@ pub struct Processor {
     file_start: Option<i128>,
     stopped: bool,
     addresses: AddressCache,
+    analyzer: Option<Analyzer>,
+    file_index: usize,
 }
 
 impl Processor {
@@ -195,17 +198,20 @@ impl Processor {
             decap,
             reassembler: Ipv4Reassembler::new(ReassemblyLimits::default()),
             stats: CaptureStats::default(),
-            per_packet: !show.summary,
+            per_packet: !show.summary && !show.analyze,
             header_done: format != Format::Table,
             file: None,
             file_start: None,
             stopped: false,
             addresses: AddressCache::default(),
+            analyzer: show.analyze.then(|| Analyzer::new(AnalyzeOptions::default())),
+            file_index: 0,
         })
     }
 
     /// Starts a new input: frame numbers and relative times restart.
-    pub fn begin_file(&mut self, _index: usize, shown_name: Option<&str>) {
+    pub fn begin_file(&mut self, index: usize, shown_name: Option<&str>) {
+        self.file_index = index;
         self.file = shown_name.map(str::to_string);
         self.file_start = None;
         self.reassembler = Ipv4Reassembler::new(ReassemblyLimits::default());
@@ -288,11 +294,15 @@ impl Processor {
         out: &mut Output<W>,
     ) -> anyhow::Result<Flow> {
         self.stats.dissection(d);
-        if d.teredo.is_none()
-            || !self.filter.matches(d)
-            || self.since.is_some_and(|s| ts_ns < s)
-            || self.until.is_some_and(|u| ts_ns > u)
-        {
+        if d.teredo.is_none() || self.since.is_some_and(|s| ts_ns < s) || self.until.is_some_and(|u| ts_ns > u) {
+            return Ok(Flow::Continue);
+        }
+        if let Some(a) = self.analyzer.as_mut() {
+            // The analysis sees every Teredo packet in the time window: a
+            // process needs all of its steps, whatever --type or --host keep.
+            a.observe(&FrameMeta::from_frame(self.file_index, f), d);
+        }
+        if !self.filter.matches(d) {
             return Ok(Flow::Continue);
         }
         self.stats.matched += 1;
@@ -343,7 +353,25 @@ impl Processor {
         if let Some(w) = self.decap.take() {
             w.finish().context("--decap")?;
         }
-        if self.show.summary {
+        if let Some(a) = self.analyzer.as_ref() {
+            let report = a.report();
+            match out.format() {
+                Format::Table => {
+                    let color = out.color();
+                    report.write_tables(out.writer(), color)?;
+                    if self.show.summary {
+                        out.record(&self.stats)?;
+                    }
+                }
+                Format::Json | Format::Ndjson => {
+                    let mut doc = report.to_json();
+                    if let (true, Some(obj)) = (self.show.summary, doc.as_object_mut()) {
+                        obj.insert("capture".to_string(), self.stats.to_json());
+                    }
+                    out.document(&doc)?;
+                }
+            }
+        } else if self.show.summary {
             match out.format() {
                 Format::Table => out.record(&self.stats)?,
                 Format::Json | Format::Ndjson => out.document(&self.stats.to_json())?,

@@ -3,14 +3,19 @@
 
 use super::UsageError;
 use crate::cli::ProbeArgs;
+use std::io::IsTerminal;
 use std::io::Write;
 use std::net::{Ipv6Addr, SocketAddrV4, ToSocketAddrs};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use teredo_tool::dissect::dissect_teredo_payload;
+use teredo_tool::output::packet::{table_header, AddressCache, FrameInfo, OuterView, PacketView};
 use teredo_tool::output::probe::{health_header, HealthView, ProbeView};
+use teredo_tool::output::Record;
 use teredo_tool::output::{Format, Output};
-use teredo_tool::probe::build::summary;
 use teredo_tool::probe::relay::discover_and_ping;
 use teredo_tool::probe::transport::Udp;
 use teredo_tool::probe::{default_servers, qualify, Direction, NatType, ProbeConfig, Qualification, Tracer};
@@ -41,28 +46,42 @@ fn resolve_v6(host: &str) -> anyhow::Result<Ipv6Addr> {
         .ok_or_else(|| UsageError(format!("{host:?} has no IPv6 address")).into())
 }
 
+/// `--trace`: every datagram sent and received, rendered on stderr exactly as `pcap -V`
+/// renders a captured frame (the same dissector and the same [`PacketView`] tree); the
+/// outer column holds the socket addresses (the local one before any NAT).
 fn tracer() -> Tracer {
-    Arc::new(|dir: Direction, local: SocketAddrV4, remote: SocketAddrV4, data: &[u8]| {
-        let (arrow, a, b) = match dir {
-            Direction::Sent => ("->", local, remote),
-            Direction::Received => ("<-", remote, local),
+    let start = Instant::now();
+    let frame = AtomicU64::new(0);
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    Arc::new(move |dir: Direction, local: SocketAddrV4, remote: SocketAddrV4, data: &[u8]| {
+        let (src, dst) = match dir {
+            Direction::Sent => (local, remote),
+            Direction::Received => (remote, local),
         };
-        // The shared dissector renders the datagram, as for captures.
-        let d = teredo_tool::dissect::dissect_teredo_payload(data, 0);
-        let mut e = std::io::stderr().lock();
-        let _ = writeln!(e, "{arrow} {a} > {b} udp {}: {}", data.len(), summary(data));
-        for l in d.layers() {
-            let _ = writeln!(e, "    {:?} @{} ({} bytes): {}", l.layer, l.offset, l.len, l.summary);
-            for (k, v) in &l.fields {
-                let _ = writeln!(e, "        {k}: {v}");
-            }
+        let n = frame.fetch_add(1, Ordering::Relaxed) + 1;
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let info = FrameInfo {
+            file: None,
+            frame: n,
+            ts_sec: now.as_secs() as i64,
+            ts_nsec: now.subsec_nanos(),
+            ts_digits: 6,
+            relative: start.elapsed().as_secs_f64(),
+            interface_id: 0,
+            reassembled: false,
+        };
+        let d = dissect_teredo_payload(data, 0);
+        let mut buf = Vec::new();
+        if n == 1 {
+            let _ = writeln!(buf, "{}", table_header(color));
         }
-        for err in d.errors.iter() {
-            let _ = writeln!(e, "    stopped: {err}");
+        // The table does not show the address records; a fresh cache is cheap.
+        if let Some(mut view) = PacketView::new(&info, &d, &mut AddressCache::default()) {
+            view.outer = Some(OuterView { src: *src.ip(), src_port: src.port(), dst: *dst.ip(), dst_port: dst.port() });
+            let _ = view.with_tree(&d).write_table(&mut buf, color);
         }
-        for n in d.notices.iter() {
-            let _ = writeln!(e, "    notice: {n}");
-        }
+        // One write per datagram: several servers are probed from several threads.
+        let _ = std::io::stderr().lock().write_all(&buf);
     })
 }
 
@@ -73,6 +92,7 @@ pub fn run<W: Write>(args: &ProbeArgs, out: &mut Output<W>) -> anyhow::Result<Ex
         timeout: seconds(args.timeout, "--timeout")?,
         retries: args.retries,
         tracer: args.trace.then(tracer),
+        keepalive: seconds(args.keepalive, "--keepalive")?,
         ..ProbeConfig::default()
     };
     let interval = seconds(args.interval, "--interval")?;

@@ -75,6 +75,12 @@ impl ProbeView<'_> {
             o.insert("sent".into(), json!(p.sent));
             o.insert("received".into(), json!(p.received));
             o.insert("loss_percent".into(), json!(p.loss_percent()));
+            let k = &p.keepalives;
+            o.insert(
+                "keepalives".into(),
+                json!({"sent": k.sent, "answered": k.answered,
+                       "mapping_changed": k.mapping_changed.map(|m| m.to_string())}),
+            );
             let r3 = |x: f64| (x * 1000.0).round() / 1000.0;
             o.insert(
                 "rtt_ms".into(),
@@ -131,7 +137,15 @@ impl Record for ProbeView<'_> {
             };
             t.add_row(vec![
                 Cell::new("ping"),
-                Cell::new(format!("{} sent, {} received, {:.0}% loss\n{stats}", p.sent, p.received, p.loss_percent())),
+                Cell::new(format!(
+                    "{} sent, {} received, {:.0}% loss\n{stats}\nkeepalives: {} sent, {} answered{}",
+                    p.sent,
+                    p.received,
+                    p.loss_percent(),
+                    p.keepalives.sent,
+                    p.keepalives.answered,
+                    p.keepalives.mapping_changed.map_or(String::new(), |m| format!(", mapping changed to {m}"))
+                )),
             ]);
         }
         writeln!(w, "{t}")?;

@@ -2,8 +2,9 @@
 //! (the "direct IPv6 connectivity test", RFC 4380 §5.2.9) and tunnelled ping, over plain
 //! UDP sockets (no tun device, no root).
 //!
-//! Packets are built and read with [`crate::wire`] (indicators) and [`build`] (IPv6 and the
-//! few ICMPv6 messages needed). Sockets sit behind [`transport::Transport`], so the logic
+//! Packets are built with the emit side of [`crate::wire`] and every received datagram is
+//! read by the shared dissector ([`crate::dissect::dissect_teredo_payload`]); [`build`] only
+//! picks the prober's parameters. Sockets sit behind [`transport::Transport`], so the logic
 //! runs against anything a test supplies.
 //!
 //! ## NAT type without the conntrack trap
@@ -18,8 +19,11 @@
 pub mod build;
 pub mod relay;
 pub mod transport;
+#[cfg(test)]
+mod verdict_tests;
 
-use build::{parse_datagram, rs_source, Inner, Received};
+use crate::wire::teredo::{Hex, OriginIndication};
+use build::{parse_datagram, rs_source, RaInfo};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -113,6 +117,9 @@ pub struct ProbeConfig {
     /// Tries per RS (RFC 4380: 3).
     pub retries: u32,
     pub tracer: Option<Tracer>,
+    /// Keepalive interval during relay discovery and ping: an RS to the server when nothing
+    /// was exchanged with it for this long (RFC 4380 §5.2.5; default 30 s, RFC 6081 §5.1.1).
+    pub keepalive: Duration,
 }
 
 impl Default for ProbeConfig {
@@ -124,6 +131,7 @@ impl Default for ProbeConfig {
             timeout: Duration::from_secs(4),
             retries: 3,
             tracer: None,
+            keepalive: relay::REFRESH_INTERVAL,
         }
     }
 }
@@ -237,14 +245,19 @@ pub struct Session {
     pub mapped: SocketAddrV4,
     pub teredo_address: Ipv6Addr,
     pub tracer: Option<Tracer>,
+    /// See [`ProbeConfig::keepalive`].
+    pub keepalive: Duration,
 }
 
 impl Session {
-    pub(crate) fn send(&self, buf: &[u8], to: SocketAddrV4) -> std::io::Result<()> {
+    /// Send one datagram (traced first); returns the instant just before the send, the
+    /// start of any RTT (an answer on a fast path can be read before `send_to` returns).
+    pub(crate) fn send(&self, buf: &[u8], to: SocketAddrV4) -> std::io::Result<Instant> {
         if let Some(t) = &self.tracer {
             t(Direction::Sent, self.local, to, buf);
         }
-        self.transport.send_to(buf, to)
+        let at = Instant::now();
+        self.transport.send_to(buf, to).map(|()| at)
     }
 }
 
@@ -282,42 +295,45 @@ struct RsStep {
 
 /// Check one received datagram against the RS steps; `Ok(index)` when it is a valid RA
 /// for step `index` (RFC 4380 §5.2.1 acceptance, plus miredo's checks, PROTOCOL.md §2.1/2.3).
-fn accept_ra(steps: &[RsStep], socket: usize, from: SocketAddrV4, data: &[u8]) -> Result<(usize, Received), String> {
+fn accept_ra(
+    steps: &[RsStep],
+    socket: usize,
+    from: SocketAddrV4,
+    data: &[u8],
+) -> Result<(usize, OriginIndication, RaInfo), String> {
     let r = parse_datagram(data).map_err(|e| format!("malformed: {e}"))?;
-    let Inner::RouterAdvertisement { teredo_prefixes, prefix_options, mtu } = &r.inner else {
+    let Some(ra) = r.router_advertisement() else {
         return Err(format!("not a Router Advertisement ({})", build::summary(data)));
     };
-    let nonce = r.nonce.ok_or("RA without Authentication indicator")?;
+    let nonce = r.nonce().ok_or("RA without Authentication indicator")?;
     let i = steps
         .iter()
         .position(|s| s.socket == socket && s.nonces.contains(&nonce))
-        .ok_or_else(|| format!("RA with unknown nonce {}", build::hex(&nonce)))?;
+        .ok_or_else(|| format!("RA with unknown nonce {}", Hex(&nonce)))?;
     let s = &steps[i];
     if from != s.expect_from {
         return Err(format!("RA for the {} from unexpected source {from} (expected {})", s.step.sent, s.expect_from));
     }
-    if r.confirmation != Some(0) {
+    if r.confirmation() != Some(0) {
         return Err("RA with non-zero confirmation (authentication failed)".into());
     }
-    if r.origin.is_none() {
-        return Err("RA without Origin indication".into());
+    let origin = r.origin().ok_or("RA without Origin indication")?;
+    if r.ipv6.dst != rs_source(s.cone) {
+        return Err(format!("RA to {} instead of the RS source {}", r.ipv6.dst, rs_source(s.cone)));
     }
-    if r.dst != rs_source(s.cone) {
-        return Err(format!("RA to {} instead of the RS source {}", r.dst, rs_source(s.cone)));
-    }
-    if teredo_prefixes.len() != 1 || *prefix_options != 1 {
+    if ra.teredo_prefixes.len() != 1 || ra.prefix_options != 1 {
         return Err(format!(
             "RA with {} Teredo prefixes ({} prefix options): exactly one required",
-            teredo_prefixes.len(),
-            prefix_options
+            ra.teredo_prefixes.len(),
+            ra.prefix_options
         ));
     }
-    if let Some(m) = mtu {
-        if !(1280..=65535).contains(m) {
+    if let Some(m) = ra.mtu {
+        if !(1280..=65535).contains(&m) {
             return Err(format!("RA with MTU {m} outside 1280..65535"));
         }
     }
-    Ok((i, r))
+    Ok((i, origin, ra))
 }
 
 /// Qualify against one server and classify the NAT (see the module docs for the method).
@@ -379,9 +395,11 @@ pub fn qualify(
                 if let Some(t) = &cfg.tracer {
                     t(Direction::Sent, locals[s.socket], s.to, &rs);
                 }
+                // The RTT starts before the send: the answer may be read before it returns.
+                let at = Instant::now();
                 sockets[s.socket].send_to(&rs, s.to)?;
                 s.nonces.push(nonce);
-                s.last_sent = Some(Instant::now());
+                s.last_sent = Some(at);
                 s.step.tries += 1;
             }
         }
@@ -400,18 +418,11 @@ pub fn qualify(
                 t(Direction::Received, locals[ev.socket], ev.from, &ev.data);
             }
             match accept_ra(&steps, ev.socket, ev.from, &ev.data) {
-                Ok((i, r)) => {
+                Ok((i, o, ra)) => {
                     let s = &mut steps[i];
                     if s.step.answer.is_none() {
-                        let o = r.origin.expect("checked");
-                        let (prefix, mtu) = match r.inner {
-                            Inner::RouterAdvertisement { teredo_prefixes, mtu, .. } => {
-                                (teredo_prefixes.first().copied(), mtu)
-                            }
-                            _ => (None, None),
-                        };
-                        s.prefix = prefix;
-                        s.mtu = mtu;
+                        s.prefix = ra.teredo_prefixes.first().copied();
+                        s.mtu = ra.mtu;
                         s.step.rtt = s.last_sent.map(|t| ev.at.saturating_duration_since(t));
                         s.step.answer = Some(Answer {
                             what: "RA".into(),
@@ -466,6 +477,7 @@ pub fn qualify(
             mapped: m,
             teredo_address: t,
             tracer: cfg.tracer.clone(),
+            keepalive: cfg.keepalive,
         }),
         _ => None,
     };

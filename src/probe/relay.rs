@@ -8,7 +8,7 @@
 //! peer's mapping, indirect bubble via the peer's server, wait for the peer's bubble, then
 //! echo directly.
 
-use super::build::{self, parse_datagram, Inner};
+use super::build::{self, parse_datagram};
 use super::transport::{Event, Hub};
 use super::{random, Answer, Direction, Session, Step};
 use crate::addr::TeredoAddress;
@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 
 /// RFC 4380 §5.2.9 / §5.2.6: 2 s between tries.
 pub const TEST_TIMEOUT: Duration = Duration::from_secs(2);
-/// Keep the NAT mapping alive: an RS to the server this often (RFC 4380 §2.15, §5.2.5).
+/// Keep the NAT mapping alive: an RS to the server when nothing went to or came from it for
+/// this long. RFC 4380 §2.15 / §5.2 (Teredo Refresh Interval) and RFC 6081 §5.1.1: 30 s by
+/// default, configurable ([`crate::probe::ProbeConfig::keepalive`]).
 pub const REFRESH_INTERVAL: Duration = Duration::from_secs(30);
 
 /// How the peer was reached.
@@ -54,12 +56,26 @@ pub struct Discovery {
     pub rtt: Option<Duration>,
 }
 
+/// Keepalive RSs sent to the server during relay discovery and ping (RFC 4380 §5.2.5).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Keepalives {
+    /// RSs sent.
+    pub sent: u32,
+    /// RAs that answered one of them (nonce matched).
+    pub answered: u32,
+    /// The mapping an answering RA reported when it differed from the qualified one: the
+    /// NAT changed it, and the Teredo address in use is no longer valid (RFC 4380 §5.2.5).
+    pub mapping_changed: Option<SocketAddrV4>,
+}
+
 /// Ping statistics.
 #[derive(Debug, Clone, Default)]
 pub struct PingStats {
     pub sent: u32,
     pub received: u32,
     pub rtts: Vec<Duration>,
+    /// Keepalives over the whole run (discovery and ping).
+    pub keepalives: Keepalives,
 }
 
 impl PingStats {
@@ -91,19 +107,28 @@ struct Ctx<'a> {
     hub: Hub,
     id: u16,
     token: [u8; 8],
+    /// Last time anything went to or came from our server.
     last_server_tx: Instant,
+    keepalive_nonces: Vec<[u8; 8]>,
+    keepalives: Keepalives,
 }
 
 impl Ctx<'_> {
     fn recv(&mut self, deadline: Instant) -> Option<Event> {
         loop {
             // Keep the mapping with our server alive on long runs.
-            let refresh_at = self.last_server_tx + REFRESH_INTERVAL;
+            let refresh_at = self.last_server_tx + self.s.keepalive;
             let until = deadline.min(refresh_at);
             let ev = self.hub.next_until(until);
             if let Some(ev) = ev {
                 if let Some(t) = &self.s.tracer {
                     t(Direction::Received, self.s.local, ev.from, &ev.data);
+                }
+                if ev.from == self.s.server {
+                    self.last_server_tx = ev.at;
+                    if self.keepalive_answer(&ev.data) {
+                        continue;
+                    }
                 }
                 return Some(ev);
             }
@@ -111,11 +136,33 @@ impl Ctx<'_> {
                 return None;
             }
             if Instant::now() >= refresh_at {
-                let rs = build::router_solicitation(false, random::<8>());
+                // A non-cone RS, as the qualified socket sent (RFC 4380 §5.2.5).
+                let nonce = random::<8>();
+                let rs = build::router_solicitation(false, nonce);
                 let _ = self.s.send(&rs, self.s.server);
+                self.keepalive_nonces.push(nonce);
+                self.keepalives.sent += 1;
                 self.last_server_tx = Instant::now();
             }
         }
+    }
+
+    /// True when `data` is an RA answering one of our keepalive RSs (then consumed here).
+    fn keepalive_answer(&mut self, data: &[u8]) -> bool {
+        let Ok(r) = parse_datagram(data) else { return false };
+        let (Some(nonce), Some(_)) = (r.nonce(), r.router_advertisement()) else { return false };
+        if !self.keepalive_nonces.contains(&nonce) {
+            return false;
+        }
+        self.keepalive_nonces.retain(|n| *n != nonce);
+        self.keepalives.answered += 1;
+        if let Some(o) = r.origin() {
+            let seen = SocketAddrV4::new(o.address, o.port);
+            if seen != self.s.mapped {
+                self.keepalives.mapping_changed = Some(seen);
+            }
+        }
+        true
     }
 
     fn echo(&self, dst: Ipv6Addr, seq: u16) -> Vec<u8> {
@@ -125,15 +172,15 @@ impl Ctx<'_> {
     /// An echo reply that answers one of ours: right addresses, id and token.
     fn our_reply(&self, target: Ipv6Addr, data: &[u8]) -> Result<Option<u16>, String> {
         let r = parse_datagram(data)?;
-        match r.inner {
-            Inner::EchoReply { id, seq, data } if id == self.id && data == self.token => {
-                if r.src != target || r.dst != self.s.teredo_address {
-                    return Err(format!("echo reply from {} to {}: not ours", r.src, r.dst));
+        match r.echo_reply() {
+            Some((id, seq, data)) if id == self.id && data == self.token => {
+                if r.ipv6.src != target || r.ipv6.dst != self.s.teredo_address {
+                    return Err(format!("echo reply from {} to {}: not ours", r.ipv6.src, r.ipv6.dst));
                 }
                 Ok(Some(seq))
             }
-            Inner::EchoReply { .. } => Err("echo reply with another id or payload".into()),
-            _ => Ok(None),
+            Some(_) => Err("echo reply with another id or payload".into()),
+            None => Ok(None),
         }
     }
 }
@@ -157,6 +204,8 @@ pub fn discover_and_ping(
         id: u16::from_be_bytes(random::<2>()),
         token: random::<8>(),
         last_server_tx: Instant::now(),
+        keepalive_nonces: Vec::new(),
+        keepalives: Keepalives::default(),
     };
     let disc = match TeredoAddress::decode(target) {
         Some(peer) => inter_site(&mut cx, target, peer, tries),
@@ -166,6 +215,7 @@ pub fn discover_and_ping(
     if let Some(relay) = disc.relay {
         ping(&mut cx, target, relay, count, interval, &mut stats);
     }
+    stats.keepalives = cx.keepalives;
     (disc, stats)
 }
 
@@ -178,17 +228,17 @@ fn via_relay(cx: &mut Ctx, target: Ipv6Addr, tries: u32) -> Discovery {
     let mut sent_at = Instant::now();
     'tries: while echo_step.tries < tries {
         let pkt = cx.echo(target, 0);
-        if s.send(&pkt, s.server).is_err() {
-            break;
+        match s.send(&pkt, s.server) {
+            Ok(at) => sent_at = at,
+            Err(_) => break,
         }
-        cx.last_server_tx = Instant::now();
-        sent_at = Instant::now();
+        cx.last_server_tx = sent_at;
         echo_step.tries += 1;
         let deadline = sent_at + TEST_TIMEOUT;
         while let Some(ev) = cx.recv(deadline) {
             match parse_datagram(&ev.data) {
-                Ok(r) if r.inner == Inner::Bubble && ev.from == s.server => {
-                    let Some(o) = r.origin else {
+                Ok(r) if r.is_bubble() && ev.from == s.server => {
+                    let Some(o) = r.origin() else {
                         d.ignored.push(super::Ignored {
                             from: ev.from,
                             reason: "bubble from server without Origin indication".into(),
@@ -197,7 +247,7 @@ fn via_relay(cx: &mut Ctx, target: Ipv6Addr, tries: u32) -> Discovery {
                     };
                     let relay = SocketAddrV4::new(o.address, o.port);
                     // Answer with a direct bubble to the relay, addresses swapped (§5.2.3).
-                    let _ = s.send(&build::bubble(r.dst, r.src), relay);
+                    let _ = s.send(&build::bubble(r.ipv6.dst, r.ipv6.src), relay);
                     echo_step.answer = Some(Answer {
                         what: format!("indirect bubble (origin {relay})"),
                         from: ev.from,
@@ -250,24 +300,25 @@ fn inter_site(cx: &mut Ctx, target: Ipv6Addr, peer: TeredoAddress, tries: u32) -
     let start = Instant::now();
     let bubble = build::bubble(s.teredo_address, target);
     'tries: while indirect.tries < tries {
-        let t0 = Instant::now();
         // RFC 4380 §5.2.4 case 5: a direct bubble (opens our NAT) unless we are cone, then
         // always an indirect one.
-        let _ = s.send(&bubble, direct_to);
+        let t0 = s.send(&bubble, direct_to).unwrap_or_else(|_| Instant::now());
         direct.tries += 1;
         let _ = s.send(&bubble, server_to);
         indirect.tries += 1;
         while let Some(ev) = cx.recv(t0 + TEST_TIMEOUT) {
             match parse_datagram(&ev.data) {
-                Ok(r) if r.inner == Inner::Bubble && r.src == target => {
-                    let a = Answer { what: "bubble from peer".into(), from: ev.from, mapped: Some(ev.from) };
-                    if ev.from == direct_to {
-                        direct.answer = Some(a);
-                        direct.rtt = Some(ev.at - t0);
+                Ok(r) if r.is_bubble() && r.ipv6.src == target => {
+                    // The peer answers from its own mapping whichever of our bubbles reached
+                    // it, so the source cannot tell them apart; the indirect bubble is the
+                    // one the procedure relies on (§5.2.6), so the answer is booked there.
+                    let what = if ev.from == direct_to {
+                        "bubble from the peer's mapping".to_string()
                     } else {
-                        indirect.answer = Some(a);
-                        indirect.rtt = Some(ev.at - t0);
-                    }
+                        format!("bubble from the peer at {} (not its embedded mapping {direct_to})", ev.from)
+                    };
+                    indirect.answer = Some(Answer { what, from: ev.from, mapped: Some(ev.from) });
+                    indirect.rtt = Some(ev.at - t0);
                     d.relay = Some(ev.from);
                     d.path = Some(Path::InterSite);
                     d.rtt = Some(ev.at - start);
@@ -292,9 +343,9 @@ fn ping(cx: &mut Ctx, target: Ipv6Addr, relay: SocketAddrV4, count: u32, interva
     loop {
         if seq < count && Instant::now() >= next_send {
             let pkt = cx.echo(target, (seq + 1) as u16);
-            if cx.s.send(&pkt, relay).is_ok() {
-                last_tx = Instant::now();
-                sent_at[seq as usize] = Some(last_tx);
+            if let Ok(at) = cx.s.send(&pkt, relay) {
+                last_tx = at;
+                sent_at[seq as usize] = Some(at);
                 stats.sent += 1;
             }
             seq += 1;

@@ -403,9 +403,15 @@ pub fn parse_icmpv6(data: &[u8], offset: usize, length_from: LengthSource) -> Re
     Ok(Icmpv6 { offset, icmp_type: Icmpv6Type(t), code, checksum, body, raw: data })
 }
 
-/// Append an IPv6 packet carrying the ICMPv6 message `msg` (checksum field zero in `msg`,
-/// filled in here).
-fn emit_icmpv6_packet(src: Ipv6Addr, dst: Ipv6Addr, hop_limit: u8, msg: &mut [u8], out: &mut Vec<u8>) {
+/// Append an IPv6 packet carrying the ICMPv6 message `msg` (type, code, checksum, body; at
+/// least 4 bytes). The checksum field of `msg` is overwritten with the checksum over the IPv6
+/// pseudo-header (RFC 4443 §2.3, RFC 8200 §8.1). The building block of the emit helpers
+/// below, public for messages they do not cover (e.g. a test server's hostile RAs).
+///
+/// # Panics
+/// When `msg` is shorter than the 4-byte ICMPv6 header.
+pub fn emit_icmpv6_packet(src: Ipv6Addr, dst: Ipv6Addr, hop_limit: u8, msg: &mut [u8], out: &mut Vec<u8>) {
+    assert!(msg.len() >= 4, "an ICMPv6 message has a 4-byte header");
     msg[2] = 0;
     msg[3] = 0;
     let ps = ipv6_pseudo_sum(&src.octets(), &dst.octets(), msg.len() as u32, 58);
@@ -545,6 +551,32 @@ mod tests {
         q[47] ^= 1;
         let (h, m) = parse_pkt(&q);
         assert_ne!(m.checksum, m.expected_checksum(&h.src, &h.dst));
+    }
+
+    #[test]
+    fn generic_icmpv6_packet_round_trip() {
+        // An RA with two Prefix Information options, which emit_router_advertisement cannot
+        // build: the checksum field (garbage on input) is recomputed and verifies.
+        let mut msg = vec![134, 0, 0xde, 0xad, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x07, 0xd0];
+        for p in ["2001:0:c000:201::", "2001:0:c000:202::"] {
+            msg.extend_from_slice(&[3, 4, 64, 0x40, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0]);
+            msg.extend_from_slice(&a(p).octets());
+        }
+        let mut p = vec![0xaa];
+        emit_icmpv6_packet(a("fe80::1"), a("fe80::2"), 7, &mut msg, &mut p);
+        let (h, m) = parse_pkt(&p[1..]);
+        assert_eq!((h.hop_limit, h.payload_length, h.next_header), (7, 80, IpProtocol::ICMPV6));
+        assert_ne!(m.checksum, 0xdead);
+        assert_eq!(m.checksum, m.expected_checksum(&h.src, &h.dst));
+        let Icmpv6Body::RouterAdvertisement { options, .. } = m.body else { panic!("{m:?}") };
+        let prefixes: Vec<_> = options
+            .iter()
+            .filter_map(|(_, o)| match o {
+                NdOption::PrefixInformation { prefix, .. } => Some(prefix),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(prefixes, [a("2001:0:c000:201::"), a("2001:0:c000:202::")]);
     }
 
     #[test]

@@ -14,6 +14,7 @@
 #                                                                      +-- inet (router)
 #       srv 192.0.2.1 + 192.0.2.2 (miredo-server) ---------------------+
 #       rly 203.0.113.1:3545 (miredo, RelayType relay) ----------------+
+#       mir 198.51.100.40 (teredo-mire, UDP 3544 + 3545) ---------------+
 #   srv 2001:db8:1::1 ---- v6 (IPv6-only host 2001:db8:ff::1) ---- rly 2001:db8:2::1
 #
 # Every namespace is named "${LAB_PREFIX}<role>" with LAB_PREFIX = "ttl${LAB_ID}-", so parallel
@@ -25,10 +26,15 @@ set -euo pipefail
 LAB_ID="${LAB_ID:-}"
 P="ttl${LAB_ID}-"
 STATE="${LAB_STATE_DIR:-/tmp/${P}lab}"
-ROLES=(cli nat inet srv rly v6)
+ROLES=(cli nat inet srv rly v6 mir)
 NS_CLI="${P}cli" NS_NAT="${P}nat" NS_INET="${P}inet" NS_SRV="${P}srv" NS_RLY="${P}rly" NS_V6="${P}v6"
+NS_MIR="${P}mir"
 SERVER1=192.0.2.1 SERVER2=192.0.2.2 RELAY=203.0.113.1 RELAY_PORT=3545 NAT_WAN=198.51.100.1
 V6_HOST=2001:db8:ff::1
+# teredo-mire, a stateless Teredo peer (PROTOCOL.md §2.7): its Teredo address must embed
+# server IPv4 = mapped IPv4 = its own address and mapped port 3545 (prefix and flags are
+# ignored): 2001:0 | c633:6428 (198.51.100.40) | flags 0 | ~3545 | ~198.51.100.40.
+MIRE=198.51.100.40 MIRE_TEREDO=2001:0:c633:6428:0:f226:39cc:9bd7
 # Names the lab resolves for the client (ip netns exec bind-mounts /etc/netns/NS/hosts).
 SERVER_NAME="teredo.lab.test" SERVER2_NAME="teredo2.lab.test"
 
@@ -117,6 +123,7 @@ NS_INET=$NS_INET
 NS_SRV=$NS_SRV
 NS_RLY=$NS_RLY
 NS_V6=$NS_V6
+NS_MIR=$NS_MIR
 CLIENT_ADDR=$cli_addr
 NAT_PUBLIC=$([[ $kind == none ]] && echo "$cli_addr" || echo "$NAT_WAN")
 SERVER1=$SERVER1
@@ -126,6 +133,8 @@ SERVER2_NAME=$SERVER2_NAME
 RELAY=$RELAY
 RELAY_PORT=$RELAY_PORT
 V6_HOST=$V6_HOST
+MIRE=$MIRE
+MIRE_TEREDO=$MIRE_TEREDO
 STATE=$STATE
 ENV
 }
@@ -137,6 +146,7 @@ up() {
     [[ $EUID -eq 0 ]] || die "needs root"
     command -v miredo-server >/dev/null || die "miredo-server not installed"
     command -v miredo >/dev/null || die "miredo not installed"
+    command -v teredo-mire >/dev/null || die "teredo-mire (package miredo) not installed"
     [[ -c /dev/net/tun ]] || die "/dev/net/tun missing (the miredo relay needs it)"
     if ip netns list | grep -q "^${P}"; then
         die "namespaces ${P}* already exist: run 'LAB_ID=$LAB_ID lab.sh down' first"
@@ -157,8 +167,9 @@ up() {
     link "$NS_NAT" wan "$NS_INET" nat
     link "$NS_INET" srv "$NS_SRV" eth0
     link "$NS_INET" rly "$NS_RLY" eth0
+    link "$NS_INET" mir "$NS_MIR" eth0
     for x in "$NS_CLI lan" "$NS_NAT lan" "$NS_NAT wan" "$NS_INET nat" "$NS_INET srv" \
-        "$NS_INET rly" "$NS_SRV eth0" "$NS_RLY eth0"; do
+        "$NS_INET rly" "$NS_SRV eth0" "$NS_RLY eth0" "$NS_INET mir" "$NS_MIR eth0"; do
         # shellcheck disable=SC2086
         v6off $x
     done
@@ -179,6 +190,9 @@ up() {
     nsx "$NS_SRV" ip route add default via 192.0.2.254
     nsx "$NS_RLY" ip addr add "$RELAY/24" dev eth0
     nsx "$NS_RLY" ip route add default via 203.0.113.254
+    nsx "$NS_INET" ip addr add 198.51.100.33/28 dev mir
+    nsx "$NS_MIR" ip addr add "$MIRE/28" dev eth0
+    nsx "$NS_MIR" ip route add default via 198.51.100.33
     for r in nat inet; do
         nsx "$P$r" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 \
             net.ipv4.conf.default.rp_filter=0
@@ -224,6 +238,16 @@ CONF
         sleep 0.05
     done
     nsx "$NS_RLY" ip -6 route show 2001::/32 | grep -q teredo || die "relay tun did not come up"
+
+    # teredo-mire has no pidfile and stays in the foreground: `ip netns exec` execs it, so
+    # the background job's PID is the responder's own.
+    ip netns exec "$NS_MIR" teredo-mire >"$STATE/teredo-mire.log" 2>&1 &
+    echo $! >"$STATE/teredo-mire.pid"
+    for i in $(seq 1 50); do
+        nsx "$NS_MIR" ss -Hlun 'sport = :3545' | grep -q 3545 && break
+        sleep 0.05
+    done
+    nsx "$NS_MIR" ss -Hlun 'sport = :3545' | grep -q 3545 || die "teredo-mire did not start: $(cat "$STATE/teredo-mire.log")"
 
     # --- names for the DNS path ----------------------------------------------------------
     mkdir -p "/etc/netns/$NS_CLI"
@@ -287,6 +311,7 @@ status() {
 }
 
 natcheck() { # measure the NAT's mapping and filtering with plain UDP (natcheck.py)
+    command -v python3 >/dev/null || die "natcheck needs python3 on PATH (Debian package python3)"
     local here
     here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
     nsx "$NS_SRV" python3 "$here/natcheck.py" server >"$STATE/natcheck.log" 2>&1 &

@@ -1,0 +1,1834 @@
+//! Capture analysis: what happened across packets, and why it failed.
+//!
+//! [`Analyzer::observe`] takes one [`Dissection`] at a time (from a file or a live capture) and
+//! keeps state bounded by the number of clients, servers, relays and peers — never by the
+//! number of packets: every per-entity list is capped and says when it was cut.
+//! [`Analyzer::report`] may be called at any time and returns an [`AnalysisReport`] (JSON and
+//! tables, see [`report`]).
+//!
+//! What is recognised (names from RFC 4380 and the Teredo overview's "Teredo Processes"):
+//! - clients (by their mapping: server, mapped address, mapped port, RFC 4380 §4), servers and
+//!   their secondary address (RFC 4380 §5.3.2: a cone RS is answered from another address),
+//!   relays and host-specific relays (RFC 4380 §5.4, §2.14);
+//! - processes: `qualification` (RFC 4380 §5.2.1), `maintenance` (§5.2.5), `on-link` (local
+//!   discovery, §5.2.8), `inter-site` (bubbles, §5.2.6), `relay-discovery` (direct IPv6
+//!   connectivity test, §5.2.9), `host-specific-relay` and `ipv6-initiated` (§5.4.1);
+//! - Router Solicitation / Advertisement pairs by Authentication nonce (§5.2.1, §5.3.2);
+//! - anomalies, each with frame numbers and a sentence.
+//!
+//! # Several vantage points
+//! A pcapng with several interfaces, or a capture with duplicated frames, shows one packet
+//! several times. A Teredo packet whose UDP payload (hash and length) was seen less than
+//! [`AnalyzeOptions::dedup_window_ms`] earlier with the same outer source or the same outer
+//! destination is counted once. Copies taken inside and outside a NAT differ in one outer
+//! endpoint only, so they are merged too, and the translation is remembered.
+
+pub mod report;
+
+use crate::addr::{classify, ipv4_scope, AddressKind, Ipv4Scope, TeredoAddress, TeredoPrefix};
+use crate::dissect::{Dissection, MessageType, TeredoPacket};
+use crate::wire::icmpv6::Icmpv6Body;
+use crate::wire::udp::TEREDO_PORT;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+pub use report::AnalysisReport;
+
+/// The Teredo IPv4 Discovery Address 224.0.0.253 (RFC 4380 §2.17, §5.2.8).
+pub const DISCOVERY_ADDRESS: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 253);
+
+/// Tuning of the analysis. The defaults follow RFC 4380's timers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnalyzeOptions {
+    /// Window for merging copies of one packet (vantage points, duplicated frames), ms;
+    /// 0 turns de-duplication off.
+    pub dedup_window_ms: u64,
+    /// Frame numbers kept per process, anomaly or client list.
+    pub max_frames: usize,
+    /// RS/RA pairs kept in the report.
+    pub max_pairs: usize,
+    /// Processes kept (the oldest finished ones are summarised when exceeded).
+    pub max_processes: usize,
+    /// Clients tracked (further ones are counted, not tracked).
+    pub max_clients: usize,
+}
+
+impl Default for AnalyzeOptions {
+    fn default() -> Self {
+        AnalyzeOptions {
+            dedup_window_ms: 1000,
+            max_frames: 32,
+            max_pairs: 10_000,
+            max_processes: 20_000,
+            max_clients: 200_000,
+        }
+    }
+}
+
+/// Where a frame came from and when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameMeta {
+    /// Index of the capture file (0 for the first or only one).
+    pub file_index: usize,
+    /// Frame number in that file, 1-based.
+    pub frame: u64,
+    /// Timestamp, seconds since the Unix epoch.
+    pub ts_sec: i64,
+    /// Timestamp, nanoseconds within the second.
+    pub ts_nsec: u32,
+    /// Capture interface (pcapng), 0 otherwise.
+    pub interface_id: u32,
+}
+
+impl FrameMeta {
+    /// The metadata of a frame read by [`crate::capture`].
+    pub fn from_frame(file_index: usize, f: &crate::capture::Frame<'_>) -> Self {
+        FrameMeta { file_index, frame: f.number, ts_sec: f.ts_sec, ts_nsec: f.ts_nsec, interface_id: f.interface_id }
+    }
+    fn ns(&self) -> i64 {
+        self.ts_sec.saturating_mul(1_000_000_000).saturating_add(i64::from(self.ts_nsec))
+    }
+    fn fref(&self) -> FrameRef {
+        FrameRef { file: self.file_index.min(u32::MAX as usize) as u32, frame: self.frame }
+    }
+}
+
+/// A frame: capture file index and 1-based frame number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FrameRef {
+    /// Capture file index.
+    pub file: u32,
+    /// Frame number.
+    pub frame: u64,
+}
+
+/// A capped list of frames that remembers how many it dropped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FrameList {
+    /// The first frames (up to the cap).
+    pub frames: Vec<FrameRef>,
+    /// How many frames were added in all.
+    pub total: u64,
+}
+
+impl FrameList {
+    fn push(&mut self, f: FrameRef, cap: usize) {
+        self.total += 1;
+        if self.frames.len() < cap && self.frames.last() != Some(&f) {
+            self.frames.push(f);
+        }
+    }
+    /// True when frames were left out.
+    pub fn truncated(&self) -> bool {
+        self.total > self.frames.len() as u64
+    }
+}
+
+/// An IPv4 transport address as a small Copy key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Sock {
+    /// IPv4 address.
+    pub ip: Ipv4Addr,
+    /// UDP port.
+    pub port: u16,
+}
+
+impl std::fmt::Display for Sock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.ip, self.port)
+    }
+}
+
+/// A client's mapping: its Teredo server and the NAT's external address and port (RFC 4380 §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Mapping {
+    /// Teredo server (from the address or the RA's prefix).
+    pub server: Ipv4Addr,
+    /// Mapped (external) address and port.
+    pub mapped: Sock,
+}
+
+/// NAT type as far as the capture shows it (RFC 4380 §5.2.1 vocabulary).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NatType {
+    /// No NAT: the client's own address is its mapping.
+    None,
+    /// Cone: an RA from another server address reached the client.
+    Cone,
+    /// Restricted: the same mapping towards both server addresses, cone RA not received.
+    Restricted,
+    /// Symmetric: different mappings towards the two server addresses.
+    Symmetric,
+    /// Not determined by what was captured.
+    Unknown,
+}
+
+impl NatType {
+    /// `none`, `cone`, `restricted`, `symmetric`, `unknown`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NatType::None => "none",
+            NatType::Cone => "cone",
+            NatType::Restricted => "restricted",
+            NatType::Symmetric => "symmetric",
+            NatType::Unknown => "unknown",
+        }
+    }
+}
+
+/// Kinds of process (issue 5 names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ProcessKind {
+    /// RFC 4380 §5.2.1.
+    Qualification,
+    /// RFC 4380 §5.2.5.
+    Maintenance,
+    /// RFC 4380 §5.2.8 local discovery.
+    OnLink,
+    /// RFC 4380 §5.2.6 bubbles between two clients.
+    InterSite,
+    /// RFC 4380 §5.2.9: client to an IPv6-only host through a relay.
+    RelayDiscovery,
+    /// Client and a host-specific relay (RFC 4380 §2.14, either direction).
+    HostSpecificRelay,
+    /// IPv6-only host to a client through a relay (RFC 4380 §5.4.1).
+    Ipv6Initiated,
+}
+
+impl ProcessKind {
+    /// Stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProcessKind::Qualification => "qualification",
+            ProcessKind::Maintenance => "maintenance",
+            ProcessKind::OnLink => "on-link",
+            ProcessKind::InterSite => "inter-site",
+            ProcessKind::RelayDiscovery => "relay-discovery",
+            ProcessKind::HostSpecificRelay => "host-specific-relay",
+            ProcessKind::Ipv6Initiated => "ipv6-initiated",
+        }
+    }
+}
+
+/// Process outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// Every step seen.
+    Completed,
+    /// Stopped at a step.
+    Failed,
+    /// The capture ended (or stopped showing it) before the end.
+    Incomplete,
+}
+
+impl Outcome {
+    /// `completed`, `failed`, `incomplete`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Completed => "completed",
+            Outcome::Failed => "failed",
+            Outcome::Incomplete => "incomplete",
+        }
+    }
+}
+
+type ClientId = u32;
+type ProcId = usize;
+
+/// One step of a process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Step {
+    pub name: &'static str,
+    pub frame: FrameRef,
+    pub ts: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Qual {
+    pub cone_rs: u32,
+    pub cone_ra: Option<(FrameRef, Ipv4Addr, Sock)>,
+    pub cone_ra_dropped: Option<FrameRef>,
+    pub primary: Option<Ipv4Addr>,
+    pub primary_rs: u32,
+    pub m1: Option<Sock>,
+    pub m1_frame: Option<FrameRef>,
+    pub secondary: Option<Ipv4Addr>,
+    pub secondary_rs: u32,
+    pub m2: Option<Sock>,
+    pub server: Option<Ipv4Addr>,
+    pub closed: bool,
+    pub fallback_frame: Option<FrameRef>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Proc {
+    pub kind: Option<ProcessKind>,
+    pub frames: FrameList,
+    pub steps: Vec<Step>,
+    pub start: i64,
+    pub last: i64,
+    pub client: Option<ClientId>,
+    pub peer_client: Option<ClientId>,
+    pub host: Option<Ipv6Addr>,
+    pub relay: Option<Sock>,
+    pub sock: Option<Sock>,
+    pub q: Option<Box<Qual>>,
+    /// counters: 0 = requests/bubbles sent, 1 = replies, 2 = dropped (ICMP), 3 = unanswered in a row
+    pub n: [u32; 4],
+    pub done: Option<i64>,
+    pub intervals: Vec<i64>,
+    pub last_rs: Option<i64>,
+    pub responder: Option<Sock>,
+    pub via_indirect: bool,
+}
+
+impl Proc {
+    fn new(kind: ProcessKind, m: &FrameMeta, cap: usize) -> Proc {
+        let mut p = Proc { kind: Some(kind), start: m.ns(), last: m.ns(), ..Default::default() };
+        p.frames.push(m.fref(), cap);
+        p
+    }
+    fn step(&mut self, name: &'static str, m: &FrameMeta, cap: usize) {
+        self.touch(m, cap);
+        if self.steps.len() < cap && !self.steps.iter().any(|s| s.name == name && s.frame == m.fref()) {
+            self.steps.push(Step { name, frame: m.fref(), ts: m.ns() });
+        }
+    }
+    fn touch(&mut self, m: &FrameMeta, cap: usize) {
+        self.frames.push(m.fref(), cap);
+        self.last = self.last.max(m.ns());
+        self.start = self.start.min(m.ns());
+    }
+    fn has(&self, name: &str) -> bool {
+        self.steps.iter().any(|s| s.name == name)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Client {
+    pub mapping: Mapping,
+    pub address: Option<Ipv6Addr>,
+    pub cone_rs: Option<bool>,
+    pub first: i64,
+    pub last: i64,
+    pub first_frame: FrameRef,
+    pub last_frame: FrameRef,
+    pub pkts_out: u64,
+    pub pkts_in: u64,
+    pub bytes_out: u64,
+    pub bytes_in: u64,
+    pub peers: Vec<Ipv6Addr>,
+    pub peers_total: u32,
+    pub relays: Vec<Sock>,
+    pub sockets: Vec<Sock>,
+    pub mapping_changes: Vec<(FrameRef, Mapping, Mapping)>,
+    pub qualification: Option<ProcId>,
+    pub maintenance: Option<ProcId>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Server {
+    pub secondary: Option<Ipv4Addr>,
+    pub primary: Option<Ipv4Addr>,
+    pub rs: u64,
+    pub ra: u64,
+    pub unanswered: u64,
+    pub rtt_us: Vec<u32>,
+    pub rtt_min: Option<u32>,
+    pub rtt_max: Option<u32>,
+    pub clients: HashSet<ClientId>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Relay {
+    pub clients: Vec<ClientId>,
+    pub hosts: Vec<Ipv6Addr>,
+    pub hosts_total: u32,
+    pub packets: u64,
+    pub host_specific: bool,
+    pub not_host_specific: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct RsRec {
+    frame: FrameRef,
+    ts: i64,
+    src: Sock,
+    dst: Ipv4Addr,
+    cone: bool,
+    auth: bool,
+    proc_id: Option<ProcId>,
+    answered: bool,
+    len: u32,
+}
+
+/// One RS/RA exchange (RFC 4380 §5.2.1, §5.3.2) matched by nonce.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Pair {
+    pub nonce: Option<[u8; 8]>,
+    pub rs: Option<FrameRef>,
+    pub ra: Option<FrameRef>,
+    pub rtt_ns: Option<i64>,
+    pub client: Option<Sock>,
+    pub server: Option<Ipv4Addr>,
+    pub ra_from: Option<Ipv4Addr>,
+    pub cone: Option<bool>,
+    pub origin: Option<Sock>,
+    pub flags: Vec<&'static str>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Anomaly {
+    pub kind: &'static str,
+    pub frames: FrameList,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct BubbleState {
+    last_tx: Option<i64>,
+    window: [i64; 4],
+    n: usize,
+    last_rx: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    ts: i64,
+    src: Sock,
+    dst: Sock,
+}
+
+/// The analysis state. Feed it frames in capture order with [`Analyzer::observe`].
+#[derive(Debug)]
+pub struct Analyzer {
+    opts: AnalyzeOptions,
+    clients: Vec<Client>,
+    clients_dropped: u64,
+    by_mapping: HashMap<Mapping, ClientId>,
+    by_socket: HashMap<Sock, ClientId>,
+    servers: HashMap<Ipv4Addr, Server>,
+    relays: HashMap<Sock, Relay>,
+    procs: Vec<Proc>,
+    procs_dropped: u64,
+    quals_open: HashMap<Ipv4Addr, ProcId>,
+    inter_site: HashMap<(ClientId, ClientId), ProcId>,
+    host_procs: HashMap<(ClientId, Ipv6Addr), ProcId>,
+    relay_pending: HashMap<(ClientId, Sock), ProcId>,
+    on_link: HashMap<Sock, ProcId>,
+    pairs_flowing: HashSet<(ClientId, ClientId)>,
+    /// Direct bubbles whose sender was not known yet (link-local source, socket not learnt).
+    unattributed: HashMap<(Sock, ClientId), (FrameRef, i64)>,
+    rs_by_nonce: HashMap<[u8; 8], RsRec>,
+    rs_noauth: HashMap<Sock, RsRec>,
+    nonces_seen: HashSet<[u8; 8]>,
+    pairs: Vec<Pair>,
+    pairs_dropped: u64,
+    anomalies: Vec<Anomaly>,
+    anomaly_index: HashMap<(u8, u64, u64), usize>,
+    bubbles: HashMap<(u64, u128), BubbleState>,
+    seen: HashMap<(u64, u32), [Option<Seen>; 4]>,
+    seen_order: VecDeque<(i64, u64, u32)>,
+    translations: HashMap<Sock, Sock>,
+    stats: Stats,
+    files: HashSet<usize>,
+}
+
+/// Totals.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Frames given to [`Analyzer::observe`].
+    pub frames: u64,
+    /// Frames holding a Teredo packet (outer or quoted).
+    pub teredo_frames: u64,
+    /// Copies merged by de-duplication.
+    pub duplicates: u64,
+    /// Teredo packets analysed (after de-duplication).
+    pub packets: u64,
+    /// ICMPv4 errors quoting Teredo.
+    pub icmp_quoting: u64,
+    /// First and last timestamp, ns.
+    pub first_ns: Option<i64>,
+    /// Last timestamp, ns.
+    pub last_ns: Option<i64>,
+}
+
+fn ip_key(s: Sock) -> u64 {
+    (u64::from(u32::from(s.ip)) << 16) | u64::from(s.port)
+}
+
+fn payload_hash(b: &[u8]) -> u64 {
+    // FNV-1a over 8-byte words: cheap, no allocation.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        h = (h ^ w).wrapping_mul(0x0000_0100_0000_01b3);
+        h ^= h >> 29;
+    }
+    for &x in chunks.remainder() {
+        h = (h ^ u64::from(x)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+fn is_link_local(a: &Ipv6Addr) -> bool {
+    a.segments()[0] & 0xffc0 == 0xfe80
+}
+
+fn teredo_of(a: &Ipv6Addr) -> Option<TeredoAddress> {
+    if is_link_local(a) {
+        return None;
+    }
+    TeredoAddress::decode(*a)
+}
+
+fn is_native(a: &Ipv6Addr) -> bool {
+    !is_link_local(a) && !a.is_multicast() && !a.is_unspecified() && TeredoAddress::decode(*a).is_none()
+}
+
+/// A non-global IPv4 address worth an anomaly: documentation and benchmarking ranges count as
+/// global (miredo treats them so, and labs use them).
+fn non_global(a: Ipv4Addr) -> Option<Ipv4Scope> {
+    match ipv4_scope(a) {
+        Some(Ipv4Scope::Documentation) | Some(Ipv4Scope::Benchmarking) | None => None,
+        s => s,
+    }
+}
+
+fn is_inside(a: Ipv4Addr) -> bool {
+    matches!(ipv4_scope(a), Some(Ipv4Scope::Private | Ipv4Scope::SharedCgn | Ipv4Scope::LinkLocal))
+}
+
+fn cone_bit(ll: &Ipv6Addr) -> bool {
+    ll.octets()[8] & 0x80 != 0
+}
+
+impl Analyzer {
+    /// A new, empty analysis.
+    pub fn new(opts: AnalyzeOptions) -> Self {
+        Analyzer {
+            opts,
+            clients: Vec::new(),
+            clients_dropped: 0,
+            by_mapping: HashMap::new(),
+            by_socket: HashMap::new(),
+            servers: HashMap::new(),
+            relays: HashMap::new(),
+            procs: Vec::new(),
+            procs_dropped: 0,
+            quals_open: HashMap::new(),
+            inter_site: HashMap::new(),
+            host_procs: HashMap::new(),
+            relay_pending: HashMap::new(),
+            on_link: HashMap::new(),
+            pairs_flowing: HashSet::new(),
+            unattributed: HashMap::new(),
+            rs_by_nonce: HashMap::new(),
+            rs_noauth: HashMap::new(),
+            nonces_seen: HashSet::new(),
+            pairs: Vec::new(),
+            pairs_dropped: 0,
+            anomalies: Vec::new(),
+            anomaly_index: HashMap::new(),
+            bubbles: HashMap::new(),
+            seen: HashMap::new(),
+            seen_order: VecDeque::new(),
+            translations: HashMap::new(),
+            stats: Stats::default(),
+            files: HashSet::new(),
+        }
+    }
+
+    /// Totals so far.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// Analyse one dissected frame. Frames should come in capture order; small timestamp
+    /// disorder between interfaces is tolerated.
+    pub fn observe(&mut self, meta: &FrameMeta, d: &Dissection<'_>) {
+        self.stats.frames += 1;
+        let Some(t) = d.teredo.as_ref() else { return };
+        self.stats.teredo_frames += 1;
+        if self.files.len() < 64 {
+            self.files.insert(meta.file_index);
+        }
+        let ts = meta.ns();
+        self.stats.first_ns = Some(self.stats.first_ns.map_or(ts, |f| f.min(ts)));
+        self.stats.last_ns = Some(self.stats.last_ns.map_or(ts, |l| l.max(ts)));
+        let (Some(ip), Some(udp)) = (d.ipv4.as_ref(), d.udp.as_ref()) else { return };
+        if d.quoted {
+            let Some(icmp) = d.icmpv4.as_ref() else { return };
+            let Some(q) = d.quoted_ipv4.as_ref() else { return };
+            // de-duplicate the ICMP error itself (same error seen on two interfaces)
+            let key_src = Sock { ip: ip.src, port: u16::from(icmp.icmp_type) << 8 | u16::from(icmp.code) };
+            let key_dst = Sock { ip: ip.dst, port: 0 };
+            if self.duplicate(ts, icmp.raw, key_src, key_dst) {
+                return;
+            }
+            self.stats.icmp_quoting += 1;
+            let qsrc = Sock { ip: q.src, port: udp.src_port };
+            let qdst = Sock { ip: q.dst, port: udp.dst_port };
+            self.on_icmp_quote(meta, ip.src, icmp.icmp_type, icmp.code, qsrc, qdst, t);
+            return;
+        }
+        let Some(v6) = t.ipv6.as_ref() else { return };
+        let src = Sock { ip: ip.src, port: udp.src_port };
+        let dst = Sock { ip: ip.dst, port: udp.dst_port };
+        let end = (t.offset + t.len).min(d.frame.len());
+        let payload = d.frame.get(t.offset..end).unwrap_or(&[]);
+        if self.duplicate(ts, payload, src, dst) {
+            return;
+        }
+        self.stats.packets += 1;
+        let len = t.len as u64;
+
+        // endpoints: who sends, who receives
+        let s_tao = teredo_of(&v6.src);
+        let d_tao = teredo_of(&v6.dst);
+        for a in [s_tao, d_tao].into_iter().flatten() {
+            self.address_checks(meta, &a);
+        }
+        let multicast = ip.dst.is_multicast();
+        let sender = match s_tao {
+            Some(a) => self.client_for(meta, &a, Some(v6.src)),
+            None => self.by_socket.get(&src).copied(),
+        };
+        if let (Some(c), Some(a)) = (sender, s_tao) {
+            if !multicast && src.port != TEREDO_PORT {
+                let emb = Sock { ip: a.mapped_address, port: a.mapped_port };
+                if emb != src {
+                    self.mapping_mismatch(meta, c, &v6.src, emb, src);
+                }
+                self.learn_socket(c, src);
+            }
+        }
+        let receiver = match d_tao {
+            Some(a) => self.client_for(meta, &a, Some(v6.dst)),
+            None => self.by_socket.get(&dst).copied(),
+        };
+        if let Some(c) = sender {
+            let cl = &mut self.clients[c as usize];
+            cl.pkts_out += 1;
+            cl.bytes_out += len;
+            Self::touch_client(cl, meta);
+            if !is_link_local(&v6.dst) && !v6.dst.is_multicast() {
+                Self::add_peer(cl, v6.dst);
+            }
+        }
+        if let Some(c) = receiver {
+            if Some(c) != sender {
+                let cl = &mut self.clients[c as usize];
+                cl.pkts_in += 1;
+                cl.bytes_in += len;
+                Self::touch_client(cl, meta);
+                if !is_link_local(&v6.src) {
+                    Self::add_peer(cl, v6.src);
+                }
+            }
+        }
+        // any packet from a peer counts as a response for the bubble rate limit
+        if let Some(r) = receiver {
+            let k = (u64::from(r), u128::from(v6.src));
+            if let Some(b) = self.bubbles.get_mut(&k) {
+                b.last_rx = Some(ts);
+            }
+        }
+
+        match t.message_type {
+            MessageType::RouterSolicitation => self.on_rs(meta, src, dst, t, v6.src),
+            MessageType::RouterAdvertisement => self.on_ra(meta, src, dst, t, v6.dst),
+            MessageType::Bubble | MessageType::IndirectBubble => {
+                self.on_bubble(meta, src, dst, t, v6.src, v6.dst, sender, receiver, multicast)
+            }
+            MessageType::EchoRequest | MessageType::EchoReply | MessageType::Data => {
+                self.on_data(meta, src, dst, t, v6.src, v6.dst, sender, receiver)
+            }
+            MessageType::Malformed => {}
+        }
+    }
+
+    // ---- de-duplication ----
+
+    fn duplicate(&mut self, ts: i64, payload: &[u8], src: Sock, dst: Sock) -> bool {
+        if self.opts.dedup_window_ms == 0 {
+            return false;
+        }
+        let window = (self.opts.dedup_window_ms as i64).saturating_mul(1_000_000);
+        while let Some(&(t0, h, l)) = self.seen_order.front() {
+            if ts.saturating_sub(t0) > window || self.seen_order.len() > 65_536 {
+                self.seen_order.pop_front();
+                if let Some(slots) = self.seen.get_mut(&(h, l)) {
+                    for x in slots.iter_mut() {
+                        if x.is_some_and(|s| s.ts <= t0) {
+                            *x = None;
+                        }
+                    }
+                    if slots.iter().all(Option::is_none) {
+                        self.seen.remove(&(h, l));
+                    }
+                }
+            } else {
+                break;
+            }
+        }
+        let key = (payload_hash(payload), payload.len() as u32);
+        let slots = self.seen.entry(key).or_insert([None; 4]);
+        for s in slots.iter().flatten() {
+            // identical copies, or copies from inside and outside a NAT (one endpoint differs
+            // and one of the two differing addresses is inside: private, CGN or link-local).
+            // A direct and an indirect bubble share payload and source but go to two global
+            // destinations: not copies.
+            let same = s.src == src && s.dst == dst;
+            let nat_src = s.dst == dst && s.src != src && (is_inside(s.src.ip) != is_inside(src.ip));
+            let nat_dst = s.src == src && s.dst != dst && (is_inside(s.dst.ip) != is_inside(dst.ip));
+            if (ts - s.ts).abs() > window || !(same || nat_src || nat_dst) {
+                continue;
+            }
+            self.stats.duplicates += 1;
+            if self.translations.len() < 4096 {
+                if nat_src {
+                    let (inside, outside) = if is_inside(s.src.ip) { (s.src, src) } else { (src, s.src) };
+                    self.translations.insert(inside, outside);
+                } else if nat_dst {
+                    let (inside, outside) = if is_inside(s.dst.ip) { (s.dst, dst) } else { (dst, s.dst) };
+                    self.translations.insert(inside, outside);
+                }
+            }
+            return true;
+        }
+        // remember this one in a free (or the oldest) slot
+        let mut idx = 0;
+        let mut oldest = i64::MAX;
+        for (i, x) in slots.iter().enumerate() {
+            match x {
+                None => {
+                    idx = i;
+                    break;
+                }
+                Some(s) if s.ts < oldest => {
+                    oldest = s.ts;
+                    idx = i;
+                }
+                _ => {}
+            }
+        }
+        slots[idx] = Some(Seen { ts, src, dst });
+        self.seen_order.push_back((ts, key.0, key.1));
+        false
+    }
+
+    // ---- entities ----
+
+    fn touch_client(cl: &mut Client, m: &FrameMeta) {
+        let ts = m.ns();
+        if ts < cl.first {
+            cl.first = ts;
+            cl.first_frame = m.fref();
+        }
+        if ts >= cl.last {
+            cl.last = ts;
+            cl.last_frame = m.fref();
+        }
+    }
+
+    fn add_peer(cl: &mut Client, p: Ipv6Addr) {
+        if !cl.peers.contains(&p) {
+            cl.peers_total += 1;
+            if cl.peers.len() < 64 {
+                cl.peers.push(p);
+            }
+        }
+    }
+
+    fn client_by_mapping(&mut self, m: &FrameMeta, mapping: Mapping) -> Option<ClientId> {
+        if let Some(&c) = self.by_mapping.get(&mapping) {
+            return Some(c);
+        }
+        if self.clients.len() >= self.opts.max_clients {
+            self.clients_dropped += 1;
+            return None;
+        }
+        let id = self.clients.len() as ClientId;
+        self.clients.push(Client {
+            mapping,
+            address: None,
+            cone_rs: None,
+            first: m.ns(),
+            last: m.ns(),
+            first_frame: m.fref(),
+            last_frame: m.fref(),
+            pkts_out: 0,
+            pkts_in: 0,
+            bytes_out: 0,
+            bytes_in: 0,
+            peers: Vec::new(),
+            peers_total: 0,
+            relays: Vec::new(),
+            sockets: Vec::new(),
+            mapping_changes: Vec::new(),
+            qualification: None,
+            maintenance: None,
+        });
+        self.by_mapping.insert(mapping, id);
+        self.server_mut(mapping.server).clients.insert(id);
+        Some(id)
+    }
+
+    fn client_for(&mut self, m: &FrameMeta, a: &TeredoAddress, full: Option<Ipv6Addr>) -> Option<ClientId> {
+        let mapping = Mapping { server: a.server, mapped: Sock { ip: a.mapped_address, port: a.mapped_port } };
+        let c = self.client_by_mapping(m, mapping)?;
+        let cl = &mut self.clients[c as usize];
+        if cl.address.is_none() {
+            cl.address = full;
+        }
+        Some(c)
+    }
+
+    fn learn_socket(&mut self, c: ClientId, s: Sock) {
+        if self.by_socket.len() < self.opts.max_clients.saturating_mul(4) {
+            self.by_socket.entry(s).or_insert(c);
+        }
+        let cl = &mut self.clients[c as usize];
+        if !cl.sockets.contains(&s) && cl.sockets.len() < 8 {
+            cl.sockets.push(s);
+        }
+    }
+
+    fn server_mut(&mut self, ip: Ipv4Addr) -> &mut Server {
+        self.servers.entry(ip).or_default()
+    }
+
+    fn relay_mut(&mut self, s: Sock) -> &mut Relay {
+        self.relays.entry(s).or_default()
+    }
+
+    fn new_proc(&mut self, p: Proc) -> Option<ProcId> {
+        if self.procs.len() >= self.opts.max_processes {
+            self.procs_dropped += 1;
+            return None;
+        }
+        self.procs.push(p);
+        Some(self.procs.len() - 1)
+    }
+
+    // ---- anomalies ----
+
+    fn anomaly(&mut self, key: (u8, u64, u64), kind: &'static str, m: &FrameMeta, detail: impl FnOnce() -> String) {
+        let cap = self.opts.max_frames;
+        if let Some(&i) = self.anomaly_index.get(&key) {
+            self.anomalies[i].frames.push(m.fref(), cap);
+            return;
+        }
+        if self.anomalies.len() >= 10_000 {
+            return;
+        }
+        let mut frames = FrameList::default();
+        frames.push(m.fref(), cap);
+        self.anomalies.push(Anomaly { kind, frames, detail: detail() });
+        self.anomaly_index.insert(key, self.anomalies.len() - 1);
+    }
+
+    fn address_checks(&mut self, m: &FrameMeta, a: &TeredoAddress) {
+        let key = u128::from(a.encode()) as u64 ^ (u128::from(a.encode()) >> 64) as u64;
+        if a.prefix == TeredoPrefix::Legacy {
+            let s = a.encode();
+            self.anomaly((1, key, 0), "legacy-prefix", m, || {
+                format!("{s} uses the legacy Teredo prefix 3ffe:831f::/32 (Windows XP/Server 2003 before MS06-064); RFC 4380 §2.6 assigns 2001:0::/32")
+            });
+        }
+        if let Some(sc) = non_global(a.server) {
+            let s = a.encode();
+            let srv = a.server;
+            self.anomaly((2, key, 0), "non-global-server", m, || {
+                format!("{s} names server {srv}, which is not global unicast ({}): RFC 4380 §5.2 requires a global server address", sc.describe())
+            });
+        }
+        if let Some(sc) = non_global(a.mapped_address) {
+            let s = a.encode();
+            let ma = a.mapped_address;
+            self.anomaly((3, key, 0), "non-global-mapped-address", m, || {
+                format!("{s} embeds mapped address {ma}, which is not global unicast ({}): the server saw a private source or the address is forged", sc.describe())
+            });
+        }
+        if a.flags.reserved() || a.flags.u() || a.flags.g() {
+            let s = a.encode();
+            let f = a.flags.0;
+            self.anomaly((4, key, 0), "rfc5991-flags", m, || {
+                format!("{s} has flags 0x{f:04x}: RFC 5991 §3.1 wants the R bit (0x4000) zero and RFC 4380 §4 the U/G bits (0x0300) zero")
+            });
+        }
+    }
+
+    fn mapping_mismatch(&mut self, m: &FrameMeta, c: ClientId, addr: &Ipv6Addr, emb: Sock, outer: Sock) {
+        let key = (5u8, u64::from(c), ip_key(outer));
+        let a = *addr;
+        let translated = self.translations.get(&outer).copied();
+        self.anomaly(key, "mapping-mismatch", m, || {
+            let why = if ipv4_scope(outer.ip) == Some(Ipv4Scope::Private) {
+                format!("the outer source {} is private (RFC 1918), so the capture was most likely taken inside the client's NAT, before translation to {emb}", outer.ip)
+            } else if let Some(o) = translated {
+                format!("the same packet was also seen translated to {o}: a capture inside the NAT")
+            } else if outer.ip == emb.ip {
+                "the address matches but the port does not: the NAT most likely gave this flow another port (address- or port-dependent mapping, or a stale mapping); spoofing is less likely".to_string()
+            } else {
+                "the outer address is global and differs from the embedded one: a spoofed source, or a client that moved behind another NAT".to_string()
+            };
+            format!("packets from {a} come from {outer}, but the address embeds the mapping {emb}: {why} (RFC 4380 §5.2.3 source check)")
+        });
+    }
+
+    // ---- RS / RA ----
+
+    fn on_rs(&mut self, m: &FrameMeta, src: Sock, dst: Sock, t: &TeredoPacket<'_>, ll: Ipv6Addr) {
+        let ts = m.ns();
+        let cone = cone_bit(&ll);
+        self.server_mut(dst.ip).rs += 1;
+        let proc_id = self.qualify_rs(m, src, dst.ip, cone);
+        let rec = RsRec {
+            frame: m.fref(),
+            ts,
+            src,
+            dst: dst.ip,
+            cone,
+            auth: t.auth.is_some(),
+            proc_id,
+            answered: false,
+            len: t.len as u32,
+        };
+        match t.auth {
+            Some(a) => {
+                if !self.nonces_seen.insert(a.nonce) {
+                    let n = a.nonce;
+                    self.anomaly((6, u64::from_be_bytes(n), 0), "reused-nonce", m, || {
+                        format!("RS from {src} reuses the Authentication nonce {}, already sent in an earlier RS: RFC 4380 §5.2.1 wants a fresh random nonce per RS (replayable RA)", crate::wire::teredo::Hex(&n))
+                    });
+                }
+                if self.nonces_seen.len() > 1 << 20 {
+                    self.nonces_seen.clear();
+                }
+                if let Some(old) = self.rs_by_nonce.insert(a.nonce, rec) {
+                    if !old.answered {
+                        self.server_mut(old.dst).unanswered += 1;
+                        self.note_unanswered(old.proc_id);
+                    }
+                }
+                if self.rs_by_nonce.len() > 65_536 {
+                    self.expire_rs(ts);
+                }
+            }
+            None => {
+                self.anomaly((7, ip_key(src), 0), "rs-without-authentication", m, || {
+                    format!("RS from {src} to {} carries no Authentication indicator: the RA cannot be matched to it by nonce (RFC 4380 §5.2.1); miredo-server then echoes a stale nonce", dst.ip)
+                });
+                if let Some(old) = self.rs_noauth.insert(src, rec) {
+                    if !old.answered {
+                        self.server_mut(old.dst).unanswered += 1;
+                        self.note_unanswered(old.proc_id);
+                    }
+                }
+            }
+        }
+    }
+
+    fn note_unanswered(&mut self, p: Option<ProcId>) {
+        if let Some(p) = p {
+            if let Some(pr) = self.procs.get_mut(p) {
+                if pr.kind == Some(ProcessKind::Maintenance) {
+                    pr.n[3] += 1;
+                }
+            }
+        }
+    }
+
+    fn expire_rs(&mut self, now: i64) {
+        let old: Vec<[u8; 8]> =
+            self.rs_by_nonce.iter().filter(|(_, r)| now - r.ts > 60_000_000_000).map(|(k, _)| *k).collect();
+        for k in old {
+            if let Some(r) = self.rs_by_nonce.remove(&k) {
+                if !r.answered {
+                    self.server_mut(r.dst).unanswered += 1;
+                }
+            }
+        }
+    }
+
+    fn push_pair(&mut self, p: Pair) {
+        if self.pairs.len() < self.opts.max_pairs {
+            self.pairs.push(p);
+        } else {
+            self.pairs_dropped += 1;
+        }
+    }
+
+    /// Qualification / maintenance bookkeeping for an RS (RFC 4380 §5.2.1, §5.2.5).
+    fn qualify_rs(&mut self, m: &FrameMeta, src: Sock, server: Ipv4Addr, cone: bool) -> Option<ProcId> {
+        let ts = m.ns();
+        let cap = self.opts.max_frames;
+        // maintenance: a client already qualified on this socket asks its server again
+        if let Some(&c) = self.by_socket.get(&src) {
+            let cl = &self.clients[c as usize];
+            if cl.mapping.server == server
+                && cl
+                    .qualification
+                    .is_some_and(|q| self.procs[q].q.as_ref().is_some_and(|q| q.closed || q.m1.is_some()))
+            {
+                if let Some(q) = cl.qualification {
+                    if let Some(qq) = self.procs[q].q.as_mut() {
+                        qq.closed = true;
+                    }
+                }
+                let pid = match self.clients[c as usize].maintenance {
+                    Some(p) => p,
+                    None => {
+                        let mut p = Proc::new(ProcessKind::Maintenance, m, cap);
+                        p.client = Some(c);
+                        p.sock = Some(src);
+                        let q_start = self.clients[c as usize].qualification.map(|q| self.procs[q].start);
+                        p.last_rs = q_start;
+                        p.frames = FrameList::default();
+                        let id = self.new_proc(p)?;
+                        self.clients[c as usize].maintenance = Some(id);
+                        id
+                    }
+                };
+                let p = &mut self.procs[pid];
+                if let Some(prev) = p.last_rs {
+                    if p.intervals.len() < 256 {
+                        p.intervals.push(ts - prev);
+                    }
+                }
+                p.last_rs = Some(ts);
+                p.n[0] += 1;
+                p.step("router-solicitation", m, cap);
+                return Some(pid);
+            }
+        }
+        let open = self.quals_open.get(&src.ip).copied().filter(|&p| {
+            let pr = &self.procs[p];
+            ts - pr.last < 30_000_000_000 && pr.q.as_ref().is_some_and(|q| !q.closed)
+        });
+        if let Some(pid) = open {
+            let p = &mut self.procs[pid];
+            let q = p.q.as_mut().expect("qualification");
+            let mut take = false;
+            if cone {
+                if q.primary.is_none() && (q.cone_ra.is_none() || q.cone_ra_dropped.is_some()) {
+                    q.cone_rs += 1;
+                    take = true;
+                }
+            } else if q.primary.is_none() {
+                // fallback from the cone RS: evidence that the cone RA never reached the client
+                if q.cone_rs > 0 {
+                    q.fallback_frame = Some(m.fref());
+                }
+                q.primary = Some(server);
+                q.primary_rs += 1;
+                take = true;
+            } else if q.primary == Some(server) && q.m1.is_none() {
+                q.primary_rs += 1;
+                take = true;
+            } else if q.m1.is_some()
+                && q.primary != Some(server)
+                && q.m2.is_none()
+                && (q.secondary.is_none() || q.secondary == Some(server))
+            {
+                q.secondary = Some(server);
+                q.secondary_rs += 1;
+                take = true;
+            }
+            if take {
+                let name = if cone {
+                    "cone-rs"
+                } else if q.secondary == Some(server) {
+                    "rs-to-secondary"
+                } else {
+                    "rs-to-primary"
+                };
+                p.step(name, m, cap);
+                return Some(pid);
+            }
+            if let Some(q) = p.q.as_mut() {
+                q.closed = true;
+            }
+        }
+        let mut p = Proc::new(ProcessKind::Qualification, m, cap);
+        let mut q = Qual::default();
+        if cone {
+            q.cone_rs = 1;
+        } else {
+            q.primary = Some(server);
+            q.primary_rs = 1;
+        }
+        p.q = Some(Box::new(q));
+        p.frames = FrameList::default();
+        p.step(if cone { "cone-rs" } else { "rs-to-primary" }, m, cap);
+        let id = self.new_proc(p)?;
+        self.quals_open.insert(src.ip, id);
+        Some(id)
+    }
+
+    fn on_ra(&mut self, m: &FrameMeta, src: Sock, dst: Sock, t: &TeredoPacket<'_>, ll_dst: Ipv6Addr) {
+        let ts = m.ns();
+        let cap = self.opts.max_frames;
+        self.server_mut(src.ip).ra += 1;
+        let prefix = match t.icmpv6().map(|i| i.body) {
+            Some(Icmpv6Body::RouterAdvertisement { options, .. }) => options.prefix(),
+            _ => None,
+        };
+        let prefix_server = prefix.and_then(|(p, _)| TeredoAddress::decode(p)).map(|a| a.server);
+        if let Some(ps) = prefix_server {
+            if ps != src.ip {
+                // an RA from another address advertising ps's prefix: the secondary address
+                self.server_mut(ps).secondary.get_or_insert(src.ip);
+                self.server_mut(src.ip).primary.get_or_insert(ps);
+            }
+        }
+        let mut flags: Vec<&'static str> = Vec::new();
+        let mut rs: Option<RsRec> = None;
+        match t.auth {
+            Some(a) => {
+                if a.confirmation != 0 {
+                    flags.push("non-zero-confirmation");
+                    let c = a.confirmation;
+                    self.anomaly((8, ip_key(src), ip_key(dst)), "ra-confirmation", m, || {
+                        format!("RA from {src} to {dst} has confirmation byte {c}: the server asks the client to re-qualify with fresh credentials (RFC 4380 §5.1.1, secure qualification)")
+                    });
+                }
+                if let Some(r) = self.rs_by_nonce.get_mut(&a.nonce) {
+                    if r.answered {
+                        flags.push("duplicate-ra");
+                    }
+                    r.answered = true;
+                    rs = Some(*r);
+                } else if let Some(r) =
+                    self.rs_noauth.get_mut(&dst).filter(|r| ts - r.ts < 10_000_000_000 && !r.answered)
+                {
+                    r.answered = true;
+                    rs = Some(*r);
+                    flags.push("rs-without-authentication");
+                } else {
+                    flags.push("unmatched-nonce");
+                    let n = a.nonce;
+                    self.anomaly((9, u64::from_be_bytes(n), 0), "ra-unmatched-nonce", m, || {
+                        format!("RA from {src} to {dst} carries nonce {} that no captured RS sent: an RS outside the capture, a stale nonce (miredo-server answers an RS without authentication with the previous one), or a forged RA", crate::wire::teredo::Hex(&n))
+                    });
+                }
+            }
+            None => {
+                if let Some(r) = self.rs_noauth.get_mut(&dst).filter(|r| ts - r.ts < 10_000_000_000 && !r.answered) {
+                    r.answered = true;
+                    rs = Some(*r);
+                }
+                flags.push("ra-without-authentication");
+            }
+        }
+        if let Some(r) = rs {
+            // RFC 4380 §5.3.2 / RFC 5991 §3.2: cone RS answered from another address
+            let other = src.ip != r.dst;
+            if r.cone != other {
+                flags.push("cone-bit-ignored");
+                let (rsd, c) = (r.dst, r.cone);
+                self.anomaly((10, u64::from(u32::from(src.ip)), 0), "ra-source-rule", m, || {
+                    if c {
+                        format!("server {rsd} answered a cone RS from the same address {src}: RFC 4380 §5.3.2 says from another address, and RFC 5991 §3.2 that servers must not ignore the cone bit (clients would wrongly conclude cone)")
+                    } else {
+                        format!("server {rsd} answered a non-cone RS from another address {}: RFC 4380 §5.3.2 says from the address the RS was sent to", src.ip)
+                    }
+                });
+            }
+            let rtt = ts - r.ts;
+            let srv = self.server_mut(r.dst);
+            let us = (rtt.max(0) / 1000).min(u32::MAX as i64) as u32;
+            srv.rtt_min = Some(srv.rtt_min.map_or(us, |x| x.min(us)));
+            srv.rtt_max = Some(srv.rtt_max.map_or(us, |x| x.max(us)));
+            if srv.rtt_us.len() < 4096 {
+                srv.rtt_us.push(us);
+            }
+        }
+        let origin = t.origin.map(|o| Sock { ip: o.address, port: o.port });
+        if rs.is_some() || self.pairs.len() < self.opts.max_pairs {
+            let nonce = t.auth.map(|a| a.nonce);
+            let reused = nonce.is_some_and(|n| self.anomaly_index.contains_key(&(6, u64::from_be_bytes(n), 0)));
+            if reused {
+                flags.push("reused-nonce");
+            }
+            self.push_pair(Pair {
+                nonce,
+                rs: rs.map(|r| r.frame),
+                ra: Some(m.fref()),
+                rtt_ns: rs.map(|r| m.ns() - r.ts),
+                client: Some(rs.map_or(dst, |r| r.src)),
+                server: Some(rs.map_or(src.ip, |r| r.dst)),
+                ra_from: Some(src.ip),
+                cone: rs.map(|r| r.cone).or(Some(cone_bit(&ll_dst))),
+                origin,
+                flags,
+            });
+        }
+        // the client's mapping (not from the answer to the secondary-address RS, which only
+        // serves the comparison of RFC 4380 §5.2.1)
+        let (Some(o), Some(ps)) = (origin, prefix_server) else { return };
+        if let Some(r) = rs {
+            let to_secondary = r
+                .proc_id
+                .and_then(|p| self.procs.get(p))
+                .and_then(|p| p.q.as_ref())
+                .is_some_and(|q| q.secondary == Some(r.dst) && q.primary != Some(r.dst));
+            if to_secondary {
+                if let Some(pid) = r.proc_id {
+                    let p = &mut self.procs[pid];
+                    if let Some(q) = p.q.as_mut() {
+                        q.m2 = Some(o);
+                        q.closed = true;
+                    }
+                    p.step("ra-from-secondary", m, cap);
+                }
+                return;
+            }
+        }
+        let mapping = Mapping { server: ps, mapped: o };
+        let previous = self.by_socket.get(&dst).copied();
+        let Some(c) = self.client_by_mapping(m, mapping) else { return };
+        if let Some(p) = previous {
+            if p != c {
+                let old = self.clients[p as usize].mapping;
+                if old.server == ps && old.mapped != o {
+                    // the NAT rebound the client: a later RA with another Origin
+                    let cl = &mut self.clients[p as usize];
+                    if cl.mapping_changes.len() < 16 {
+                        cl.mapping_changes.push((m.fref(), old, mapping));
+                    }
+                    let cl2 = &mut self.clients[c as usize];
+                    if cl2.mapping_changes.len() < 16 {
+                        cl2.mapping_changes.push((m.fref(), old, mapping));
+                    }
+                    self.anomaly((11, ip_key(dst), ip_key(o)), "mapping-change", m, || {
+                        format!("RA to {dst} gives mapping {o}, where an earlier RA gave {}: the NAT rebound the client, whose old Teredo address is now invalid (RFC 4380 §5.2.5)", old.mapped)
+                    });
+                }
+            }
+        }
+        if previous.is_none() {
+            if let Some(r) = rs {
+                // the RS came before its socket was known to belong to this client
+                let cl = &mut self.clients[c as usize];
+                cl.pkts_out += 1;
+                cl.bytes_out += u64::from(r.len);
+                if r.ts < cl.first {
+                    cl.first = r.ts;
+                    cl.first_frame = r.frame;
+                }
+            }
+        }
+        self.by_socket.insert(dst, c);
+        {
+            let cl = &mut self.clients[c as usize];
+            if !cl.sockets.contains(&dst) && cl.sockets.len() < 8 {
+                cl.sockets.push(dst);
+            }
+            Self::touch_client(cl, m);
+            cl.pkts_in += 1;
+            cl.bytes_in += t.len as u64;
+        }
+        self.server_mut(ps).clients.insert(c);
+        if let Some(r) = rs {
+            self.clients[c as usize].cone_rs.get_or_insert(r.cone);
+            if let Some(pid) = r.proc_id {
+                let p = &mut self.procs[pid];
+                p.touch(m, cap);
+                if p.kind == Some(ProcessKind::Qualification) {
+                    if p.client.is_none() {
+                        p.client = Some(c);
+                    }
+                    let q = p.q.as_mut().expect("qualification");
+                    let name;
+                    if r.cone && q.primary.is_none() {
+                        q.cone_ra = Some((m.fref(), src.ip, o));
+                        q.server = Some(ps);
+                        name = "ra-to-cone-rs";
+                    } else if q.secondary == Some(r.dst) {
+                        q.m2 = Some(o);
+                        q.closed = true;
+                        name = "ra-from-secondary";
+                    } else {
+                        if q.m1.is_none() {
+                            q.m1 = Some(o);
+                            q.m1_frame = Some(m.fref());
+                        }
+                        q.server = Some(ps);
+                        name = "ra-from-primary";
+                    }
+                    p.step(name, m, cap);
+                    let pidq = pid;
+                    if self.clients[c as usize].qualification.is_none() || name != "ra-from-secondary" {
+                        self.clients[c as usize].qualification = Some(pidq);
+                    }
+                } else if p.kind == Some(ProcessKind::Maintenance) {
+                    p.n[1] += 1;
+                    p.n[3] = 0;
+                    p.step("router-advertisement", m, cap);
+                }
+            }
+        }
+    }
+
+    // ---- ICMP errors quoting Teredo ----
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_icmp_quote(
+        &mut self,
+        m: &FrameMeta,
+        from: Ipv4Addr,
+        ty: u8,
+        code: u8,
+        qsrc: Sock,
+        qdst: Sock,
+        t: &TeredoPacket<'_>,
+    ) {
+        let cap = self.opts.max_frames;
+        let what = t.message_type.as_str();
+        self.anomaly((12, u64::from(u32::from(from)), u64::from(ty) << 8 | u64::from(code)), "icmp-error-quoting-teredo", m, || {
+            let name = match (ty, code) {
+                (3, 3) => "port unreachable",
+                (3, 13) => "communication administratively prohibited",
+                (3, 1) => "host unreachable",
+                (3, 10) | (3, 9) => "administratively prohibited",
+                (3, _) => "destination unreachable",
+                (11, _) => "time exceeded",
+                _ => "error",
+            };
+            format!("{from} answered Teredo packets (first: {what} {qsrc} -> {qdst}) with ICMP type {ty} code {code} ({name}): the NAT or host at {from} has no mapping for them and drops them (filtering; RFC 4380 §5.2.6 expects restricted NATs to drop unsolicited bubbles)")
+        });
+        match t.message_type {
+            MessageType::RouterAdvertisement => {
+                if let Some(a) = t.auth {
+                    if let Some(r) = self.rs_by_nonce.get(&a.nonce).copied() {
+                        for p in self.pairs.iter_mut().rev().take(64) {
+                            if p.nonce == Some(a.nonce) {
+                                if !p.flags.contains(&"ra-dropped-by-nat") {
+                                    p.flags.push("ra-dropped-by-nat");
+                                }
+                                break;
+                            }
+                        }
+                        if let Some(pid) = r.proc_id {
+                            let pr = &mut self.procs[pid];
+                            if let Some(q) = pr.q.as_mut() {
+                                if r.cone && q.cone_ra_dropped.is_none() {
+                                    q.cone_ra_dropped = Some(m.fref());
+                                }
+                            }
+                            pr.step("ra-dropped-by-nat", m, cap);
+                        }
+                    }
+                }
+            }
+            MessageType::Bubble | MessageType::IndirectBubble => {
+                // a bubble the receiver's NAT refused; attach to the inter-site process
+                let (Some(v6), true) = (t.ipv6, true) else { return };
+                let target = teredo_of(&v6.dst)
+                    .and_then(|a| {
+                        self.by_mapping
+                            .get(&Mapping {
+                                server: a.server,
+                                mapped: Sock { ip: a.mapped_address, port: a.mapped_port },
+                            })
+                            .copied()
+                    })
+                    .or_else(|| self.by_socket.get(&qdst).copied());
+                let sender = teredo_of(&v6.src)
+                    .and_then(|a| {
+                        self.by_mapping
+                            .get(&Mapping {
+                                server: a.server,
+                                mapped: Sock { ip: a.mapped_address, port: a.mapped_port },
+                            })
+                            .copied()
+                    })
+                    .or_else(|| self.by_socket.get(&qsrc).copied());
+                if let (Some(s), Some(r)) = (sender, target) {
+                    if let Some(&pid) = self.inter_site.get(&(s, r)) {
+                        let p = &mut self.procs[pid];
+                        p.n[2] += 1;
+                        p.step("direct-bubble-dropped", m, cap);
+                    } else if let Some(&pid) = self.inter_site.get(&(r, s)) {
+                        let p = &mut self.procs[pid];
+                        p.n[2] += 1;
+                        p.step("reply-bubble-dropped", m, cap);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    // ---- bubbles ----
+
+    fn bubble_rate(&mut self, m: &FrameMeta, sender: ClientId, peer: Ipv6Addr) {
+        let ts = m.ns();
+        let skey = u64::from(sender);
+        let key = (skey, u128::from(peer));
+        if self.bubbles.len() > 1 << 20 {
+            self.bubbles.clear();
+        }
+        let b = self.bubbles.entry(key).or_default();
+        if let Some(last) = b.last_tx {
+            if ts - last < 500_000_000 {
+                // the direct and indirect bubble of one transmission (RFC 4380 §5.2.4 case 5)
+                return;
+            }
+        }
+        let too_soon = b.last_tx.is_some_and(|l| ts - l < 1_900_000_000);
+        let responded_since = |b: &BubbleState, since: i64| b.last_rx.is_some_and(|r| r >= since);
+        let mut too_many = false;
+        if b.n >= 4 {
+            let oldest = b.window[b.n % 4];
+            if ts - oldest < 300_000_000_000 && !responded_since(b, oldest) {
+                too_many = true;
+            }
+        }
+        b.window[b.n % 4] = ts;
+        b.n += 1;
+        b.last_tx = Some(ts);
+        if too_soon {
+            self.anomaly((13, skey, u128::from(peer) as u64), "bubble-rate", m, || {
+                format!("bubbles to {peer} less than 2 s apart: RFC 4380 §5.2.6 forbids a bubble when the last transmission to that peer was under 2 s ago")
+            });
+        }
+        if too_many {
+            self.anomaly((14, skey, u128::from(peer) as u64), "bubble-limit", m, || {
+                format!("a 5th bubble to {peer} within 300 s with no direct response: RFC 4380 §5.2.6 allows at most 4 unanswered bubbles per 300 s")
+            });
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_bubble(
+        &mut self,
+        m: &FrameMeta,
+        src: Sock,
+        dst: Sock,
+        t: &TeredoPacket<'_>,
+        v6src: Ipv6Addr,
+        v6dst: Ipv6Addr,
+        sender: Option<ClientId>,
+        receiver: Option<ClientId>,
+        multicast: bool,
+    ) {
+        let cap = self.opts.max_frames;
+        let ts = m.ns();
+        if multicast {
+            if dst.ip == DISCOVERY_ADDRESS {
+                let pid = match self.on_link.get(&src) {
+                    Some(&p) => p,
+                    None => {
+                        let mut p = Proc::new(ProcessKind::OnLink, m, cap);
+                        p.frames = FrameList::default();
+                        p.client = sender;
+                        p.sock = Some(src);
+                        let Some(id) = self.new_proc(p) else { return };
+                        if self.on_link.len() < 65_536 {
+                            self.on_link.insert(src, id);
+                        }
+                        id
+                    }
+                };
+                let p = &mut self.procs[pid];
+                p.n[0] += 1;
+                p.step("discovery-bubble", m, cap);
+            }
+            return;
+        }
+        // unicast reply to a local discovery bubble (RFC 4380 §5.2.3 case 4)
+        if let Some(&pid) = self.on_link.get(&dst) {
+            let p = &mut self.procs[pid];
+            if p.responder.is_none() && ts - p.last < 600_000_000_000 && src.port != TEREDO_PORT {
+                p.responder = Some(src);
+                p.peer_client = sender;
+                p.n[1] += 1;
+                p.step("unicast-reply-bubble", m, cap);
+                return;
+            }
+        }
+        let origin = t.origin.map(|o| Sock { ip: o.address, port: o.port });
+        if let Some(o) = origin {
+            // forwarded by a server (indirect bubble, RFC 4380 §5.3.1)
+            if src.port == TEREDO_PORT {
+                self.server_mut(src.ip);
+            }
+            let Some(r) = receiver else { return };
+            let initiator = self
+                .by_socket
+                .get(&o)
+                .copied()
+                .or_else(|| teredo_of(&v6src).and_then(|a| self.client_for(m, &a, Some(v6src))));
+            match initiator {
+                Some(a) if self.is_client_like(a, o) => {
+                    let pid = self.inter_site_proc(m, a, r);
+                    if let Some(pid) = pid {
+                        self.procs[pid].step("indirect-bubble-forwarded", m, cap);
+                    }
+                }
+                _ => {
+                    // a relay (or host-specific relay) asking the client to open its NAT
+                    self.relay_mut(o);
+                    let key = (r, o);
+                    let pid = match self.relay_pending.get(&key).copied() {
+                        Some(p) => Some(p),
+                        None => {
+                            // a pending echo test of this client whose reply will come from o?
+                            let pending = self
+                                .host_procs
+                                .iter()
+                                .filter(|((c, _), &p)| {
+                                    *c == r && self.procs[p].kind == Some(ProcessKind::RelayDiscovery)
+                                })
+                                .map(|(_, &p)| p)
+                                .max_by_key(|&p| self.procs[p].last);
+                            let p = match pending {
+                                Some(p) => Some(p),
+                                None => {
+                                    let mut p = Proc::new(ProcessKind::Ipv6Initiated, m, cap);
+                                    p.frames = FrameList::default();
+                                    p.client = Some(r);
+                                    p.relay = Some(o);
+                                    self.new_proc(p)
+                                }
+                            };
+                            if let Some(p) = p {
+                                if self.relay_pending.len() < 65_536 {
+                                    self.relay_pending.insert(key, p);
+                                }
+                            }
+                            p
+                        }
+                    };
+                    if let Some(pid) = pid {
+                        let p = &mut self.procs[pid];
+                        p.relay.get_or_insert(o);
+                        if p.done.is_none() {
+                            p.via_indirect = true;
+                        }
+                        p.step("indirect-bubble-with-relay-origin", m, cap);
+                    }
+                }
+            }
+            return;
+        }
+        // sent to a server: an indirect bubble (or a maintenance bubble to the own server)
+        if dst.port == TEREDO_PORT
+            && (self.servers.contains_key(&dst.ip) || teredo_of(&v6dst).is_some_and(|a| a.server == dst.ip))
+        {
+            let Some(a) = sender else { return };
+            let dst_tao = teredo_of(&v6dst);
+            if let (Some(b), Some(tao)) = (receiver, dst_tao) {
+                if tao.server == dst.ip && b != a {
+                    self.bubble_rate(m, a, v6dst);
+                    if let Some(pid) = self.inter_site_proc(m, a, b) {
+                        let p = &mut self.procs[pid];
+                        p.n[0] += 1;
+                        p.step("indirect-bubble", m, cap);
+                    }
+                    return;
+                }
+            }
+            // a bubble to a relay that sits on the server's address (relay origin = server)
+            if let Some(&pid) = self.relay_pending.get(&(a, dst)) {
+                self.procs[pid].step("direct-bubble-to-relay", m, cap);
+                return;
+            }
+            if self.clients[a as usize].mapping.server == dst.ip {
+                // RFC 4380 / the overview: a periodic bubble to the server keeps the mapping
+                let pid = match self.clients[a as usize].maintenance {
+                    Some(p) => Some(p),
+                    None => {
+                        let mut p = Proc::new(ProcessKind::Maintenance, m, cap);
+                        p.frames = FrameList::default();
+                        p.client = Some(a);
+                        p.sock = Some(src);
+                        let id = self.new_proc(p);
+                        self.clients[a as usize].maintenance = id;
+                        id
+                    }
+                };
+                if let Some(pid) = pid {
+                    let p = &mut self.procs[pid];
+                    if let Some(prev) = p.last_rs {
+                        if p.intervals.len() < 256 {
+                            p.intervals.push(ts - prev);
+                        }
+                    }
+                    p.last_rs = Some(ts);
+                    p.n[0] += 1;
+                    p.step("bubble-to-server", m, cap);
+                }
+            }
+            return;
+        }
+        // a direct bubble
+        let Some(a) = sender else {
+            if let Some(b) = receiver {
+                if self.unattributed.len() < 65_536 {
+                    self.unattributed.entry((src, b)).or_insert((m.fref(), ts));
+                }
+            }
+            return;
+        };
+        // towards a relay the client was told about by an indirect bubble
+        if let Some(&pid) = self.relay_pending.get(&(a, dst)) {
+            self.procs[pid].step("direct-bubble-to-relay", m, cap);
+            return;
+        }
+        if is_native(&v6dst) {
+            // a bubble to an IPv6 host through a relay
+            let pid = self.host_proc(m, a, v6dst, true);
+            if let Some(pid) = pid {
+                self.procs[pid].relay.get_or_insert(dst);
+                self.procs[pid].step("bubble-to-relay", m, cap);
+            }
+            self.note_relay(dst, a, v6dst);
+            return;
+        }
+        let Some(b) = receiver else { return };
+        if a == b {
+            return;
+        }
+        if let Some(&pid) = self.inter_site.get(&(b, a)) {
+            let p = &mut self.procs[pid];
+            if !p.has("reply-bubble") || ts - p.last < 30_000_000_000 {
+                p.n[1] += 1;
+                p.step("reply-bubble", m, cap);
+                return;
+            }
+        }
+        self.bubble_rate(m, a, v6dst);
+        if let Some(pid) = self.inter_site_proc(m, a, b) {
+            let p = &mut self.procs[pid];
+            p.n[0] += 1;
+            p.step("direct-bubble", m, cap);
+        }
+    }
+
+    fn is_client_like(&self, c: ClientId, o: Sock) -> bool {
+        // the origin is a client's mapping (not a relay): it has a Teredo mapping equal to o or
+        // was seen sending from o
+        let cl = &self.clients[c as usize];
+        cl.mapping.mapped == o || cl.sockets.contains(&o)
+    }
+
+    fn inter_site_proc(&mut self, m: &FrameMeta, a: ClientId, b: ClientId) -> Option<ProcId> {
+        if let Some(&p) = self.inter_site.get(&(a, b)) {
+            return Some(p);
+        }
+        let mut p = Proc::new(ProcessKind::InterSite, m, self.opts.max_frames);
+        p.frames = FrameList::default();
+        p.client = Some(a);
+        p.peer_client = Some(b);
+        let id = self.new_proc(p)?;
+        if self.inter_site.len() < 1 << 20 {
+            self.inter_site.insert((a, b), id);
+        }
+        Some(id)
+    }
+
+    fn host_proc(&mut self, m: &FrameMeta, c: ClientId, host: Ipv6Addr, client_first: bool) -> Option<ProcId> {
+        if let Some(&p) = self.host_procs.get(&(c, host)) {
+            return Some(p);
+        }
+        let kind = if client_first { ProcessKind::RelayDiscovery } else { ProcessKind::Ipv6Initiated };
+        let mut p = Proc::new(kind, m, self.opts.max_frames);
+        p.frames = FrameList::default();
+        p.client = Some(c);
+        p.host = Some(host);
+        let id = self.new_proc(p)?;
+        if self.host_procs.len() < 1 << 20 {
+            self.host_procs.insert((c, host), id);
+        }
+        Some(id)
+    }
+
+    fn note_relay(&mut self, relay: Sock, c: ClientId, host: Ipv6Addr) {
+        let hs = match classify(host) {
+            AddressKind::SixToFour(v4) | AddressKind::Isatap(v4) => v4 == relay.ip,
+            _ => false,
+        };
+        let r = self.relay_mut(relay);
+        r.packets += 1;
+        if hs {
+            r.host_specific = true;
+        } else {
+            r.not_host_specific = true;
+        }
+        if !r.clients.contains(&c) && r.clients.len() < 256 {
+            r.clients.push(c);
+        }
+        if !r.hosts.contains(&host) {
+            r.hosts_total += 1;
+            if r.hosts.len() < 256 {
+                r.hosts.push(host);
+            }
+        }
+        let cl = &mut self.clients[c as usize];
+        if !cl.relays.contains(&relay) && cl.relays.len() < 16 {
+            cl.relays.push(relay);
+        }
+    }
+
+    // ---- data ----
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_data(
+        &mut self,
+        m: &FrameMeta,
+        src: Sock,
+        dst: Sock,
+        t: &TeredoPacket<'_>,
+        v6src: Ipv6Addr,
+        v6dst: Ipv6Addr,
+        sender: Option<ClientId>,
+        receiver: Option<ClientId>,
+    ) {
+        let cap = self.opts.max_frames;
+        let ts = m.ns();
+        let mt = t.message_type;
+        // client -> IPv6 host
+        if let (Some(a), true) = (sender, is_native(&v6dst)) {
+            let to_server = dst.port == TEREDO_PORT && self.clients[a as usize].mapping.server == dst.ip;
+            let Some(pid) = self.host_proc(m, a, v6dst, true) else { return };
+            if to_server {
+                let p = &mut self.procs[pid];
+                if mt == MessageType::EchoRequest {
+                    p.n[0] += 1;
+                    p.step("echo-request-via-server", m, cap);
+                } else {
+                    p.step("data-via-server", m, cap);
+                }
+            } else {
+                self.note_relay(dst, a, v6dst);
+                let p = &mut self.procs[pid];
+                p.relay.get_or_insert(dst);
+                if p.kind == Some(ProcessKind::Ipv6Initiated) && p.done.is_none() && p.has("data-from-relay") {
+                    p.done = Some(ts);
+                }
+                p.step("data-to-relay", m, cap);
+            }
+            return;
+        }
+        // IPv6 host -> client through a relay
+        if let (Some(c), true) = (receiver, is_native(&v6src)) {
+            let relay = src;
+            self.note_relay(relay, c, v6src);
+            let existing = self.host_procs.get(&(c, v6src)).copied();
+            let pid = match existing {
+                Some(p) => Some(p),
+                None => match self.relay_pending.get(&(c, relay)).copied() {
+                    Some(p) if self.procs[p].host.is_none() => {
+                        self.procs[p].host = Some(v6src);
+                        if self.host_procs.len() < 1 << 20 {
+                            self.host_procs.insert((c, v6src), p);
+                        }
+                        Some(p)
+                    }
+                    _ => self.host_proc(m, c, v6src, false),
+                },
+            };
+            let Some(pid) = pid else { return };
+            let p = &mut self.procs[pid];
+            p.relay.get_or_insert(relay);
+            if mt == MessageType::EchoReply && p.kind == Some(ProcessKind::RelayDiscovery) {
+                p.n[1] += 1;
+                p.step("echo-reply-from-relay", m, cap);
+                if p.done.is_none() {
+                    p.done = Some(ts);
+                    p.relay = Some(relay);
+                }
+            } else {
+                p.step("data-from-relay", m, cap);
+                if p.kind == Some(ProcessKind::Ipv6Initiated) && p.done.is_none() {
+                    p.done = Some(ts);
+                }
+            }
+            return;
+        }
+        // client <-> client
+        let (Some(a), Some(b)) = (sender, receiver) else { return };
+        if a == b {
+            return;
+        }
+        if self.pairs_flowing.contains(&(a, b)) || self.pairs_flowing.contains(&(b, a)) {
+            return;
+        }
+        if self.pairs_flowing.len() < 1 << 20 {
+            self.pairs_flowing.insert((a, b));
+        }
+        let p1 = self.inter_site.get(&(a, b)).copied();
+        let p2 = self.inter_site.get(&(b, a)).copied();
+        if let Some(pid) = p1.or(p2) {
+            let p = &mut self.procs[pid];
+            p.step("first-data", m, cap);
+            if p.done.is_none() {
+                p.done = Some(ts);
+            }
+            return;
+        }
+        // on-link peers exchange data after discovery
+        for (s, other) in [(src, dst), (dst, src)] {
+            if let Some(&pid) = self.on_link.get(&s) {
+                if self.procs[pid].responder == Some(other) {
+                    self.procs[pid].step("first-data", m, cap);
+                    return;
+                }
+            }
+        }
+        if let Some((f, t0)) = self.unattributed.remove(&(src, b)) {
+            // the sender's bubble came before its socket was known: the introduction happened
+            let mut p = Proc::new(ProcessKind::InterSite, m, cap);
+            p.frames = FrameList::default();
+            p.client = Some(a);
+            p.peer_client = Some(b);
+            p.steps.push(Step { name: "direct-bubble", frame: f, ts: t0 });
+            p.frames.push(f, cap);
+            p.start = t0;
+            p.n[0] = 1;
+            p.step("first-data", m, cap);
+            p.done = Some(ts);
+            if let Some(id) = self.new_proc(p) {
+                self.inter_site.insert((a, b), id);
+            }
+            return;
+        }
+        let b_cone = self.clients[b as usize].address.and_then(|x| teredo_of(&x)).is_some_and(|x| x.flags.cone());
+        if !b_cone {
+            let (sa, sb) = (self.clients[a as usize].address, self.clients[b as usize].address);
+            self.anomaly((15, u64::from(a), u64::from(b)), "no-bubble-introduction", m, || {
+                let f = |x: Option<Ipv6Addr>| x.map_or_else(|| "?".to_string(), |x| x.to_string());
+                format!("{} sends to the non-cone peer {} without a bubble exchange in the capture: RFC 4380 §5.2.4 case 5 queues the packet and sends bubbles first (or the introduction happened before the capture started)", f(sa), f(sb))
+            });
+        }
+    }
+}
+
+/// Dissect and analyse every frame of the capture files `paths` (in order) into `analyzer`.
+/// Returns the number of frames read.
+pub fn analyze_files(
+    analyzer: &mut Analyzer,
+    paths: &[&str],
+    opts: &crate::dissect::DissectOptions,
+) -> Result<u64, crate::capture::CaptureError> {
+    let mut n = 0;
+    for (i, path) in paths.iter().enumerate() {
+        let mut r = crate::capture::open(path)?;
+        while let Some(f) = r.next_frame() {
+            let f = f?;
+            let d = crate::dissect::dissect_frame(f.data, f.origlen as usize, f.linktype, opts);
+            analyzer.observe(&FrameMeta::from_frame(i, &f), &d);
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests;

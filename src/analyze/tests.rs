@@ -1,0 +1,390 @@
+//! Generated packets for what Miredo never does: the full RFC 4380 §5.2.1 qualification,
+//! local discovery with a unicast reply, host-specific relays, IPv6-initiated traffic, rate
+//! limits, mapping changes. Built with the crate's emit functions, fed through `dissect_frame`.
+
+use super::*;
+use crate::addr::Flags;
+use crate::dissect::{dissect_frame, DissectOptions};
+use crate::wire::icmpv6::{emit_echo, emit_router_advertisement, emit_router_solicitation, RouterAdvertisementRepr};
+use crate::wire::ipv4::{emit_ipv4, IpProtocol};
+use crate::wire::ipv6::emit_bubble;
+use crate::wire::link::{emit_ethernet, EtherType};
+use crate::wire::teredo::{build_teredo_payload, Authentication, OriginIndication};
+use crate::wire::udp::emit_udp;
+
+fn v4(s: &str) -> Ipv4Addr {
+    s.parse().unwrap()
+}
+fn v6(s: &str) -> Ipv6Addr {
+    s.parse().unwrap()
+}
+fn sock(s: &str) -> Sock {
+    let (a, p) = s.split_once(':').unwrap();
+    Sock { ip: v4(a), port: p.parse().unwrap() }
+}
+
+const S1: &str = "192.0.2.1";
+const S2: &str = "192.0.2.2";
+
+struct Gen {
+    a: Analyzer,
+    n: u64,
+    t_ms: i64,
+}
+
+impl Gen {
+    fn new() -> Self {
+        Gen { a: Analyzer::new(AnalyzeOptions::default()), n: 0, t_ms: 0 }
+    }
+    fn at(&mut self, ms: i64) -> &mut Self {
+        self.t_ms = ms;
+        self
+    }
+    fn send(&mut self, src: &str, dst: &str, payload: &[u8]) -> u64 {
+        let (s, d) = (sock(src), sock(dst));
+        let mut f = Vec::new();
+        emit_ethernet([2, 0, 0, 0, 0, 2], [2, 0, 0, 0, 0, 1], EtherType::IPV4, &mut f);
+        let ttl = if d.ip.is_multicast() { 1 } else { 64 };
+        f.extend_from_slice(&emit_ipv4(s.ip, d.ip, IpProtocol::UDP, 8 + payload.len(), ttl, 1, 0));
+        f.extend_from_slice(&emit_udp(s.port, d.port, payload, None));
+        f.extend_from_slice(payload);
+        self.n += 1;
+        let meta = FrameMeta {
+            file_index: 0,
+            frame: self.n,
+            ts_sec: 1_700_000_000 + self.t_ms.div_euclid(1000),
+            ts_nsec: (self.t_ms.rem_euclid(1000) * 1_000_000) as u32,
+            interface_id: 0,
+        };
+        let d = dissect_frame(&f, f.len(), 1, &DissectOptions::default());
+        assert!(d.teredo.is_some(), "generated frame {} is Teredo", self.n);
+        self.a.observe(&meta, &d);
+        self.n
+    }
+    fn rs(&mut self, src: &str, server: &str, cone: bool, nonce: u8) -> u64 {
+        let ll = if cone { v6("fe80::8000:ffff:ffff:fffd") } else { v6("fe80::ffff:ffff:fffd") };
+        let mut ip = Vec::new();
+        emit_router_solicitation(ll, &mut ip);
+        let mut p = Vec::new();
+        build_teredo_payload(Some(&Authentication::new([nonce; 8], 0)), None, &ip, &[], &mut p);
+        self.send(src, &format!("{server}:3544"), &p)
+    }
+    /// RA from `from` (server address), prefix of `primary`, to `to`, with Origin `origin`.
+    fn ra(&mut self, from: &str, primary: &str, to: &str, origin: &str, cone: bool, nonce: u8) -> u64 {
+        let ll = if cone { v6("fe80::8000:ffff:ffff:fffd") } else { v6("fe80::ffff:ffff:fffd") };
+        let o = sock(origin);
+        let pb = v4(primary).octets();
+        let prefix = Ipv6Addr::new(
+            0x2001,
+            0,
+            u16::from_be_bytes([pb[0], pb[1]]),
+            u16::from_be_bytes([pb[2], pb[3]]),
+            0,
+            0,
+            0,
+            0,
+        );
+        let mut ip = Vec::new();
+        let repr = RouterAdvertisementRepr { prefix, mtu: Some(1280), retrans_timer: 2000, lifetime: u32::MAX };
+        emit_router_advertisement(v6("fe80::8000:f227:3fff:fdfe"), ll, &repr, &mut ip);
+        let mut p = Vec::new();
+        build_teredo_payload(
+            Some(&Authentication::new([nonce; 8], 0)),
+            Some(&OriginIndication::new(o.ip, o.port)),
+            &ip,
+            &[],
+            &mut p,
+        );
+        self.send(&format!("{from}:3544"), to, &p)
+    }
+    fn bubble(&mut self, src: &str, dst: &str, s6: Ipv6Addr, d6: Ipv6Addr, origin: Option<&str>) -> u64 {
+        let b = emit_bubble(s6, d6, 0);
+        let mut p = Vec::new();
+        let o = origin.map(|o| {
+            let o = sock(o);
+            OriginIndication::new(o.ip, o.port)
+        });
+        build_teredo_payload(None, o.as_ref(), &b, &[], &mut p);
+        self.send(src, dst, &p)
+    }
+    fn echo(&mut self, src: &str, dst: &str, s6: Ipv6Addr, d6: Ipv6Addr, reply: bool) -> u64 {
+        let mut ip = Vec::new();
+        emit_echo(reply, s6, d6, 64, 1, 1, b"nonce123", &mut ip);
+        self.send(src, dst, &ip)
+    }
+    fn report(&self) -> AnalysisReport {
+        self.a.report()
+    }
+}
+
+fn teredo(server: &str, mapped: &str, cone: bool) -> Ipv6Addr {
+    let m = sock(mapped);
+    TeredoAddress {
+        prefix: TeredoPrefix::Rfc4380,
+        server: v4(server),
+        flags: Flags(if cone { 0x8000 } else { 0x0a5c }),
+        mapped_port: m.port,
+        mapped_address: m.ip,
+    }
+    .encode()
+}
+
+fn qual(r: &AnalysisReport) -> (&'static str, String, &'static str) {
+    let q: Vec<_> = r.processes_of("qualification").collect();
+    assert_eq!(q.len(), 1, "{:#?}", r.processes);
+    let q = q[0];
+    let m = format!(
+        "{}:{}",
+        q.mapped_address.get().cloned().unwrap_or_default(),
+        q.mapped_port.get().copied().unwrap_or(0)
+    );
+    (q.nat_type.unwrap(), m, q.outcome)
+}
+
+#[test]
+fn qualification_cone() {
+    // RFC 4380 §5.2.1: cone RS to the primary, RA from the other address reaches the client
+    let mut g = Gen::new();
+    g.at(0).rs("198.51.100.7:40000", S1, true, 1);
+    g.at(50).ra(S2, S1, "198.51.100.7:40000", "198.51.100.7:40000", true, 1);
+    let r = g.report();
+    assert_eq!(qual(&r), ("cone", "198.51.100.7:40000".into(), "completed"));
+    assert_eq!(r.clients.len(), 1);
+    assert_eq!((r.clients[0].nat_type, r.clients[0].cone), ("cone", true));
+    assert_eq!(r.servers[0].secondary.as_deref(), Some(S2));
+    assert_eq!(r.rs_ra[0].rtt_ms, Some(50.0));
+}
+
+#[test]
+fn qualification_restricted_after_cone_timeouts() {
+    // three cone RS without an RA (T = 4 s, N = 3), then non-cone RS to primary and secondary
+    let mut g = Gen::new();
+    for i in 0..3 {
+        g.at(i * 4000).rs("198.51.100.7:40000", S1, true, i as u8 + 1);
+    }
+    let fb = g.at(12_000).rs("198.51.100.7:40000", S1, false, 10);
+    g.at(12_040).ra(S1, S1, "198.51.100.7:40000", "198.51.100.7:40000", false, 10);
+    g.at(12_100).rs("198.51.100.7:40000", S2, false, 11);
+    g.at(12_140).ra(S2, S1, "198.51.100.7:40000", "198.51.100.7:40000", false, 11);
+    let r = g.report();
+    assert_eq!(qual(&r), ("restricted", "198.51.100.7:40000".into(), "completed"));
+    let q = r.processes_of("qualification").next().unwrap();
+    assert!(
+        q.evidence.iter().any(|e| e.contains("fell back") && e.contains(&format!("frame {fb}"))),
+        "{:?}",
+        q.evidence
+    );
+    assert_eq!(r.servers[0].unanswered_rs, 3);
+    assert_eq!(r.rs_ra.iter().filter(|p| p.flags.contains(&"unanswered")).count(), 3);
+    assert_eq!(r.clients.len(), 1, "the secondary's RA does not make a client");
+    assert_eq!(r.clients[0].nat_type, "restricted");
+}
+
+#[test]
+fn qualification_symmetric() {
+    let mut g = Gen::new();
+    g.at(0).rs("198.51.100.7:40000", S1, false, 1);
+    g.at(30).ra(S1, S1, "198.51.100.7:40000", "198.51.100.7:40000", false, 1);
+    g.at(60).rs("198.51.100.7:40001", S2, false, 2);
+    g.at(90).ra(S2, S1, "198.51.100.7:40001", "198.51.100.7:40001", false, 2);
+    let r = g.report();
+    assert_eq!(qual(&r), ("symmetric", "198.51.100.7:40000".into(), "completed"));
+    // no cone phase here: no conntrack caution
+    assert!(!r.processes[0].evidence.iter().any(|e| e.contains("conntrack")));
+}
+
+#[test]
+fn qualification_offline_fails() {
+    let mut g = Gen::new();
+    for i in 0..3 {
+        g.at(i * 4000).rs("198.51.100.7:40000", S1, false, i as u8 + 1);
+    }
+    let r = g.report();
+    let q = r.processes_of("qualification").next().unwrap();
+    assert_eq!((q.outcome, q.failed_step, q.nat_type), ("failed", Some("ra-from-primary"), Some("unknown")));
+}
+
+#[test]
+fn maintenance_interval_and_mapping_change() {
+    // capture inside the NAT: the client socket stays 10.0.0.2:5000, the Origin changes (rebind)
+    let mut g = Gen::new();
+    g.at(0).rs("10.0.0.2:5000", S1, false, 1);
+    g.at(20).ra(S1, S1, "10.0.0.2:5000", "198.51.100.7:40000", false, 1);
+    g.at(30_000).rs("10.0.0.2:5000", S1, false, 2);
+    g.at(30_020).ra(S1, S1, "10.0.0.2:5000", "198.51.100.7:40000", false, 2);
+    g.at(60_000).rs("10.0.0.2:5000", S1, false, 3);
+    let f = g.at(60_020).ra(S1, S1, "10.0.0.2:5000", "198.51.100.7:41000", false, 3);
+    let r = g.report();
+    let m: Vec<_> = r.processes_of("maintenance").collect();
+    assert_eq!(m.len(), 1);
+    let iv = m[0].interval_s.unwrap();
+    assert_eq!((iv.min, iv.median, iv.max), (30.0, 30.0, 30.0));
+    let old = r.client("198.51.100.7:40000").unwrap();
+    assert_eq!(old.mapping_changes.len(), 1);
+    assert_eq!((old.mapping_changes[0].frame.number(), old.mapping_changes[0].to.as_str()), (f, "198.51.100.7:41000"));
+    assert_eq!(r.anomalies_of("mapping-change").count(), 1);
+}
+
+#[test]
+fn on_link_discovery_with_unicast_reply() {
+    // RFC 4380 §5.2.8 / §5.2.3 case 4: A's multicast bubble, B's unicast bubble, then data
+    let a6 = teredo(S1, "198.51.100.7:40000", false);
+    let b6 = teredo(S1, "198.51.100.7:40001", false);
+    let mut g = Gen::new();
+    let f1 = g.at(0).bubble("192.168.1.10:3000", "224.0.0.253:3544", a6, v6("ff02::1"), None);
+    let f2 = g.at(5).bubble("192.168.1.11:3001", "192.168.1.10:3000", b6, a6, None);
+    let f3 = g.at(10).echo("192.168.1.10:3000", "192.168.1.11:3001", a6, b6, false);
+    let r = g.report();
+    let ol: Vec<_> = r.processes_of("on-link").collect();
+    assert_eq!(ol.len(), 1);
+    assert_eq!(ol[0].outcome, "completed");
+    let st: Vec<(&str, u64)> = ol[0].steps.iter().map(|s| (s.step, s.frame.number())).collect();
+    assert_eq!(st, [("discovery-bubble", f1), ("unicast-reply-bubble", f2), ("first-data", f3)]);
+    assert_eq!(r.anomalies_of("no-bubble-introduction").count(), 0);
+}
+
+#[test]
+fn host_specific_relay_client_initiated() {
+    // the IPv6 host 2002:cb00:7105::1 is 6to4 for 203.0.113.5, which answers itself
+    let a6 = teredo(S1, "198.51.100.7:40000", false);
+    let h = v6("2002:cb00:7105::1");
+    let mut g = Gen::new();
+    g.at(0).echo("198.51.100.7:40000", "192.0.2.1:3544", a6, h, false);
+    g.at(40).bubble(
+        "192.0.2.1:3544",
+        "198.51.100.7:40000",
+        v6("fe80::8000:f227:34ff:8efa"),
+        a6,
+        Some("203.0.113.5:3544"),
+    );
+    g.at(45).bubble("198.51.100.7:40000", "203.0.113.5:3544", a6, v6("fe80::8000:f227:34ff:8efa"), None);
+    g.at(60).echo("203.0.113.5:3544", "198.51.100.7:40000", h, a6, true);
+    let r = g.report();
+    let p: Vec<_> = r.processes_of("host-specific-relay").collect();
+    assert_eq!(p.len(), 1, "{:#?}", r.processes);
+    assert_eq!(
+        (p[0].outcome, p[0].relay.as_deref(), p[0].path),
+        ("completed", Some("203.0.113.5:3544"), Some("restricted"))
+    );
+    assert!(r.relays.iter().any(|x| x.address == "203.0.113.5" && x.host_specific));
+}
+
+#[test]
+fn host_specific_relay_initiated_and_ipv6_initiated() {
+    let a6 = teredo(S1, "198.51.100.7:40000", false);
+    let mut g = Gen::new();
+    // a host-specific relay sends first, directly (client behind a cone NAT)
+    g.at(0).echo("203.0.113.5:3544", "198.51.100.7:40000", v6("2002:cb00:7105::1"), a6, false);
+    // an IPv6-only host reaches the client through relay 198.51.100.99:3545 after an indirect bubble
+    g.at(100).bubble("192.0.2.1:3544", "198.51.100.7:40000", v6("fe80::1"), a6, Some("198.51.100.99:3545"));
+    g.at(110).bubble("198.51.100.7:40000", "198.51.100.99:3545", a6, v6("fe80::1"), None);
+    g.at(130).echo("198.51.100.99:3545", "198.51.100.7:40000", v6("2001:db8::80"), a6, false);
+    g.at(140).echo("198.51.100.7:40000", "198.51.100.99:3545", a6, v6("2001:db8::80"), true);
+    let r = g.report();
+    let hs: Vec<_> = r.processes_of("host-specific-relay").collect();
+    assert_eq!(hs.len(), 1, "{:#?}", r.processes);
+    assert_eq!((hs[0].outcome, hs[0].path), ("completed", Some("direct")));
+    let v6i: Vec<_> = r.processes_of("ipv6-initiated").collect();
+    assert_eq!(v6i.len(), 1);
+    assert_eq!(
+        (v6i[0].outcome, v6i[0].path, v6i[0].relay.as_deref()),
+        ("completed", Some("indirect-bubble"), Some("198.51.100.99:3545"))
+    );
+    assert_eq!(v6i[0].peer.as_deref(), Some("2001:db8::80"));
+    let rl = r.relays.iter().find(|x| x.port == 3545).unwrap();
+    assert_eq!((rl.host_specific, rl.ipv6_hosts.as_slice()), (false, ["2001:db8::80".to_string()].as_slice()));
+    assert_eq!(r.clients[0].relays.len(), 2);
+}
+
+#[test]
+fn bubble_rate_limits() {
+    let a6 = teredo(S1, "198.51.100.7:40000", false);
+    let b6 = teredo(S2, "203.0.113.9:51234", false);
+    let mut g = Gen::new();
+    // 1.5 s apart: under the 2 s minimum (and beyond the 1 s de-duplication window)
+    g.at(0).bubble("198.51.100.7:40000", "203.0.113.9:51234", a6, b6, None);
+    let f = g.at(1500).bubble("198.51.100.7:40000", "203.0.113.9:51234", a6, b6, None);
+    // then 3 s apart, no answer: the 5th in 300 s breaks the 4-bubble limit
+    for i in 0..3 {
+        g.at(4000 + i * 3000).bubble("198.51.100.7:40000", "203.0.113.9:51234", a6, b6, None);
+    }
+    let r = g.report();
+    let rate: Vec<_> = r.anomalies_of("bubble-rate").collect();
+    assert_eq!(rate.len(), 1);
+    assert_eq!(rate[0].frames[0].number(), f);
+    assert_eq!(r.anomalies_of("bubble-limit").count(), 1);
+    let p = r.processes_of("inter-site").next().unwrap();
+    assert_eq!((p.outcome, p.failed_step), ("failed", Some("reply-bubble")));
+}
+
+#[test]
+fn nat_inside_and_outside_copies_count_once() {
+    // the same RS seen on the NAT's inside (10.0.0.2:5000) and outside (198.51.100.7:40000)
+    let mut g = Gen::new();
+    g.at(0).rs("10.0.0.2:5000", S1, false, 1);
+    g.at(1).rs("198.51.100.7:40000", S1, false, 1);
+    g.at(30).ra(S1, S1, "198.51.100.7:40000", "198.51.100.7:40000", false, 1);
+    g.at(31).ra(S1, S1, "10.0.0.2:5000", "198.51.100.7:40000", false, 1);
+    let r = g.report();
+    assert_eq!((r.servers[0].rs, r.servers[0].ra), (1, 1));
+    assert_eq!(r.summary.duplicates, 2);
+    assert_eq!(r.anomalies_of("reused-nonce").count(), 0);
+}
+
+#[test]
+fn spoofed_or_inside_mapping_mismatch() {
+    let a6 = teredo(S1, "198.51.100.7:40000", false);
+    let mut g = Gen::new();
+    g.at(0).echo("203.0.113.66:40000", "192.0.2.1:3544", a6, v6("2001:db8::1"), false);
+    // later than the de-duplication window (same payload and destination as a NAT copy)
+    g.at(2000).echo("10.1.1.1:40000", "192.0.2.1:3544", a6, v6("2001:db8::1"), false);
+    let r = g.report();
+    let mm: Vec<_> = r.anomalies_of("mapping-mismatch").collect();
+    assert_eq!(mm.len(), 2);
+    assert!(mm[0].detail.contains("spoofed"));
+    assert!(mm[1].detail.contains("inside the client's NAT"));
+}
+
+#[test]
+fn report_json_has_the_issue_keys() {
+    let mut g = Gen::new();
+    g.at(0).rs("198.51.100.7:40000", S1, true, 1);
+    g.at(50).ra(S2, S1, "198.51.100.7:40000", "198.51.100.7:40000", true, 1);
+    let j = g.report().to_json();
+    for k in ["clients", "servers", "relays", "processes", "anomalies"] {
+        assert!(j[k].is_array(), "{k}");
+    }
+    let c = &j["clients"][0];
+    for k in [
+        "address",
+        "server",
+        "cone",
+        "mapped_address",
+        "mapped_port",
+        "nat_type",
+        "first_seen",
+        "last_seen",
+        "packets",
+        "peers",
+        "relays",
+    ] {
+        assert!(c.get(k).is_some(), "client.{k}");
+    }
+    let s = &j["servers"][0];
+    for k in ["address", "clients", "rs", "ra", "unanswered_rs"] {
+        assert!(s.get(k).is_some(), "server.{k}");
+    }
+    for k in ["min", "median", "max"] {
+        assert!(s["rtt_ms"].get(k).is_some());
+    }
+    let p = &j["processes"][0];
+    for k in ["kind", "outcome", "frames", "duration_ms", "nat_type", "mapped_address", "mapped_port", "server"] {
+        assert!(p.get(k).is_some(), "process.{k}");
+    }
+    assert_eq!(p["frames"], serde_json::json!([1, 2]));
+    assert_eq!(c["first_seen"], "2023-11-14T22:13:20.000000Z");
+    let mut out = Vec::new();
+    g.report().write_tables(&mut out, false).unwrap();
+    let t = String::from_utf8(out).unwrap();
+    assert!(t.contains("qualification") && t.contains("cone 198.51.100.7:40000"), "{t}");
+}
