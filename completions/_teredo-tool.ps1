@@ -137,6 +137,7 @@ Register-ArgumentCompleter -Native -CommandName 'teredo-tool' -ScriptBlock {
             [CompletionResult]::new('-x', '-x', [CompletionResultType]::ParameterName, 'Hex dump of each packet')
             [CompletionResult]::new('--hex', '--hex', [CompletionResultType]::ParameterName, 'Hex dump of each packet')
             [CompletionResult]::new('--summary', '--summary', [CompletionResultType]::ParameterName, 'Print counters instead of packets (one JSON document with --format json)')
+            [CompletionResult]::new('--analyze', '--analyze', [CompletionResultType]::ParameterName, 'Analyse the traffic instead of listing packets: clients, servers, relays, Teredo processes (qualification, bubbles, relay discovery...), RS/RA pairing and anomalies (one JSON document with --format json)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No progress bar and no end-of-run line on stderr')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No progress bar and no end-of-run line on stderr')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Short for --format json')

@@ -285,7 +285,7 @@ _teredo__tool() {
             return 0
             ;;
         teredo__subcmd__tool__subcmd__live)
-            opts="-i -s -B -c -V -x -w -q -h --interface --list --filter --duration --user --snaplen --buffer-size --type --host --port --count --ports --no-heuristic --verbose --hex --summary --write --decap --quiet --format --json --color --help"
+            opts="-i -s -B -c -V -x -w -q -h --interface --list --filter --duration --user --snaplen --buffer-size --type --host --port --count --ports --no-heuristic --verbose --hex --summary --analyze --write --decap --quiet --format --json --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

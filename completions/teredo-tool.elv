@@ -129,6 +129,7 @@ set edit:completion:arg-completer[teredo-tool] = {|@words|
             cand -x 'Hex dump of each packet'
             cand --hex 'Hex dump of each packet'
             cand --summary 'Print counters instead of packets (one JSON document with --format json)'
+            cand --analyze 'Analyse the traffic instead of listing packets: clients, servers, relays, Teredo processes (qualification, bubbles, relay discovery...), RS/RA pairing and anomalies (one JSON document with --format json)'
             cand -q 'No progress bar and no end-of-run line on stderr'
             cand --quiet 'No progress bar and no end-of-run line on stderr'
             cand --json 'Short for --format json'

@@ -143,6 +143,7 @@ complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand live" -l no-heur
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand live" -s V -l verbose -d 'Show every layer of each packet with byte offsets (like tshark -V)'
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand live" -s x -l hex -d 'Hex dump of each packet'
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand live" -l summary -d 'Print counters instead of packets (one JSON document with --format json)'
+complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand live" -l analyze -d 'Analyse the traffic instead of listing packets: clients, servers, relays, Teredo processes (qualification, bubbles, relay discovery...), RS/RA pairing and anomalies (one JSON document with --format json)'
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand live" -s q -l quiet -d 'No progress bar and no end-of-run line on stderr'
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand live" -l json -d 'Short for --format json'
 complete -c teredo-tool -n "__fish_teredo_tool_using_subcommand live" -s h -l help -d 'Print help'

@@ -375,6 +375,32 @@ fn sigusr1_reports_and_sigint_stops_with_a_summary() {
 }
 
 #[test]
+fn analyze_reports_at_the_end_and_on_sigusr1() {
+    require_lab!();
+    let lab = Lab::new();
+    let mut live = lab.live(&["--analyze", "--format", "json"]);
+    lab.send(&[("bubble", 40000, 3544), ("echo-request", 0, 3544), ("echo-reply", 3544, 40000)]);
+    std::thread::sleep(Duration::from_millis(200));
+    nix::sys::signal::kill(live.pid(), nix::sys::signal::SIGUSR1).unwrap();
+    let seen = live.wait_for_line("\"clients\"", Duration::from_secs(5));
+    let interim: serde_json::Value = serde_json::from_str(seen.last().unwrap()).unwrap();
+    nix::sys::signal::kill(live.pid(), nix::sys::signal::SIGINT).unwrap();
+    let done = live.finish(Duration::from_secs(5));
+    assert!(done.status.success(), "{}", done.stderr);
+    // stdout is one JSON document: the analysis at the end
+    let end: serde_json::Value = serde_json::from_str(&done.stdout).unwrap();
+    for report in [&interim, &end] {
+        // teredo_send's client: server 192.0.2.1, mapped 198.51.100.2:40000 (its documentation)
+        let clients = report["clients"].as_array().unwrap();
+        let client = clients
+            .iter()
+            .find(|c| c["mapped_address"] == "198.51.100.2" && c["mapped_port"] == 40000)
+            .unwrap_or_else(|| panic!("no client 198.51.100.2:40000 in {report:#}"));
+        assert_eq!(client["server"], "192.0.2.1");
+    }
+}
+
+#[test]
 fn write_saves_the_frames_shown() {
     require_lab!();
     let lab = Lab::new();
@@ -537,4 +563,19 @@ fn captures_the_probers_qualification_with_miredo_server() {
     // the cone test's answer comes from the secondary address (LAB.md), the others from the primary
     let from: Vec<&str> = ra.iter().map(|a| a["outer"]["src"].as_str().unwrap()).collect();
     assert!(from.contains(&"192.0.2.2") && from.contains(&"192.0.2.1"), "{from:?} {ctx}");
+}
+
+#[test]
+fn without_privileges_the_error_names_the_capabilities() {
+    require_lab!();
+    // setpriv (util-linux) runs the binary as nobody with no capabilities
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"])
+        .args([env!("CARGO_BIN_EXE_teredo-tool"), "live", "-i", "lo"])
+        .output()
+        .expect("run setpriv");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("lo: no permission to capture"), "{err}");
+    assert!(err.contains("CAP_NET_RAW") && err.contains("CAP_NET_ADMIN") && err.contains("setcap"), "{err}");
 }

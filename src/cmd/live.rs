@@ -65,6 +65,15 @@ mod imp {
             if signals.take_report_request() {
                 out.writer().flush()?;
                 report(&p.stats, cap.stats().ok(), out.format(), "so far");
+                // On stderr: stdout keeps its one analysis document for the end.
+                if let Some(a) = p.analyzer() {
+                    let r = a.report();
+                    let mut e = io::stderr().lock();
+                    match out.format() {
+                        Format::Table => r.write_tables(&mut e, false)?,
+                        Format::Json | Format::Ndjson => writeln!(e, "{}", r.to_json())?,
+                    }
+                }
             }
             cap.dispatch(|frame| {
                 // After --count or an output error, the rest of the batch is only counted by libpcap.
@@ -87,13 +96,16 @@ mod imp {
         p.finish(out)?;
         out.writer().flush()?;
         if !args.show.quiet {
-            report(&p.stats, stats, out.format(), "captured");
+            // The per-packet table already ends with the dissector's counters.
+            let listed = out.format() == Format::Table && !args.show.summary && !args.show.analyze;
+            report(&p.stats, stats, out.format(), if listed { "" } else { "captured" });
         }
         Ok(ExitCode::SUCCESS)
     }
 
-    /// The end-of-run (or SIGUSR1) lines on stderr: the dissector's counters and
-    /// libpcap's. One JSON object when the output is JSON.
+    /// The end-of-run (or SIGUSR1) line on stderr: the dissector's counters and
+    /// libpcap's (only libpcap's when `when` is empty). One JSON object when the
+    /// output is JSON.
     fn report(stats: &CaptureStats, pcap: Option<LiveStats>, format: Format, when: &str) {
         let mut e = io::stderr().lock();
         let _ = match format {
@@ -102,7 +114,11 @@ mod imp {
                     Some(s) => format!("libpcap: {s}"),
                     None => "libpcap: counters unavailable".to_string(),
                 };
-                writeln!(e, "teredo-tool: {when}: {}, {} shown; {pcap_line}", stats.short_line(), stats.matched)
+                if when.is_empty() {
+                    writeln!(e, "teredo-tool: {pcap_line}")
+                } else {
+                    writeln!(e, "teredo-tool: {when}: {}, {} shown; {pcap_line}", stats.short_line(), stats.matched)
+                }
             }
             Format::Json | Format::Ndjson => {
                 let v = json!({

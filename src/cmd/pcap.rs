@@ -222,6 +222,11 @@ impl Processor {
         self.stopped
     }
 
+    /// The analysis so far (`--analyze`): `live` prints it on SIGUSR1.
+    pub fn analyzer(&self) -> Option<&Analyzer> {
+        self.analyzer.as_ref()
+    }
+
     /// Handles one captured frame.
     pub fn frame<W: Write>(&mut self, f: &Frame<'_>, out: &mut Output<W>) -> anyhow::Result<Flow> {
         // The file name is lent to the records of this frame.
