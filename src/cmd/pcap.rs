@@ -223,6 +223,7 @@ impl Processor {
     }
 
     /// The analysis so far (`--analyze`): `live` prints it on SIGUSR1.
+    #[cfg(feature = "live")]
     pub fn analyzer(&self) -> Option<&Analyzer> {
         self.analyzer.as_ref()
     }
