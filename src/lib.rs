@@ -14,6 +14,7 @@ pub mod analyze;
 pub mod capture;
 pub mod dissect;
 pub mod error;
+pub mod nat;
 pub mod output;
 pub mod probe;
 pub mod reassembly;
