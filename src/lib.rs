@@ -16,6 +16,7 @@ pub mod dissect;
 pub mod error;
 #[cfg(feature = "live")]
 pub mod live;
+pub mod nat;
 pub mod output;
 pub mod probe;
 pub mod reassembly;

@@ -148,33 +148,7 @@ pub struct Mapping {
     pub mapped: Sock,
 }
 
-/// NAT type as far as the capture shows it (RFC 4380 §5.2.1 vocabulary).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum NatType {
-    /// No NAT: the client's own address is its mapping.
-    None,
-    /// Cone: an RA from another server address reached the client.
-    Cone,
-    /// Restricted: the same mapping towards both server addresses, cone RA not received.
-    Restricted,
-    /// Symmetric: different mappings towards the two server addresses.
-    Symmetric,
-    /// Not determined by what was captured.
-    Unknown,
-}
-
-impl NatType {
-    /// `none`, `cone`, `restricted`, `symmetric`, `unknown`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NatType::None => "none",
-            NatType::Cone => "cone",
-            NatType::Restricted => "restricted",
-            NatType::Symmetric => "symmetric",
-            NatType::Unknown => "unknown",
-        }
-    }
-}
+pub use crate::nat::NatType;
 
 /// Kinds of process (issue 5 names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

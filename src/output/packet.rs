@@ -319,28 +319,11 @@ struct Extra<'a> {
     hex: bool,
 }
 
-fn icmpv6_name(t: u8) -> &'static str {
-    match t {
-        1 => "destination-unreachable",
-        2 => "packet-too-big",
-        3 => "time-exceeded",
-        4 => "parameter-problem",
-        128 => "echo-request",
-        129 => "echo-reply",
-        133 => "router-solicitation",
-        134 => "router-advertisement",
-        135 => "neighbor-solicitation",
-        136 => "neighbor-advertisement",
-        137 => "redirect",
-        _ => "other",
-    }
-}
-
 fn icmpv6_view<'a>(m: &Icmpv6<'a>, checksum_ok: Option<bool>) -> Icmpv6View<'a> {
     let mut v = Icmpv6View {
         icmp_type: m.icmp_type.0,
         code: m.code,
-        name: icmpv6_name(m.icmp_type.0),
+        name: m.icmp_type.name().unwrap_or("other"),
         checksum_ok,
         ..Default::default()
     };

@@ -62,35 +62,7 @@ pub fn default_servers() -> Vec<String> {
     }
 }
 
-/// NAT type as Teredo qualification sees it (RFC 4380 §5.2.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NatType {
-    /// Mapped address and port equal the local ones.
-    None,
-    /// An RA from the other server address reached us: endpoint-independent filtering.
-    Cone,
-    /// Same mapping towards both server addresses, but filtered.
-    Restricted,
-    /// A different mapping towards the secondary address.
-    Symmetric,
-    /// The primary answered but the secondary did not: restricted vs symmetric unknown.
-    Unknown,
-    /// No valid RA at all.
-    Offline,
-}
-
-impl NatType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NatType::None => "none",
-            NatType::Cone => "cone",
-            NatType::Restricted => "restricted",
-            NatType::Symmetric => "symmetric",
-            NatType::Unknown => "unknown",
-            NatType::Offline => "offline",
-        }
-    }
-}
+pub use crate::nat::NatType;
 
 /// Direction of a traced packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -52,6 +52,7 @@ impl Icmpv6Type {
             134 => "router-advertisement",
             135 => "neighbor-solicitation",
             136 => "neighbor-advertisement",
+            137 => "redirect",
             _ => return None,
         })
     }
