@@ -14,7 +14,7 @@ mod common;
 #[path = "../examples/teredo_send.rs"]
 mod teredo_send;
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
 use std::os::fd::AsFd;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -126,7 +126,10 @@ struct Live {
     stderr: mpsc::Receiver<String>,
     /// stderr lines already read by `wait_for_line`.
     seen: Vec<String>,
-    stdout: Option<std::thread::JoinHandle<String>>,
+    /// stdout, line by line as the process writes (and flushes) it.
+    stdout: mpsc::Receiver<String>,
+    /// stdout lines already read by `wait_for_records`.
+    records: Vec<String>,
 }
 
 struct Finished {
@@ -139,11 +142,15 @@ struct Finished {
 impl Live {
     fn start(mut cmd: Command) -> Live {
         let mut child = cmd.spawn().expect("spawn teredo-tool live");
-        let mut out = child.stdout.take().unwrap();
-        let stdout = std::thread::spawn(move || {
-            let mut s = String::new();
-            out.read_to_string(&mut s).unwrap();
-            s
+        let (otx, orx) = mpsc::channel();
+        let out = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                if otx.send(line).is_err() {
+                    break;
+                }
+            }
         });
         let (tx, rx) = mpsc::channel();
         let err = child.stderr.take().unwrap();
@@ -155,7 +162,7 @@ impl Live {
                 }
             }
         });
-        let mut live = Live { child, stderr: rx, seen: Vec::new(), stdout: Some(stdout) };
+        let mut live = Live { child, stderr: rx, seen: Vec::new(), stdout: orx, records: Vec::new() };
         live.wait_for_line("capturing on", Duration::from_secs(20));
         live
     }
@@ -180,6 +187,20 @@ impl Live {
         }
     }
 
+    /// Waits for `n` stdout lines while the process is still running: what
+    /// `live` prints must reach a pipe at once, not when a buffer fills.
+    fn wait_for_records(&mut self, n: usize, limit: Duration) -> Vec<serde_json::Value> {
+        let start = Instant::now();
+        while self.records.len() < n {
+            match self.stdout.recv_timeout(limit.saturating_sub(start.elapsed())) {
+                Ok(line) => self.records.push(line),
+                Err(_) => panic!("only {:?} on stdout within {limit:?}", self.records),
+            }
+        }
+        assert!(self.child.try_wait().unwrap().is_none(), "the capture is still running");
+        self.records.iter().map(|l| serde_json::from_str(l).unwrap()).collect()
+    }
+
     fn pid(&self) -> nix::unistd::Pid {
         nix::unistd::Pid::from_raw(self.child.id() as i32)
     }
@@ -195,7 +216,11 @@ impl Live {
             std::thread::sleep(Duration::from_millis(10));
         };
         let elapsed = start.elapsed();
-        let stdout = self.stdout.take().unwrap().join().unwrap();
+        let mut lines = std::mem::take(&mut self.records);
+        while let Ok(line) = self.stdout.recv_timeout(Duration::from_secs(2)) {
+            lines.push(line);
+        }
+        let stdout = lines.iter().map(|l| format!("{l}\n")).collect::<String>();
         // the reader thread ends at EOF, shortly after the process
         let mut stderr = std::mem::take(&mut self.seen);
         while let Ok(line) = self.stderr.recv_timeout(Duration::from_secs(2)) {
@@ -361,7 +386,12 @@ fn sigusr1_reports_and_sigint_stops_with_a_summary() {
     let lab = Lab::new();
     let mut live = lab.live(&["--format", "ndjson"]);
     lab.send(&[("rs", 0, 3544), ("ra", 3544, 40000)]);
-    std::thread::sleep(Duration::from_millis(200));
+    // flushed as they arrive, while the capture goes on
+    let shown = live.wait_for_records(2, Duration::from_secs(5));
+    assert_eq!(
+        (shown[0]["type"].as_str(), shown[1]["type"].as_str()),
+        (Some("router-solicitation"), Some("router-advertisement"))
+    );
     nix::sys::signal::kill(live.pid(), nix::sys::signal::SIGUSR1).unwrap();
     let seen = live.wait_for_line("so far", Duration::from_secs(5));
     let so_far: serde_json::Value = serde_json::from_str(seen.last().unwrap()).unwrap();
