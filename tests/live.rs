@@ -609,3 +609,20 @@ fn without_privileges_the_error_names_the_capabilities() {
     assert!(err.contains("lo: no permission to capture"), "{err}");
     assert!(err.contains("CAP_NET_RAW") && err.contains("CAP_NET_ADMIN") && err.contains("setcap"), "{err}");
 }
+
+#[test]
+fn the_any_device_decodes_through_linux_cooked_headers() {
+    require_lab!();
+    let lab = Lab::new();
+    let mut cmd = Command::new("ip");
+    cmd.args(["netns", "exec", &lab.rx, env!("CARGO_BIN_EXE_teredo-tool"), "live", "-i", "any"]);
+    cmd.args(["-c", "2", "--format", "ndjson"]).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let live = Live::start(cmd);
+    lab.send(&[("rs", 0, 3544), ("bubble", 40000, 40001)]);
+    let done = live.finish(Duration::from_secs(10));
+    assert!(done.status.success(), "{}", done.stderr);
+    // libpcap gives "any" LINUX_SLL (113) or LINUX_SLL2 (276) headers, not Ethernet
+    assert!(done.stderr.contains("link type 113") || done.stderr.contains("link type 276"), "{}", done.stderr);
+    let types: Vec<_> = json_lines(&done.stdout).iter().map(|r| r["type"].as_str().unwrap().to_string()).collect();
+    assert_eq!(types, ["router-solicitation", "bubble"]);
+}
