@@ -24,6 +24,8 @@ use std::time::{Duration, Instant};
 
 const TX_ADDR: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
 const RX_ADDR: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 20);
+/// The source port of specs that give 0 ("any port").
+const ANY_PORT: u16 = 45000;
 
 /// None when the test should run, or why it is skipped.
 fn skip_reason() -> Option<String> {
@@ -90,9 +92,12 @@ impl Lab {
             let mut sockets = std::collections::HashMap::new();
             for (i, (kind, sport, dport)) in specs.iter().enumerate() {
                 let bytes = teredo_send::payload(kind, i as u16).expect("build packet");
+                // "any" source port is a fixed one too: an ephemeral port could
+                // be one that a later spec binds explicitly
+                let sport = if *sport == 0 { ANY_PORT } else { *sport };
                 let sock = sockets
-                    .entry(*sport)
-                    .or_insert_with(|| UdpSocket::bind(SocketAddrV4::new(TX_ADDR, *sport)).expect("bind"));
+                    .entry(sport)
+                    .or_insert_with(|| UdpSocket::bind(SocketAddrV4::new(TX_ADDR, sport)).expect("bind"));
                 sock.send_to(&bytes, SocketAddrV4::new(RX_ADDR, *dport)).expect("send");
                 std::thread::sleep(Duration::from_millis(2));
             }
@@ -303,9 +308,7 @@ fn every_message_type_is_decoded_and_count_stops_the_capture() {
         assert_eq!(r["outer"]["dst"], RX_ADDR.to_string(), "{r}");
         assert_eq!(r["outer"]["dst_port"], *dport, "{r}");
         assert_eq!(r["outer"]["src"], TX_ADDR.to_string(), "{r}");
-        if *sport != 0 {
-            assert_eq!(r["outer"]["src_port"], *sport, "{r}");
-        }
+        assert_eq!(r["outer"]["src_port"], if *sport == 0 { ANY_PORT } else { *sport }, "{r}");
     }
     // the sender's addresses (teredo_send's documentation): RS from the
     // qualification source fe80::ffff:ffff:ffff to all-routers
