@@ -124,16 +124,34 @@ impl<T: Copy + PartialEq, const N: usize> PartialEq for InlineVec<T, N> {
 impl<T: Copy + Eq, const N: usize> Eq for InlineVec<T, N> {}
 
 /// Internet checksum (RFC 1071): add `data` as big-endian 16-bit words to `sum`.
+///
+/// RFC 1071 §2: the one's complement sum is associative (B) and byte-order independent (C),
+/// so the data is summed as little-endian 32-bit words into a 64-bit accumulator (a plain
+/// load the compiler vectorises, no byte swap per word). Swapping the two bytes of a 16-bit
+/// word multiplies it by 256 modulo 0xffff, so the little-endian sum is turned into the
+/// big-endian one by swapping the bytes of every 16-bit lane at once. The result is congruent
+/// modulo 0xffff to the word-by-word sum, below 2^20, and 0 only when `sum` and every word are
+/// 0, so [`checksum_finish`] gives the same value. Every piece but the last of a checksummed
+/// area must have an even length, as with a word-by-word sum.
 #[inline]
-pub fn checksum_add(mut sum: u32, data: &[u8]) -> u32 {
-    let mut chunks = data.chunks_exact(2);
+pub fn checksum_add(sum: u32, data: &[u8]) -> u32 {
+    let mut acc = 0u64;
+    let mut chunks = data.chunks_exact(4);
     for c in &mut chunks {
-        sum = sum.wrapping_add(u32::from(u16::from_be_bytes([c[0], c[1]])));
+        acc += u64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
     }
-    if let [last] = chunks.remainder() {
-        sum = sum.wrapping_add(u32::from(*last) << 8);
+    let mut words = chunks.remainder().chunks_exact(2);
+    for c in &mut words {
+        acc += u64::from(u16::from_le_bytes([c[0], c[1]]));
     }
-    sum
+    if let [last] = words.remainder() {
+        // big-endian: the odd byte is the high half of a zero-padded word; little-endian: low
+        acc += u64::from(*last);
+    }
+    let a = (acc >> 32) + (acc & 0xffff_ffff); // < 2^33, same value modulo 0xffff
+    let swapped = ((a & 0x00ff_00ff_00ff_00ff) << 8) + ((a >> 8) & 0x00ff_00ff_00ff_00ff); // < 2^34
+    let t = u64::from(sum) + swapped; // < 2^35
+    ((t >> 16) + (t & 0xffff)) as u32 // < 2^20
 }
 
 /// Fold a 32-bit partial sum into the one's complement 16-bit checksum value.
@@ -176,6 +194,51 @@ mod tests {
         assert_eq!(checksum(&data), !0xddf2);
         // odd length pads with zero
         assert_eq!(checksum(&[0x01]), !0x0100);
+    }
+
+    /// Word-by-word reference sum (RFC 1071 §4.1 in Rust, 64-bit so it cannot wrap).
+    fn reference_sum(data: &[u8]) -> u16 {
+        let mut sum = 0u64;
+        for i in (0..data.len()).step_by(2) {
+            let hi = u64::from(data[i]) << 8;
+            let lo = data.get(i + 1).map_or(0, |&b| u64::from(b));
+            sum += hi | lo;
+        }
+        while sum > 0xffff {
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+        !(sum as u16)
+    }
+
+    #[test]
+    fn checksum_matches_word_by_word_sum() {
+        // xorshift bytes, every length 0..=300 and every start offset 0..8, plus all-0 and all-ff
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let data: Vec<u8> = (0..310)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        for start in 0..8 {
+            for len in 0..=300 {
+                let d = &data[start..start + len];
+                assert_eq!(checksum(d), reference_sum(d), "start {start} len {len}");
+            }
+        }
+        for fill in [0u8, 0xff] {
+            for len in [0, 1, 2, 7, 8, 9, 64, 65535] {
+                let d = vec![fill; len];
+                assert_eq!(checksum(&d), reference_sum(&d), "fill {fill:#x} len {len}");
+            }
+        }
+        // pieces of even length chain like one area (pseudo-header, header, payload)
+        let (a, b) = data.split_at(46);
+        assert_eq!(checksum_finish(checksum_add(checksum_add(0, a), b)), reference_sum(&data));
+        // a running sum passed in is added, not replaced
+        assert_eq!(checksum_finish(checksum_add(0x1_2345, &[])), !0x2346);
     }
 
     #[test]
