@@ -2,7 +2,7 @@
 //! throughput: the workload profiled for issue 4 (reader + dissector, no output formatting).
 //!
 //! ```text
-//! cargo run --release --example dissect_all -- FILE [--repeat N]
+//! cargo run --release --example dissect_all -- FILE [--repeat N] [--read-only]
 //! valgrind --tool=callgrind target/release/examples/dissect_all FILE
 //! ```
 
@@ -15,11 +15,13 @@ use teredo_tool::dissect::{dissect_frame, DissectOptions, MessageType};
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let file = args.first().context("usage: dissect_all FILE [--repeat N]")?;
+    let file = args.first().context("usage: dissect_all FILE [--repeat N] [--read-only]")?;
     let repeat: usize = match args.iter().position(|a| a == "--repeat") {
         Some(i) => args.get(i + 1).context("--repeat N")?.parse()?,
         None => 1,
     };
+    // --read-only: frames are read but not dissected (the reader's share of the time)
+    let read_only = args.iter().any(|a| a == "--read-only");
     let opts = DissectOptions::default();
     for _ in 0..repeat {
         let start = Instant::now();
@@ -31,6 +33,10 @@ fn main() -> Result<()> {
             let f = f?;
             frames += 1;
             bytes += u64::from(f.caplen);
+            if read_only {
+                cut += u64::from(f.origlen > f.caplen);
+                continue;
+            }
             let d = dissect_frame(f.data, f.origlen as usize, f.linktype, &opts);
             if let Some(t) = d.message_type() {
                 teredo += 1;
