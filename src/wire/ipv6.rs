@@ -202,6 +202,22 @@ pub struct ExtensionChain {
     pub error: Option<DissectError>,
 }
 
+/// True for the headers [`parse_extension_chain`] walks: RFC 8200 §4 Hop-by-Hop Options,
+/// Routing, Fragment and Destination Options, plus AH (RFC 4302) and ESP (RFC 4303). Any other
+/// next header is the upper layer itself, so a caller can skip the walk.
+#[inline]
+pub fn is_extension_header(p: IpProtocol) -> bool {
+    matches!(
+        p,
+        IpProtocol::HOPOPT
+            | IpProtocol::ROUTING
+            | IpProtocol::FRAGMENT
+            | IpProtocol::DSTOPTS
+            | IpProtocol::AH
+            | IpProtocol::ESP
+    )
+}
+
 /// Walk the extension headers at the start of the IPv6 payload `data` (frame offset `offset`).
 pub fn parse_extension_chain(
     data: &[u8],
@@ -321,6 +337,18 @@ pub fn emit_bubble(src: Ipv6Addr, dst: Ipv6Addr, hop_limit: u8) -> [u8; 40] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chain_of_a_non_extension_header_is_empty() {
+        // what the dissector's shortcut assumes when is_extension_header is false
+        let data = [0u8; 64];
+        for nh in 0..=255u8 {
+            let p = IpProtocol(nh);
+            let c = parse_extension_chain(&data, p, 100, LengthSource::Snaplen);
+            let trivial = c.headers.is_empty() && c.upper == p && c.upper_start == 0 && !c.opaque && c.error.is_none();
+            assert_eq!(trivial, !is_extension_header(p), "next header {nh}");
+        }
+    }
 
     fn a(s: &str) -> Ipv6Addr {
         s.parse().unwrap()
