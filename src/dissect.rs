@@ -28,8 +28,10 @@
 //! 4. the next header is one of 0, 6, 17, 43, 44, 50, 51, 58, 59, 60, and a payload length of
 //!    0 goes with next header 59 only (a bubble), a non-zero one never with 59;
 //! 5. `40 + payload length <= remaining` (RFC 6081 §4) and the bytes after the IPv6 packet, if
-//!    any, parse as RFC 6081 trailers with no unparsed remainder — or the frame was cut by the
-//!    snapshot length (`caplen < origlen`), in which case a longer payload length is allowed;
+//!    any, parse as RFC 6081 trailers with no unparsed remainder (otherwise the source or the
+//!    destination must be a Teredo address, and the remainder is reported as unparsed) — or
+//!    the frame was cut by the snapshot length (`caplen < origlen`), in which case a longer
+//!    payload length is allowed;
 //! 6. the addresses are those Teredo traffic carries: the source or the destination is in
 //!    2001:0::/32 (RFC 4380 §2.6), or the source is link-local fe80::/10 and the destination is
 //!    link-local or ff02::1 / ff02::2 (qualification RS/RA, RFC 4380 §5.2.1).
@@ -339,7 +341,10 @@ pub fn looks_like_teredo(payload: &[u8], src_port: u16, dst_port: u16, cut: bool
     } else if end < rest.len() {
         let mut trailers = InlineVec::new();
         if parse_trailers(&rest[end..], 0, &mut trailers, &mut |_| {}).is_some() {
-            return false;
+            // Bytes after the IPv6 packet that are not valid RFC 6081 trailers: still Teredo
+            // when an address is a Teredo address (the bytes are then reported as unparsed,
+            // not dropped with the whole packet), but not on link-local evidence alone.
+            return is_teredo(&h.src) || is_teredo(&h.dst);
         }
     }
     plausible_addresses(&h.src, &h.dst)

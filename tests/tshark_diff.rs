@@ -167,7 +167,10 @@ fn ours_value(rec: &Value, field: &str) -> String {
 
 /// Why a frame is Teredo for us and not for tshark, or None.
 fn ours_only_reason(rec: &Value) -> Option<&'static str> {
-    if rec["trailers"].as_array().is_some_and(|t| !t.is_empty()) || rec.get("unparsed_trailer_bytes").is_some() {
+    if rec.get("unparsed_trailer_bytes").is_some() {
+        return Some("bytes after the IPv6 packet, shown as unparsed (tshark's heuristic demands an exact length)");
+    }
+    if rec["trailers"].as_array().is_some_and(|t| !t.is_empty()) {
         return Some("RFC 6081 trailers after the IPv6 packet (tshark's heuristic demands an exact length)");
     }
     if rec["errors"].as_array().unwrap().iter().any(|e| e["length_from"] == "snaplen") {
