@@ -370,11 +370,16 @@ impl Processor {
                     }
                 }
                 Format::Json | Format::Ndjson => {
-                    let mut doc = report.to_json();
-                    if let (true, Some(obj)) = (self.show.summary, doc.as_object_mut()) {
-                        obj.insert("capture".to_string(), self.stats.to_json());
+                    /// The report, plus the counters under `capture` with --summary.
+                    #[derive(serde::Serialize)]
+                    struct Doc<'r> {
+                        #[serde(flatten)]
+                        report: &'r teredo_tool::analyze::AnalysisReport,
+                        #[serde(skip_serializing_if = "Option::is_none")]
+                        capture: Option<serde_json::Value>,
                     }
-                    out.document(&doc)?;
+                    let capture = self.show.summary.then(|| self.stats.to_json());
+                    out.document_serialize(&Doc { report: &report, capture })?;
                 }
             }
         } else if self.show.summary {
