@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use teredo_tool::dissect::dissect_teredo_payload;
+use teredo_tool::output::ipfmt::Ipv4Text;
 use teredo_tool::output::packet::{table_header, AddressCache, FrameInfo, OuterView, PacketView};
 use teredo_tool::output::probe::{health_header, HealthView, ProbeView};
 use teredo_tool::output::Record;
@@ -77,7 +78,12 @@ fn tracer() -> Tracer {
         }
         // The table does not show the address records; a fresh cache is cheap.
         if let Some(mut view) = PacketView::new(&info, &d, &mut AddressCache::default()) {
-            view.outer = Some(OuterView { src: *src.ip(), src_port: src.port(), dst: *dst.ip(), dst_port: dst.port() });
+            view.outer = Some(OuterView {
+                src: Ipv4Text(*src.ip()),
+                src_port: src.port(),
+                dst: Ipv4Text(*dst.ip()),
+                dst_port: dst.port(),
+            });
             let _ = view.with_tree(&d).write_table(&mut buf, color);
         }
         // One write per datagram: several servers are probed from several threads.

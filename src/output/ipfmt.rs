@@ -76,9 +76,52 @@ impl Serialize for Ipv6Text {
     }
 }
 
+/// Serialises as the same text as `Ipv4Addr`'s `Display`, without the
+/// formatting machinery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ipv4Text(pub std::net::Ipv4Addr);
+
+/// Appends the decimal digits of `v` (0..=255).
+fn push_u8(buf: &mut [u8; 15], n: &mut usize, v: u8) {
+    if v >= 100 {
+        buf[*n] = b'0' + v / 100;
+        *n += 1;
+    }
+    if v >= 10 {
+        buf[*n] = b'0' + (v / 10) % 10;
+        *n += 1;
+    }
+    buf[*n] = b'0' + v % 10;
+    *n += 1;
+}
+
+impl Serialize for Ipv4Text {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut buf = [0u8; 15];
+        let mut n = 0;
+        for (i, o) in self.0.octets().into_iter().enumerate() {
+            if i > 0 {
+                buf[n] = b'.';
+                n += 1;
+            }
+            push_u8(&mut buf, &mut n, o);
+        }
+        // Only ASCII digits and dots were written.
+        s.serialize_str(std::str::from_utf8(&buf[..n]).unwrap_or_default())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv4_same_text_as_display() {
+        for v in (0u32..=u32::MAX).step_by(7919).chain([0, 1, 255, 256, u32::MAX, 0x0a00_0001, 0x6464_6464]) {
+            let a = std::net::Ipv4Addr::from(v);
+            assert_eq!(serde_json::to_value(Ipv4Text(a)).unwrap(), a.to_string());
+        }
+    }
 
     fn text(a: Ipv6Addr) -> String {
         serde_json::to_value(Ipv6Text(a)).unwrap().as_str().unwrap().to_string()

@@ -3,7 +3,7 @@
 //! as one table line, as a tshark-like layer tree (`-V`) and as a hex dump (`-x`).
 
 use super::address::AddressView;
-use super::ipfmt::Ipv6Text;
+use super::ipfmt::{Ipv4Text, Ipv6Text};
 use super::time::rfc3339;
 use super::Record;
 use crate::dissect::{Dissection, MessageType, Upper};
@@ -41,9 +41,28 @@ pub struct FrameInfo<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct HexStr<'a>(pub &'a [u8]);
 
+/// Lower-case hex of `bytes`, written by hand (once or twice per printed packet).
+fn serialize_hex<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut small = [0u8; 64];
+    let mut large = Vec::new();
+    let buf: &mut [u8] = if bytes.len() * 2 <= small.len() {
+        &mut small[..bytes.len() * 2]
+    } else {
+        large.resize(bytes.len() * 2, 0);
+        &mut large
+    };
+    for (i, b) in bytes.iter().enumerate() {
+        buf[2 * i] = HEX[usize::from(b >> 4)];
+        buf[2 * i + 1] = HEX[usize::from(b & 0xf)];
+    }
+    // Only ASCII hex digits were written.
+    s.serialize_str(std::str::from_utf8(buf).unwrap_or_default())
+}
+
 impl Serialize for HexStr<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&crate::wire::teredo::Hex(self.0))
+        serialize_hex(self.0, s)
     }
 }
 
@@ -53,15 +72,33 @@ pub struct Nonce(pub [u8; 8]);
 
 impl Serialize for Nonce {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&crate::wire::teredo::Hex(&self.0))
+        serialize_hex(&self.0, s)
+    }
+}
+
+#[cfg(test)]
+mod hex_tests {
+    use super::*;
+
+    #[test]
+    fn hex_matches_display() {
+        for len in [0usize, 1, 8, 31, 32, 33, 200] {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
+            let want = crate::wire::teredo::Hex(&bytes).to_string();
+            assert_eq!(serde_json::to_value(HexStr(&bytes)).unwrap(), want);
+        }
+        assert_eq!(
+            serde_json::to_value(Nonce([0xde, 0xad, 0xbe, 0xef, 0, 1, 0x0f, 0xf0])).unwrap(),
+            "deadbeef00010ff0"
+        );
     }
 }
 
 #[derive(Debug, Serialize)]
 pub struct OuterView {
-    pub src: Ipv4Addr,
+    pub src: Ipv4Text,
     pub src_port: u16,
-    pub dst: Ipv4Addr,
+    pub dst: Ipv4Text,
     pub dst_port: u16,
 }
 
@@ -87,7 +124,7 @@ pub struct AuthView<'a> {
 #[derive(Debug, Serialize)]
 pub struct OriginView {
     pub port: u16,
-    pub address: Ipv4Addr,
+    pub address: Ipv4Text,
 }
 
 #[derive(Debug, Serialize)]
@@ -409,7 +446,7 @@ fn trailer_view<'a>(t: &Trailer<'a>) -> TrailerView<'a> {
         TrailerValue::AlternateAddress { count, addresses } => {
             v.addresses = addresses[..usize::from(count).min(4)]
                 .iter()
-                .map(|&(address, port)| OriginView { port, address })
+                .map(|&(address, port)| OriginView { port, address: Ipv4Text(address) })
                 .collect();
         }
         TrailerValue::NeighborDiscovery { discovery_type } => {
@@ -442,9 +479,9 @@ impl<'a> PacketView<'a> {
             (d.ipv4.as_ref(), None)
         };
         let outer = outer_ip.zip(d.udp.as_ref()).map(|(ip, udp)| OuterView {
-            src: ip.src,
+            src: Ipv4Text(ip.src),
             src_port: udp.src_port,
-            dst: ip.dst,
+            dst: Ipv4Text(ip.dst),
             dst_port: udp.dst_port,
         });
         let transport = match t.upper {
@@ -475,7 +512,7 @@ impl<'a> PacketView<'a> {
                 nonce: Nonce(a.nonce),
                 confirmation: a.confirmation,
             }),
-            origin: t.origin.as_ref().map(|o| OriginView { port: o.port, address: o.address }),
+            origin: t.origin.as_ref().map(|o| OriginView { port: o.port, address: Ipv4Text(o.address) }),
             ipv6: t.ipv6.as_ref().map(|h| Ipv6View {
                 src: Ipv6Text(h.src),
                 dst: Ipv6Text(h.dst),
@@ -583,7 +620,7 @@ impl<'a> PacketView<'a> {
         }
         if let Some(o) = &self.origin {
             sep(&mut s);
-            let _ = write!(s, "origin {}:{}", o.address, o.port);
+            let _ = write!(s, "origin {}:{}", o.address.0, o.port);
         }
         for t in &self.trailers {
             sep(&mut s);
@@ -595,7 +632,7 @@ impl<'a> PacketView<'a> {
                 let _ = write!(s, " port {p} (type 0x{:02x})", t.trailer_type);
             }
             for a in &t.addresses {
-                let _ = write!(s, " {}:{}", a.address, a.port);
+                let _ = write!(s, " {}:{}", a.address.0, a.port);
             }
             if let Some(d) = t.discovery_type {
                 let _ = write!(s, " {d}");
@@ -684,7 +721,7 @@ impl Record for PacketView<'_> {
 
     fn write_table(&self, w: &mut dyn Write, color: bool) -> io::Result<()> {
         let outer = match &self.outer {
-            Some(o) => format!("{}:{} → {}:{}", o.src, o.src_port, o.dst, o.dst_port),
+            Some(o) => format!("{}:{} → {}:{}", o.src.0, o.src_port, o.dst.0, o.dst_port),
             None => "-".to_string(),
         };
         let inner = match &self.ipv6 {

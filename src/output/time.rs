@@ -35,16 +35,45 @@ pub fn rfc3339(sec: i64, nsec: u32, digits: u8) -> String {
     s
 }
 
-/// Appends the RFC 3339 text of a timestamp to `out`.
+/// Appends the RFC 3339 text of a timestamp to `out` (digits written by
+/// hand: this runs once per printed packet).
 pub fn write_rfc3339(out: &mut String, sec: i64, nsec: u32, digits: u8) {
+    fn push_num(out: &mut String, v: u64, width: usize) {
+        let mut buf = [b'0'; 20];
+        let mut v = v;
+        let mut i = buf.len();
+        while v > 0 {
+            i -= 1;
+            buf[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+        let start = (buf.len() - width).min(i);
+        // Only ASCII digits were written.
+        out.push_str(std::str::from_utf8(&buf[start..]).unwrap_or_default());
+    }
     let days = sec.div_euclid(86_400);
-    let secs = sec.rem_euclid(86_400);
+    let secs = sec.rem_euclid(86_400) as u64;
     let (y, mo, d) = civil_from_days(days);
-    let _ = write!(out, "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
+    if (0..=9999).contains(&y) {
+        push_num(out, y as u64, 4);
+    } else {
+        let _ = write!(out, "{y:04}");
+    }
+    out.push('-');
+    push_num(out, u64::from(mo), 2);
+    out.push('-');
+    push_num(out, u64::from(d), 2);
+    out.push('T');
+    push_num(out, secs / 3600, 2);
+    out.push(':');
+    push_num(out, secs / 60 % 60, 2);
+    out.push(':');
+    push_num(out, secs % 60, 2);
     let digits = digits.min(9);
     if digits > 0 {
         let frac = nsec.min(999_999_999) / 10u32.pow(9 - u32::from(digits));
-        let _ = write!(out, ".{frac:0width$}", width = usize::from(digits));
+        out.push('.');
+        push_num(out, u64::from(frac), usize::from(digits));
     }
     out.push('Z');
 }
@@ -123,6 +152,32 @@ mod tests {
         assert_eq!(rfc3339(1_700_000_000, 123_456_789, 9), "2023-11-14T22:13:20.123456789Z");
         assert_eq!(rfc3339(951_782_400, 0, 3), "2000-02-29T00:00:00.000Z");
         assert_eq!(rfc3339(-1, 500_000_000, 1), "1969-12-31T23:59:59.5Z");
+    }
+
+    #[test]
+    fn hand_written_digits_match_format() {
+        let mut x = 0x1234_5678_9abc_def0_u64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let sec = (x % 253_402_300_799) as i64; // up to 9999-12-31
+            let nsec = (x >> 32) as u32 % 1_000_000_000;
+            for digits in [0u8, 3, 6, 9] {
+                let (y, mo, d) = civil_from_days(sec.div_euclid(86_400));
+                let s = sec.rem_euclid(86_400);
+                let mut want = format!("{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60);
+                if digits > 0 {
+                    want.push_str(&format!(
+                        ".{:0w$}",
+                        nsec / 10u32.pow(9 - u32::from(digits)),
+                        w = usize::from(digits)
+                    ));
+                }
+                want.push('Z');
+                assert_eq!(rfc3339(sec, nsec, digits), want);
+            }
+        }
     }
 
     #[test]
