@@ -235,7 +235,31 @@ pub(crate) struct Qual {
     pub server: Option<Ipv4Addr>,
     pub closed: bool,
     pub fallback_frame: Option<FrameRef>,
+    /// Outer sockets of the first cone RS, of the non-cone RS to the primary and of the RS to
+    /// the secondary. The cone test may run on a socket of its own, in parallel with the
+    /// mapping comparison (teredo-tool's prober does, against the conntrack trap); through a
+    /// symmetric NAT the RS to the secondary leaves from another outer port by definition.
+    pub cone_sock: Option<Sock>,
+    pub primary_sock: Option<Sock>,
+    pub secondary_sock: Option<Sock>,
+    /// When the first RA to the cone RS passed this vantage point.
+    pub cone_ra_ts: i64,
+    /// A cone RS repeated from the cone socket after the RA to it had passed this vantage
+    /// point: the RA never reached the client (its NAT dropped it silently).
+    pub cone_ra_ignored: Option<(FrameRef, FrameRef)>,
 }
+
+impl Qual {
+    /// The cone test ran on a socket of its own, in parallel with the non-cone RSs: its RA
+    /// says how the NAT filters, but its mapping is not the client's.
+    pub fn parallel_cone(&self) -> bool {
+        matches!((self.cone_sock, self.primary_sock), (Some(c), Some(p)) if c != p)
+    }
+}
+
+/// A cone RS repeated within this time after the RA to it is a retry (RFC 4380 §5.2.1: 4 s
+/// between RSs), not a later maintenance RS (30 s or more, §5.2.5).
+const CONE_RETRY_NS: i64 = 10_000_000_000;
 
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Proc {
@@ -301,6 +325,9 @@ pub(crate) struct Client {
     pub mapping_changes: Vec<(FrameRef, Mapping, Mapping)>,
     pub qualification: Option<ProcId>,
     pub maintenance: Option<ProcId>,
+    /// Made from the RA to a cone test that turned out to run on a socket of its own: not
+    /// reported (see `retract_cone_client`).
+    pub retracted: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -747,6 +774,7 @@ impl Analyzer {
             mapping_changes: Vec::new(),
             qualification: None,
             maintenance: None,
+            retracted: false,
         });
         self.by_mapping.insert(mapping, id);
         self.server_mut(mapping.server).clients.insert(id);
@@ -982,36 +1010,69 @@ impl Analyzer {
                 return Some(pid);
             }
         }
+        // A qualification stays open to its client's IPv4 address: the cone test and the
+        // mapping comparison may leave from different sockets (and, through a symmetric NAT,
+        // from different outer ports). Once the comparison is done, only a retry of the cone RS
+        // from the cone socket still belongs to it.
         let open = self.quals_open.get(&src.ip).copied().filter(|&p| {
             let pr = &self.procs[p];
-            ts - pr.last < 30_000_000_000 && pr.q.as_ref().is_some_and(|q| !q.closed)
+            ts - pr.last < 30_000_000_000
+                && pr.q.as_ref().is_some_and(|q| !q.closed || (cone && q.cone_sock == Some(src)))
         });
         if let Some(pid) = open {
+            // the server's secondary address, when an earlier RA told it
+            let known_secondary = |s: Option<Ipv4Addr>| s.and_then(|s| self.servers.get(&s)).and_then(|s| s.secondary);
+            let secondary_ok = {
+                let q = self.procs[pid].q.as_ref().expect("qualification");
+                known_secondary(q.primary).is_none_or(|s2| s2 == server)
+            };
             let p = &mut self.procs[pid];
             let q = p.q.as_mut().expect("qualification");
             let mut take = false;
             if cone {
-                if q.primary.is_none() && (q.cone_ra.is_none() || q.cone_ra_dropped.is_some()) {
-                    q.cone_rs += 1;
-                    take = true;
+                let retry = q.cone_sock == Some(src);
+                match q.cone_ra {
+                    // a repeated cone RS (RFC 4380 §5.2.1 retries; a parallel cone test runs on)
+                    None if retry || (q.cone_sock.is_none() && q.primary.is_none()) => take = true,
+                    Some((ra, ..)) if retry && ts - q.cone_ra_ts < CONE_RETRY_NS => {
+                        // the RA passed here, yet the client asks again: it never got it
+                        if q.cone_ra_dropped.is_none() && q.cone_ra_ignored.is_none() {
+                            q.cone_ra_ignored = Some((m.fref(), ra));
+                        }
+                        take = true;
+                    }
+                    _ if retry && q.cone_ra_dropped.is_some() => take = true,
+                    _ => {}
                 }
+                if take {
+                    q.cone_rs += 1;
+                    q.cone_sock.get_or_insert(src);
+                }
+            } else if q.closed {
+                // the comparison is done: a new non-cone RS starts another qualification
             } else if q.primary.is_none() {
-                // fallback from the cone RS: evidence that the cone RA never reached the client
-                if q.cone_rs > 0 {
+                // fallback from the cone RS (RFC 4380 §5.2.1 order, one socket): evidence that
+                // the cone RA never reached the client. A non-cone RS from another socket is a
+                // parallel test, not a fallback.
+                if q.cone_rs > 0 && q.cone_sock == Some(src) {
                     q.fallback_frame = Some(m.fref());
                 }
                 q.primary = Some(server);
+                q.primary_sock = Some(src);
                 q.primary_rs += 1;
                 take = true;
-            } else if q.primary == Some(server) && q.m1.is_none() {
+            } else if q.primary == Some(server) && q.primary_sock == Some(src) && q.m1.is_none() {
                 q.primary_rs += 1;
                 take = true;
-            } else if q.m1.is_some()
-                && q.primary != Some(server)
+            } else if q.primary != Some(server)
                 && q.m2.is_none()
-                && (q.secondary.is_none() || q.secondary == Some(server))
+                && secondary_ok
+                && q.secondary.is_none_or(|s| s == server)
+                && q.secondary_sock.is_none_or(|s| s == src)
             {
+                // may leave before the primary's RA (sent in parallel)
                 q.secondary = Some(server);
+                q.secondary_sock = Some(src);
                 q.secondary_rs += 1;
                 take = true;
             }
@@ -1023,7 +1084,11 @@ impl Analyzer {
                 } else {
                     "rs-to-primary"
                 };
+                let became_parallel = !cone && q.primary_rs == 1 && q.parallel_cone() && q.cone_ra.is_some();
                 p.step(name, m, cap);
+                if became_parallel {
+                    self.retract_cone_client(pid);
+                }
                 return Some(pid);
             }
             if let Some(q) = p.q.as_mut() {
@@ -1034,8 +1099,10 @@ impl Analyzer {
         let mut q = Qual::default();
         if cone {
             q.cone_rs = 1;
+            q.cone_sock = Some(src);
         } else {
             q.primary = Some(server);
+            q.primary_sock = Some(src);
             q.primary_rs = 1;
         }
         p.q = Some(Box::new(q));
@@ -1044,6 +1111,32 @@ impl Analyzer {
         let id = self.new_proc(p)?;
         self.quals_open.insert(src.ip, id);
         Some(id)
+    }
+
+    /// The RA to the cone RS arrived before the client's non-cone RSs left from another
+    /// socket: the cone test ran on a socket of its own (a parallel qualification), so the
+    /// client made from that RA's mapping is no client. Undo it, unless it was used since.
+    fn retract_cone_client(&mut self, pid: ProcId) {
+        let p = &mut self.procs[pid];
+        let (Some(c), Some(cone_sock)) = (p.client, p.q.as_ref().and_then(|q| q.cone_sock)) else { return };
+        let cl = &self.clients[c as usize];
+        if cl.address.is_some() || !cl.peers.is_empty() || cl.sockets.iter().any(|&s| s != cone_sock) {
+            return;
+        }
+        p.client = None;
+        let mapping = cl.mapping;
+        if self.by_mapping.get(&mapping) == Some(&c) {
+            self.by_mapping.remove(&mapping);
+        }
+        if self.by_socket.get(&cone_sock) == Some(&c) {
+            self.by_socket.remove(&cone_sock);
+        }
+        if let Some(srv) = self.servers.get_mut(&mapping.server) {
+            srv.clients.remove(&c);
+        }
+        let cl = &mut self.clients[c as usize];
+        cl.retracted = true;
+        cl.qualification = None;
     }
 
     fn on_ra(&mut self, m: &FrameMeta, src: Sock, dst: Sock, t: &TeredoPacket<'_>, ll_dst: Ipv6Addr) {
@@ -1164,6 +1257,27 @@ impl Analyzer {
                 }
                 return;
             }
+            // the RA to a cone test run on a socket of its own (RFC 4380 §5.2.1 in parallel):
+            // filtering evidence, not the client's mapping
+            let parallel_cone = r.cone
+                && r.proc_id
+                    .and_then(|p| self.procs.get(p))
+                    .and_then(|p| p.q.as_ref())
+                    .is_some_and(|q| q.parallel_cone());
+            if parallel_cone {
+                if let Some(pid) = r.proc_id {
+                    let p = &mut self.procs[pid];
+                    if let Some(q) = p.q.as_mut() {
+                        if q.cone_ra.is_none() {
+                            q.cone_ra = Some((m.fref(), src.ip, o));
+                            q.cone_ra_ts = ts;
+                        }
+                        q.server.get_or_insert(ps);
+                    }
+                    p.step("ra-to-cone-rs", m, cap);
+                }
+                return;
+            }
         }
         let mapping = Mapping { server: ps, mapped: o };
         let previous = self.by_socket.get(&dst).copied();
@@ -1221,8 +1335,11 @@ impl Analyzer {
                     }
                     let q = p.q.as_mut().expect("qualification");
                     let name;
-                    if r.cone && q.primary.is_none() {
-                        q.cone_ra = Some((m.fref(), src.ip, o));
+                    if r.cone {
+                        if q.cone_ra.is_none() {
+                            q.cone_ra = Some((m.fref(), src.ip, o));
+                            q.cone_ra_ts = ts;
+                        }
                         q.server = Some(ps);
                         name = "ra-to-cone-rs";
                     } else if q.secondary == Some(r.dst) {

@@ -413,7 +413,8 @@ impl Analyzer {
         let q = p.q.as_ref().expect("qualification");
         let mut ev = Vec::new();
         let idle = end - p.last;
-        if let (Some((f, from, o)), None) = (q.cone_ra, q.cone_ra_dropped) {
+        let refused = q.cone_ra_dropped.is_some() || q.cone_ra_ignored.is_some();
+        if let (Some((f, from, o)), false) = (q.cone_ra, refused) {
             if q.primary.is_none() {
                 ev.push(format!(
                     "the RA to the cone RS came from {from} (frame {}), another address than the one asked, and the client asked no more: endpoint-independent filtering (RFC 4380 §5.2.1)",
@@ -426,6 +427,13 @@ impl Analyzer {
             ev.push(format!(
                 "the RA to the cone RS was refused by the NAT (ICMP error, frame {}): not a cone NAT",
                 self.fno(f)
+            ));
+        }
+        if let Some((rs, ra)) = q.cone_ra_ignored {
+            ev.push(format!(
+                "the client repeated the cone RS from the same socket (frame {}) after the RA to it had passed this vantage point (frame {}): the NAT dropped that RA from another address, so it is not a cone NAT",
+                self.fno(rs),
+                self.fno(ra)
             ));
         }
         if let Some(f) = q.fallback_frame {
@@ -444,6 +452,12 @@ impl Analyzer {
                         ev.push("caution: the refused cone RA from the secondary address can leave NAT state (Linux conntrack [UNREPLIED]) that changes the port towards it; a restricted NAT may look symmetric when the cone test and the comparison share one socket".to_string());
                     }
                     (NatType::Symmetric, Outcome::Completed, None, Some(m1), ev)
+                } else if let (Some((f, from, _)), false, true) = (q.cone_ra, refused, q.parallel_cone()) {
+                    ev.push(format!(
+                        "the RA to the cone RS, sent from a socket of its own, came from {from} (frame {}), another address than the one asked, and the client did not ask again: endpoint-independent filtering; the same mapping {m1} towards both server addresses (RFC 4380 §5.2.1)",
+                        self.fno(f)
+                    ));
+                    (NatType::Cone, Outcome::Completed, None, Some(m1), ev)
                 } else {
                     ev.push(format!(
                         "the same mapping {m1} towards both server addresses: restricted NAT (RFC 4380 §5.2.1)"
@@ -644,6 +658,7 @@ impl Analyzer {
             .clients
             .iter()
             .enumerate()
+            .filter(|(_, cl)| !cl.retracted)
             .map(|(i, cl)| {
                 let tao = cl.address.and_then(TeredoAddress::decode);
                 let cone = tao.map_or(cl.cone_rs == Some(true), |t| t.flags.cone());

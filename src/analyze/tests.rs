@@ -193,6 +193,62 @@ fn qualification_symmetric() {
     assert!(!r.processes[0].evidence.iter().any(|e| e.contains("conntrack")));
 }
 
+/// teredo-tool's prober: the cone RS from socket A, the non-cone RSs to the primary and the
+/// secondary from socket B, all at once (src/probe: against the conntrack trap, LAB.md).
+/// `cone_ra_first`: the cone RA arrives before B's RSs leave (seen in the lab when the
+/// prober's second run was slower). `nat`: what the NAT does with the cone RA.
+fn parallel(cone_ra_first: bool, nat: &str) -> (AnalysisReport, u64) {
+    let (a, b) = ("198.51.100.7:41000", "198.51.100.7:40000");
+    // symmetric: B's flow to the secondary gets another outer port
+    let b2 = if nat == "symmetric" { "198.51.100.7:40001" } else { b };
+    let mut g = Gen::new();
+    g.at(0).rs(a, S1, true, 1);
+    if cone_ra_first {
+        g.at(1).ra(S2, S1, a, a, true, 1);
+    }
+    g.at(2).rs(b, S1, false, 2);
+    g.at(3).rs(b2, S2, false, 3);
+    if !cone_ra_first {
+        g.at(4).ra(S2, S1, a, a, true, 1);
+    }
+    g.at(5).ra(S2, S1, b2, b2, false, 3);
+    g.at(6).ra(S1, S1, b, b, false, 2);
+    let mut retry = 0;
+    if nat == "restricted" {
+        // the NAT dropped the cone RA silently: the prober asks again after its timeout
+        retry = g.at(1000).rs(a, S1, true, 4);
+        g.at(1001).ra(S2, S1, a, a, true, 4);
+    }
+    (g.report(), retry)
+}
+
+#[test]
+fn qualification_parallel_cone_test_on_its_own_socket() {
+    for cone_ra_first in [false, true] {
+        for (nat, want) in [("cone", "cone"), ("restricted", "restricted"), ("symmetric", "symmetric")] {
+            let (r, retry) = parallel(cone_ra_first, nat);
+            let ctx = format!("{nat}, cone RA first: {cone_ra_first}: {:#?}", r.processes);
+            assert_eq!(qual(&r), (want, "198.51.100.7:40000".into(), "completed"), "{ctx}");
+            let q = r.processes_of("qualification").next().unwrap();
+            // a parallel test is no fallback from the cone RS
+            assert!(!q.evidence.iter().any(|e| e.contains("fell back")), "{ctx}");
+            if nat == "restricted" {
+                assert!(
+                    q.evidence
+                        .iter()
+                        .any(|e| e.contains("repeated the cone RS") && e.contains(&format!("frame {retry}"))),
+                    "{ctx}"
+                );
+            }
+            // the cone socket's mapping is not a client; the reported socket is
+            let clients: Vec<(&str, u16, &str)> =
+                r.clients.iter().map(|c| (c.mapped_address.as_str(), c.mapped_port, c.nat_type)).collect();
+            assert_eq!(clients, [("198.51.100.7", 40000, want)], "{ctx}");
+            assert!(r.processes_of("maintenance").next().is_none(), "{ctx}");
+        }
+    }
+}
+
 #[test]
 fn qualification_offline_fails() {
     let mut g = Gen::new();
