@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use teredo_tool::capture;
-use teredo_tool::dissect::{dissect_frame, DissectOptions, MessageType};
+use teredo_tool::dissect::{dissect_frame, DissectOptions};
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -47,19 +47,8 @@ fn main() -> Result<()> {
         }
         let secs = start.elapsed().as_secs_f64();
         let file_bytes = r.bytes_read();
-        let names: BTreeMap<&str, u64> = [
-            MessageType::Bubble,
-            MessageType::IndirectBubble,
-            MessageType::RouterSolicitation,
-            MessageType::RouterAdvertisement,
-            MessageType::EchoRequest,
-            MessageType::EchoReply,
-            MessageType::Data,
-            MessageType::Malformed,
-        ]
-        .into_iter()
-        .map(|t| (t.as_str(), by_type[t as usize]))
-        .collect();
+        let names: BTreeMap<&str, u64> =
+            teredo_tool::output::packet::MESSAGE_TYPES.into_iter().map(|t| (t.as_str(), by_type[t as usize])).collect();
         println!("{frames} frames, {bytes} frame bytes, {teredo} Teredo, {cut} cut, {errors} with errors");
         for (k, v) in &names {
             println!("  {k:<22} {v}");

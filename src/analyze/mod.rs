@@ -746,6 +746,14 @@ impl Analyzer {
         }
     }
 
+    /// The client already known under the mapping a Teredo address embeds (no new entry).
+    fn known_client(&self, addr: &Ipv6Addr) -> Option<ClientId> {
+        let a = teredo_of(addr)?;
+        self.by_mapping
+            .get(&Mapping { server: a.server, mapped: Sock { ip: a.mapped_address, port: a.mapped_port } })
+            .copied()
+    }
+
     fn client_by_mapping(&mut self, m: &FrameMeta, mapping: Mapping) -> Option<ClientId> {
         if let Some(&c) = self.by_mapping.get(&mapping) {
             return Some(c);
@@ -1422,26 +1430,8 @@ impl Analyzer {
             MessageType::Bubble | MessageType::IndirectBubble => {
                 // a bubble the receiver's NAT refused; attach to the inter-site process
                 let (Some(v6), true) = (t.ipv6, true) else { return };
-                let target = teredo_of(&v6.dst)
-                    .and_then(|a| {
-                        self.by_mapping
-                            .get(&Mapping {
-                                server: a.server,
-                                mapped: Sock { ip: a.mapped_address, port: a.mapped_port },
-                            })
-                            .copied()
-                    })
-                    .or_else(|| self.by_socket.get(&qdst).copied());
-                let sender = teredo_of(&v6.src)
-                    .and_then(|a| {
-                        self.by_mapping
-                            .get(&Mapping {
-                                server: a.server,
-                                mapped: Sock { ip: a.mapped_address, port: a.mapped_port },
-                            })
-                            .copied()
-                    })
-                    .or_else(|| self.by_socket.get(&qsrc).copied());
+                let target = self.known_client(&v6.dst).or_else(|| self.by_socket.get(&qdst).copied());
+                let sender = self.known_client(&v6.src).or_else(|| self.by_socket.get(&qsrc).copied());
                 if let (Some(s), Some(r)) = (sender, target) {
                     if let Some(&pid) = self.inter_site.get(&(s, r)) {
                         let p = &mut self.procs[pid];

@@ -169,15 +169,7 @@ impl<W: Write> Output<W> {
     /// Writes a single JSON document (for commands whose result is one
     /// object, e.g. a summary): pretty-printed, or on one line for NDJSON.
     pub fn document(&mut self, v: &serde_json::Value) -> io::Result<()> {
-        if self.format == Format::Ndjson {
-            serde_json::to_writer(&mut self.w, v)?;
-        } else {
-            serde_json::to_writer_pretty(&mut self.w, v)?;
-        }
-        self.w.write_all(b"\n")?;
-        self.count += 1;
-        self.document = true;
-        self.w.flush()
+        self.document_serialize(v)
     }
 }
 
