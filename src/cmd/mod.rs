@@ -47,6 +47,12 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
+/// Prints an error that already names its input (file, frame, offset).
+pub fn report_error(e: &dyn std::fmt::Display) {
+    let mut err = io::stderr().lock();
+    let _ = writeln!(err, "teredo-tool: {e}");
+}
+
 /// Prints one input error the way every command does, without stopping.
 pub fn report(what: &str, why: &dyn std::fmt::Display) {
     let mut e = io::stderr().lock();

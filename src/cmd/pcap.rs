@@ -4,7 +4,7 @@
 //! pipeline: dissect → reassemble IPv4 fragments → filter → print / count /
 //! write.
 
-use super::{report, UsageError, EXIT_INPUT};
+use super::{report, report_error, UsageError, EXIT_INPUT};
 use crate::cli::{PcapArgs, SelectArgs, ShowArgs};
 use anyhow::Context;
 use std::io::{self, IsTerminal, Write};
@@ -33,7 +33,7 @@ pub fn run<W: Write>(args: &PcapArgs, out: &mut Output<W>) -> anyhow::Result<Exi
             Ok(r) => r,
             Err(e) => {
                 out.writer().flush()?;
-                report(name, &e);
+                report_error(&e);
                 p.stats.capture_errors += 1;
                 failed = true;
                 continue;
@@ -53,7 +53,7 @@ pub fn run<W: Write>(args: &PcapArgs, out: &mut Output<W>) -> anyhow::Result<Exi
                     // Everything before the cut was already printed.
                     progress.clear();
                     out.writer().flush()?;
-                    report("error", &e);
+                    report_error(&e);
                     p.stats.capture_errors += 1;
                     failed = true;
                 }
@@ -175,11 +175,10 @@ pub struct Processor {
 impl Processor {
     pub fn new(select: &SelectArgs, show: &ShowArgs, format: Format) -> anyhow::Result<Self> {
         let filter = Filter::new(select)?;
-        let writer = |path: &Option<String>, what: &str| -> anyhow::Result<Option<CaptureWriter>> {
+        let writer = |path: &Option<String>, what: &'static str| -> anyhow::Result<Option<CaptureWriter>> {
             path.as_deref()
                 .map(|p| {
-                    CaptureWriter::create_with_format(p, CaptureFormat::from_path(p), TsPrecision::Nano)
-                        .with_context(|| format!("{what} {p}"))
+                    CaptureWriter::create_with_format(p, CaptureFormat::from_path(p), TsPrecision::Nano).context(what)
                 })
                 .transpose()
         };
