@@ -257,6 +257,9 @@ CONF
 $SERVER1 $SERVER_NAME
 $SERVER2 $SERVER2_NAME
 HOSTS
+    # Names not in that file must not become DNS queries to the host's resolver: inside
+    # the client namespace the resolver is its own loopback, where nothing listens.
+    printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"/etc/netns/$NS_CLI/resolv.conf"
     write_env "$kind" "$cli_addr"
     trap - EXIT
     echo "lab up: NAT=$kind prefix=$P state=$STATE"
