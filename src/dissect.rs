@@ -62,11 +62,16 @@ pub struct DissectOptions {
     pub heuristic: bool,
     /// More UDP ports to decode as Teredo unconditionally.
     pub extra_ports: Vec<u16>,
+    /// Verify the IPv4 header (RFC 791 §3.1), UDP (RFC 768) and ICMPv6 (RFC 4443 §2.3)
+    /// checksums of Teredo packets (default true). When false, no checksum notice is
+    /// raised and [`TeredoPacket::icmpv6_checksum_ok`] stays `None`; everything else
+    /// (detection, message type, errors) is the same. For runs that only count.
+    pub verify_checksums: bool,
 }
 
 impl Default for DissectOptions {
     fn default() -> Self {
-        DissectOptions { heuristic: true, extra_ports: Vec::new() }
+        DissectOptions { heuristic: true, extra_ports: Vec::new(), verify_checksums: true }
     }
 }
 
@@ -395,7 +400,7 @@ pub fn dissect_ipv4_datagram<'a>(datagram: &'a [u8], base_offset: usize, opts: &
 pub fn dissect_teredo_payload(udp_payload: &[u8], base_offset: usize) -> Dissection<'_> {
     let mut d = Dissection::new(udp_payload, udp_payload.len(), 0);
     d.detection = Detection::Assumed;
-    walk_teredo(&mut d, udp_payload, base_offset, LengthSource::Snaplen);
+    walk_teredo(&mut d, udp_payload, base_offset, LengthSource::Snaplen, true);
     d
 }
 
@@ -514,7 +519,7 @@ fn walk_udp<'a>(d: &mut Dissection<'a>, ip: &Ipv4Packet<'a>, offset: usize, opts
     // Checks that only matter for Teredo frames (kept off the fast path).
     if !quoted {
         if let Some(iph) = ip_h {
-            if !iph.checksum_ok() {
+            if opts.verify_checksums && !iph.checksum_ok() {
                 d.notice(
                     Layer::Ipv4,
                     iph.offset + 10,
@@ -532,7 +537,7 @@ fn walk_udp<'a>(d: &mut Dissection<'a>, ip: &Ipv4Packet<'a>, offset: usize, opts
             if ip.missing == 0 && usize::from(h.length) != ip_payload {
                 d.notice(Layer::Udp, offset + 4, NoticeKind::UdpLengthMismatch { udp_length: h.length, ip_payload });
             }
-            if h.checksum != 0 && u.missing == 0 {
+            if opts.verify_checksums && h.checksum != 0 && u.missing == 0 {
                 let ps = ipv4_pseudo_sum(iph.src.octets(), iph.dst.octets(), 17, h.length);
                 let whole = &ip.payload[..usize::from(h.length)];
                 if checksum_finish(checksum_add(ps, whole)) != 0 {
@@ -550,7 +555,7 @@ fn walk_udp<'a>(d: &mut Dissection<'a>, ip: &Ipv4Packet<'a>, offset: usize, opts
     }
     let lf = if u.missing > 0 { lf } else { LengthSource::HeaderField("udp.length") };
     let before = d.errors.len();
-    walk_teredo(d, u.payload, offset + 8, lf);
+    walk_teredo(d, u.payload, offset + 8, lf, opts.verify_checksums);
     // When every inner layer was complete but an outer length reached past the captured
     // bytes, report that at the outer layer.
     if d.errors.len() == before && !quoted && (ip.missing > 0 || u.missing > 0) {
@@ -583,7 +588,7 @@ fn upper_layer(p: IpProtocol) -> Layer {
 
 /// Decode `payload` into `d.teredo`, in place: the packet (about 1 KiB of inline lists) is
 /// built where it stays rather than returned and moved (which cost two copies per frame).
-fn walk_teredo<'a>(d: &mut Dissection<'a>, payload: &'a [u8], offset: usize, lf: LengthSource) {
+fn walk_teredo<'a>(d: &mut Dissection<'a>, payload: &'a [u8], offset: usize, lf: LengthSource, verify: bool) {
     let t = d.teredo.insert(TeredoPacket::empty(offset, payload.len()));
     let (ind, err) = parse_indicators(payload, offset, lf);
     t.auth = ind.auth;
@@ -632,7 +637,7 @@ fn walk_teredo<'a>(d: &mut Dissection<'a>, payload: &'a [u8], offset: usize, lf:
             match upper {
                 IpProtocol::ICMPV6 => match parse_icmpv6(up, up_off, inner_lf) {
                     Ok(m) => {
-                        if missing == 0 {
+                        if verify && missing == 0 {
                             let expected = m.expected_checksum(&h.src, &h.dst);
                             let ok = expected == m.checksum;
                             t.icmpv6_checksum_ok = Some(ok);
@@ -1100,6 +1105,40 @@ mod tests {
     }
 
     #[test]
+    fn checksums_not_verified_when_off() {
+        let off = DissectOptions { verify_checksums: false, ..DissectOptions::default() };
+        // broken IPv4 and UDP checksums: no notice, same verdict otherwise
+        let mut f = ip_udp(&indirect_bubble_payload(), 3544, 40000);
+        f[8] = 1;
+        f[27] ^= 0xff;
+        let on = dissect(&f, 228, &DissectOptions::default());
+        let d = dissect(&f, 228, &off);
+        let is_checksum =
+            |n: &&Notice| matches!(n.kind, NoticeKind::BadIpv4Checksum { .. } | NoticeKind::BadUdpChecksum { .. });
+        assert_eq!(on.notices.iter().filter(is_checksum).count(), 2);
+        let others: Vec<_> = on.notices.iter().filter(|n| !is_checksum(n)).copied().collect();
+        assert_eq!(d.notices.iter().copied().collect::<Vec<_>>(), others);
+        assert_eq!(d.message_type(), on.message_type());
+        assert_eq!(d.detection, on.detection);
+        // a Router Solicitation with a wrong ICMPv6 checksum
+        let mut rs = Vec::new();
+        emit_router_solicitation("fe80::8000:5445:5245:444f".parse().unwrap(), &mut rs);
+        rs[42] ^= 0xff;
+        let mut p = Vec::new();
+        build_teredo_payload(None, None, &rs, &[], &mut p);
+        let g = ip_udp(&p, 40000, 3544);
+        let on = dissect(&g, 228, &DissectOptions::default());
+        assert_eq!(on.teredo.unwrap().icmpv6_checksum_ok, Some(false));
+        assert!(on.notices.iter().any(|n| matches!(n.kind, NoticeKind::BadIcmpv6Checksum { .. })));
+        let d = dissect(&g, 228, &off);
+        assert_eq!(d.teredo.unwrap().icmpv6_checksum_ok, None);
+        assert_eq!(d.notices.len() + 1, on.notices.len());
+        assert!(!d.notices.iter().any(|n| matches!(n.kind, NoticeKind::BadIcmpv6Checksum { .. })));
+        assert_eq!(d.message_type(), Some(MessageType::RouterSolicitation));
+        assert_eq!(d.errors.len(), on.errors.len());
+    }
+
+    #[test]
     fn quoted_in_icmp_port_unreachable() {
         let mut rs = Vec::new();
         emit_router_solicitation("fe80::8000:5445:5245:444f".parse().unwrap(), &mut rs);
@@ -1129,13 +1168,13 @@ mod tests {
         let d = dissect(&f, 228, &DissectOptions::default());
         assert_eq!(d.detection, Detection::NotTeredo);
         assert!(d.teredo.is_none() && d.udp.is_some());
-        let opts = DissectOptions { heuristic: false, extra_ports: vec![6000] };
+        let opts = DissectOptions { heuristic: false, extra_ports: vec![6000], ..DissectOptions::default() };
         let d = dissect(&f, 228, &opts);
         assert_eq!(d.detection, Detection::ExtraPort);
         assert_eq!(d.message_type(), Some(MessageType::Malformed));
         // heuristic off: a valid Teredo bubble on random ports is not taken
         let g = ip_udp(&indirect_bubble_payload()[8..], 5000, 6000);
-        let off = DissectOptions { heuristic: false, extra_ports: vec![] };
+        let off = DissectOptions { heuristic: false, extra_ports: vec![], ..DissectOptions::default() };
         assert!(!dissect(&g, 228, &off).is_teredo());
         let d = dissect(&g, 228, &DissectOptions::default());
         assert_eq!(d.detection, Detection::Heuristic);

@@ -147,7 +147,7 @@ fn mire_lab_matches_tshark() {
 #[test]
 fn miredo_lab_detection_by_port_vs_heuristic() {
     let frames = read_capture(&testdata("teredo-lab-miredo.pcapng"));
-    let no_heur = DissectOptions { heuristic: false, extra_ports: vec![] };
+    let no_heur = DissectOptions { heuristic: false, extra_ports: vec![], ..DissectOptions::default() };
     let plain = frames.iter().filter(|f| dissect_frame(&f.data, f.orig_len, f.linktype, &no_heur).is_teredo()).count();
     // Plain tshark (port 3544 only) decodes 56 UDP frames + 20 quoted ones; we agree on ports.
     let tshark_plain = 56 + 20;

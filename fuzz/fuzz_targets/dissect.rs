@@ -48,6 +48,7 @@ fuzz_target!(|data: &[u8]| {
     let opts = DissectOptions {
         heuristic: flags & FLAG_HEURISTIC != 0,
         extra_ports: if flags & FLAG_EXTRA_PORT != 0 { vec![4500, 40000] } else { Vec::new() },
+        ..DissectOptions::default()
     };
     if flags & FLAG_FRAGMENTS != 0 {
         fragments(frame, &opts);

@@ -187,7 +187,13 @@ impl Processor {
             d.set_empty_linktype(LINKTYPE_IPV6);
         }
         Ok(Processor {
-            opts: DissectOptions { heuristic: !select.no_heuristic, extra_ports: select.ports.clone() },
+            opts: DissectOptions {
+                heuristic: !select.no_heuristic,
+                extra_ports: select.ports.clone(),
+                // Only printed packets and the analysis look at checksum notices: a run
+                // that only counts (`--summary` alone) skips computing them.
+                verify_checksums: !show.summary || show.analyze,
+            },
             filter,
             show: show.clone(),
             count: select.count,
