@@ -101,6 +101,76 @@ impl CaptureStats {
         }
     }
 
+    /// Adds the counters of another run over other frames (e.g. those a worker
+    /// thread counted): every count is summed, link types are joined, and the
+    /// time span covers both.
+    pub fn merge(&mut self, o: &CaptureStats) {
+        let CaptureStats {
+            files,
+            frames,
+            bytes,
+            wire_bytes,
+            teredo,
+            by_type,
+            on_3544,
+            on_extra_port,
+            by_heuristic,
+            quoted,
+            non_teredo,
+            malformed,
+            truncated,
+            snaplen_cut,
+            ipv4_fragments,
+            reassembled,
+            fragments_dropped,
+            matched,
+            capture_errors,
+            linktypes,
+            first,
+            last,
+            ts_digits,
+        } = o;
+        for (a, b) in [
+            (&mut self.files, files),
+            (&mut self.frames, frames),
+            (&mut self.bytes, bytes),
+            (&mut self.wire_bytes, wire_bytes),
+            (&mut self.teredo, teredo),
+            (&mut self.on_3544, on_3544),
+            (&mut self.on_extra_port, on_extra_port),
+            (&mut self.by_heuristic, by_heuristic),
+            (&mut self.quoted, quoted),
+            (&mut self.non_teredo, non_teredo),
+            (&mut self.malformed, malformed),
+            (&mut self.truncated, truncated),
+            (&mut self.snaplen_cut, snaplen_cut),
+            (&mut self.ipv4_fragments, ipv4_fragments),
+            (&mut self.reassembled, reassembled),
+            (&mut self.fragments_dropped, fragments_dropped),
+            (&mut self.matched, matched),
+            (&mut self.capture_errors, capture_errors),
+        ] {
+            *a += *b;
+        }
+        for (a, b) in self.by_type.iter_mut().zip(by_type) {
+            *a += *b;
+        }
+        for (&lt, &n) in linktypes {
+            *self.linktypes.entry(lt).or_insert(0) += n;
+        }
+        if let Some(f) = *first {
+            if self.first.is_none_or(|s| f < s) {
+                self.first = Some(f);
+            }
+        }
+        if let Some(l) = *last {
+            if self.last.is_none_or(|s| l > s) {
+                self.last = Some(l);
+            }
+        }
+        self.ts_digits = self.ts_digits.max(*ts_digits);
+    }
+
     /// Seconds from the first to the last timestamp.
     pub fn duration(&self) -> f64 {
         match (self.first, self.last) {
@@ -221,5 +291,36 @@ impl Record for CaptureStats {
             row("capture file errors", self.capture_errors.to_string());
         }
         writeln!(w, "{t}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Counting frames in two halves and merging gives the counts of one pass.
+    #[test]
+    fn merge_equals_one_pass() {
+        let frames = [(1u32, 60u32, 60u32, 100i64, 5u32, 6u8), (101, 40, 90, 99, 7, 9), (1, 70, 70, 101, 0, 6)];
+        let mut whole = CaptureStats::default();
+        let mut halves = [CaptureStats::default(), CaptureStats::default()];
+        for (i, &(lt, cap, orig, s, ns, dg)) in frames.iter().enumerate() {
+            whole.frame(lt, cap, orig, s, ns, dg);
+            halves[i % 2].frame(lt, cap, orig, s, ns, dg);
+        }
+        whole.matched = 3;
+        halves[0].matched = 1;
+        halves[1].matched = 2;
+        let [mut a, b] = halves;
+        a.merge(&b);
+        assert_eq!(a.to_json(), whole.to_json());
+        assert_eq!(a.first, Some((99, 7)));
+        assert_eq!(a.last, Some((101, 0)));
+        assert_eq!(a.linktypes.get(&1), Some(&2));
+        assert_eq!(a.snaplen_cut, 1);
+        // merging into an empty run copies
+        let mut e = CaptureStats::default();
+        e.merge(&whole);
+        assert_eq!(e.to_json(), whole.to_json());
     }
 }

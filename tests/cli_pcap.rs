@@ -374,3 +374,49 @@ fn analyze_document() {
     assert_eq!(code, 0);
     assert!(out.contains("qualification") && out.contains("restricted"), "{out}");
 }
+
+/// Every capture under testdata/ (generated and lab), for tests that compare two paths.
+fn all_captures() -> Vec<String> {
+    let mut files = Vec::new();
+    for dir in ["testdata", "testdata/generated", "testdata/lab"] {
+        for e in std::fs::read_dir(root().join(dir)).unwrap() {
+            let path = e.unwrap().path();
+            let name = path.to_string_lossy().into_owned();
+            if name.ends_with(".pcap") || name.ends_with(".pcapng") {
+                files.push(name);
+            }
+        }
+    }
+    files.sort();
+    assert!(files.len() >= 25, "{files:?}");
+    files
+}
+
+/// `--summary` alone skips checksum verification (and may take a faster path):
+/// its counters must equal those derived from the per-packet records, which
+/// come from a full dissection with checksums verified.
+#[test]
+fn summary_counts_match_per_packet_records() {
+    for file in all_captures() {
+        let (_, out, err) = run(&["pcap", "--format", "ndjson", &file], b"");
+        let recs = ndjson(&out);
+        let (_, sum, err2) = run(&["pcap", "--summary", "--json", &file], b"");
+        let s: Value = serde_json::from_str(&sum).unwrap_or_else(|e| panic!("{file}: {e}: {sum} {err2}"));
+        let count = |f: &dyn Fn(&Value) -> bool| recs.iter().filter(|r| f(r)).count() as u64;
+        assert_eq!(s["teredo"], recs.len() as u64, "{file} {err}");
+        assert_eq!(s["matched"], recs.len() as u64, "{file}");
+        for (ty, n) in s["by_type"].as_object().unwrap() {
+            assert_eq!(n.as_u64().unwrap(), count(&|r| r["type"] == ty.as_str()), "{file}: {ty}");
+        }
+        for (class, det) in [("port_3544", "port-3544"), ("extra_port", "extra-port"), ("heuristic", "heuristic")] {
+            assert_eq!(s["by_port_class"][class].as_u64().unwrap(), count(&|r| r["detection"] == det), "{file}");
+        }
+        assert_eq!(s["quoted"].as_u64().unwrap(), count(&|r| r["quoted"] == true), "{file}");
+        for kind in ["malformed", "truncated"] {
+            let n = count(&|r| r["errors"].as_array().and_then(|e| e.first()).is_some_and(|e| e["kind"] == kind));
+            assert_eq!(s[kind].as_u64().unwrap(), n, "{file}: {kind}");
+        }
+        // Every reassembled Teredo datagram was counted (the counter includes non-Teredo ones).
+        assert!(s["reassembled"].as_u64().unwrap() >= count(&|r| r["reassembled"] == true), "{file}");
+    }
+}

@@ -7,9 +7,11 @@
 use super::{report, report_error, UsageError, EXIT_INPUT};
 use crate::cli::{PcapArgs, SelectArgs, ShowArgs};
 use anyhow::Context;
+use std::collections::VecDeque;
 use std::io::{self, IsTerminal, Write};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::process::ExitCode;
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use teredo_tool::addr::{parse_ipv6_token, TeredoAddress};
 use teredo_tool::analyze::{AnalyzeOptions, Analyzer, FrameMeta};
@@ -41,6 +43,11 @@ pub fn run<W: Write>(args: &PcapArgs, out: &mut Output<W>) -> anyhow::Result<Exi
         };
         p.stats.files += 1;
         let mut progress = Progress::new(name, &args.show);
+        if p.counting_only() {
+            failed |= count_in_parallel(&mut p, &mut reader, &mut progress, out)?;
+            progress.clear();
+            continue;
+        }
         while let Some(item) = reader.next_frame() {
             match item {
                 Ok(frame) => {
@@ -66,6 +73,205 @@ pub fn run<W: Write>(args: &PcapArgs, out: &mut Output<W>) -> anyhow::Result<Exi
     }
     p.finish(out)?;
     Ok(if failed { ExitCode::from(EXIT_INPUT) } else { ExitCode::SUCCESS })
+}
+
+/// Frames copied out of the reader per batch handed to a counting worker.
+const BATCH_BYTES: usize = 1 << 20;
+/// Batches in flight at most (bounds memory to about this many MiB).
+const IN_FLIGHT: usize = 6;
+
+/// A frame's record fields, its bytes being `data[start..end]` of its [`Batch`].
+#[derive(Debug, Clone, Copy)]
+struct Held {
+    number: u64,
+    ts_sec: i64,
+    ts_nsec: u32,
+    ts_precision: capture::TsPrecision,
+    linktype: u32,
+    interface_id: u32,
+    caplen: u32,
+    origlen: u32,
+    file_offset: u64,
+    start: usize,
+    end: usize,
+}
+
+/// Consecutive frames copied out of the reader.
+#[derive(Debug, Default)]
+struct Batch {
+    data: Vec<u8>,
+    frames: Vec<Held>,
+}
+
+impl Batch {
+    fn push(&mut self, f: &Frame<'_>) {
+        let start = self.data.len();
+        self.data.extend_from_slice(f.data);
+        self.frames.push(Held {
+            number: f.number,
+            ts_sec: f.ts_sec,
+            ts_nsec: f.ts_nsec,
+            ts_precision: f.ts_precision,
+            linktype: f.linktype,
+            interface_id: f.interface_id,
+            caplen: f.caplen,
+            origlen: f.origlen,
+            file_offset: f.file_offset,
+            start,
+            end: self.data.len(),
+        });
+    }
+
+    fn frame(&self, i: usize) -> Frame<'_> {
+        let h = &self.frames[i];
+        Frame {
+            number: h.number,
+            ts_sec: h.ts_sec,
+            ts_nsec: h.ts_nsec,
+            ts_precision: h.ts_precision,
+            linktype: h.linktype,
+            interface_id: h.interface_id,
+            caplen: h.caplen,
+            origlen: h.origlen,
+            data: &self.data[h.start..h.end],
+            file_offset: h.file_offset,
+        }
+    }
+
+    fn clear(&mut self) {
+        self.data.clear();
+        self.frames.clear();
+    }
+}
+
+/// A counting worker: dissects and counts every frame of the batches it is
+/// sent, except IPv4 fragments, whose indexes it sends back with the batch
+/// so that the main thread reassembles them in capture order.
+fn count_batches(
+    rx: mpsc::Receiver<Batch>,
+    tx: mpsc::Sender<(Batch, Vec<usize>)>,
+    opts: &DissectOptions,
+) -> CaptureStats {
+    let mut stats = CaptureStats::default();
+    for batch in rx {
+        let mut fragments = Vec::new();
+        for (i, h) in batch.frames.iter().enumerate() {
+            let d = dissect_frame(&batch.data[h.start..h.end], h.origlen as usize, h.linktype, opts);
+            // The same test as `Processor::frame_in`.
+            if d.ipv4.as_ref().is_some_and(|ip| ip.is_fragment() && !d.quoted) {
+                fragments.push(i);
+                continue;
+            }
+            stats.frame(h.linktype, h.caplen, h.origlen, h.ts_sec, h.ts_nsec, h.ts_precision.decimal_digits());
+            stats.dissection(&d);
+            // No filter: every Teredo packet matches.
+            if d.teredo.is_some() {
+                stats.matched += 1;
+            }
+        }
+        if tx.send((batch, fragments)).is_err() {
+            break;
+        }
+    }
+    stats
+}
+
+/// Takes back the oldest batch in flight and hands its IPv4 fragments to the
+/// processor.
+fn settle<W: Write>(
+    p: &mut Processor,
+    out: &mut Output<W>,
+    from: &[mpsc::Receiver<(Batch, Vec<usize>)>],
+    pending: &mut VecDeque<usize>,
+    spare: &mut Vec<Batch>,
+) -> anyhow::Result<()> {
+    if let Some(w) = pending.pop_front() {
+        let (mut batch, fragments) = from[w].recv().context("a counting thread stopped")?;
+        for i in fragments {
+            p.frame(&batch.frame(i), out)?;
+        }
+        batch.clear();
+        spare.push(batch);
+    }
+    Ok(())
+}
+
+/// `--summary` alone on one input: the reader (this thread) copies frames
+/// into batches that two workers dissect and count. Counts do not depend on
+/// the order, except IPv4 reassembly: fragments go back through
+/// [`Processor::frame`] here, in capture order. Returns whether the input
+/// had an error.
+fn count_in_parallel<R: io::Read, W: Write>(
+    p: &mut Processor,
+    reader: &mut capture::CaptureReader<R>,
+    progress: &mut Progress,
+    out: &mut Output<W>,
+) -> anyhow::Result<bool> {
+    const WORKERS: usize = 2;
+    let opts = p.opts.clone();
+    std::thread::scope(|scope| {
+        let mut to = Vec::new();
+        let mut from = Vec::new();
+        let mut workers = Vec::new();
+        for _ in 0..WORKERS {
+            let (tx, rx) = mpsc::channel::<Batch>();
+            let (rtx, rrx) = mpsc::channel();
+            let opts = &opts;
+            workers.push(scope.spawn(move || count_batches(rx, rtx, opts)));
+            to.push(tx);
+            from.push(rrx);
+        }
+        // Which worker has each batch in flight, oldest first.
+        let mut pending: VecDeque<usize> = VecDeque::new();
+        let mut spare: Vec<Batch> = Vec::new();
+        let mut next = 0;
+        let mut failed = false;
+        let mut batch = Batch::default();
+        loop {
+            let item = reader.next_frame();
+            let full = match &item {
+                Some(Ok(frame)) => {
+                    progress.tick(frame.file_offset, frame.number);
+                    batch.push(frame);
+                    batch.data.len() >= BATCH_BYTES
+                }
+                _ => !batch.frames.is_empty(),
+            };
+            if full {
+                if pending.len() >= IN_FLIGHT {
+                    settle(p, out, &from, &mut pending, &mut spare)?;
+                }
+                let b = std::mem::replace(&mut batch, spare.pop().unwrap_or_default());
+                to[next].send(b).context("a counting thread stopped")?;
+                pending.push_back(next);
+                next = (next + 1) % WORKERS;
+            }
+            match item {
+                None => break,
+                Some(Ok(_)) => {}
+                Some(Err(e)) => {
+                    // What came before the error is settled first, as in the sequential loop.
+                    while !pending.is_empty() {
+                        settle(p, out, &from, &mut pending, &mut spare)?;
+                    }
+                    progress.clear();
+                    out.writer().flush()?;
+                    report_error(&e);
+                    p.stats.capture_errors += 1;
+                    failed = true;
+                }
+            }
+        }
+        while !pending.is_empty() {
+            settle(p, out, &from, &mut pending, &mut spare)?;
+        }
+        drop(to);
+        for w in workers {
+            let stats = w.join().map_err(|_| anyhow::anyhow!("a counting thread panicked"))?;
+            p.stats.merge(&stats);
+        }
+        Ok(failed)
+    })
 }
 
 /// Whether to go on reading.
@@ -107,6 +313,11 @@ impl Filter {
             }
         }
         Ok(f)
+    }
+
+    /// True when no filter is set: every Teredo packet matches.
+    fn is_empty(&self) -> bool {
+        self.types.is_none() && self.hosts4.is_empty() && self.hosts6.is_empty() && self.ports.is_empty()
     }
 
     fn matches(&self, d: &Dissection<'_>) -> bool {
@@ -220,6 +431,21 @@ impl Processor {
         self.file = shown_name.map(str::to_string);
         self.file_start = None;
         self.reassembler = Ipv4Reassembler::new(ReassemblyLimits::default());
+    }
+
+    /// True when the run only counts (`--summary` without filters, time window,
+    /// `--count`, `--analyze` or output files): nothing depends on the order of
+    /// the frames but IPv4 reassembly, so they may be dissected in parallel.
+    fn counting_only(&self) -> bool {
+        !self.per_packet
+            && self.analyzer.is_none()
+            && self.write.is_none()
+            && self.decap.is_none()
+            && self.count.is_none()
+            && self.since.is_none()
+            && self.until.is_none()
+            && self.filter.is_empty()
+            && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
     }
 
     /// True once `--count` was reached.
