@@ -289,6 +289,19 @@ impl Proc {
         p.frames.push(m.fref(), cap);
         p
     }
+    /// A maintenance refresh (RS or bubble to the server, RFC 4380 §5.2.5): the interval
+    /// since the previous one (at most 256 kept), the count, and the step.
+    fn refresh(&mut self, ts: i64, name: &'static str, m: &FrameMeta, cap: usize) {
+        if let Some(prev) = self.last_rs {
+            if self.intervals.len() < 256 {
+                self.intervals.push(ts - prev);
+            }
+        }
+        self.last_rs = Some(ts);
+        self.n[0] += 1;
+        self.step(name, m, cap);
+    }
+
     fn step(&mut self, name: &'static str, m: &FrameMeta, cap: usize) {
         self.touch(m, cap);
         if self.steps.len() < cap && !self.steps.iter().any(|s| s.name == name && s.frame == m.fref()) {
@@ -1006,15 +1019,7 @@ impl Analyzer {
                         id
                     }
                 };
-                let p = &mut self.procs[pid];
-                if let Some(prev) = p.last_rs {
-                    if p.intervals.len() < 256 {
-                        p.intervals.push(ts - prev);
-                    }
-                }
-                p.last_rs = Some(ts);
-                p.n[0] += 1;
-                p.step("router-solicitation", m, cap);
+                self.procs[pid].refresh(ts, "router-solicitation", m, cap);
                 return Some(pid);
             }
         }
@@ -1638,15 +1643,7 @@ impl Analyzer {
                     }
                 };
                 if let Some(pid) = pid {
-                    let p = &mut self.procs[pid];
-                    if let Some(prev) = p.last_rs {
-                        if p.intervals.len() < 256 {
-                            p.intervals.push(ts - prev);
-                        }
-                    }
-                    p.last_rs = Some(ts);
-                    p.n[0] += 1;
-                    p.step("bubble-to-server", m, cap);
+                    self.procs[pid].refresh(ts, "bubble-to-server", m, cap);
                 }
             }
             return;
