@@ -197,6 +197,63 @@ pub struct Frame<'a> {
     pub file_offset: u64,
 }
 
+/// Frames read in bulk by [`CaptureReader::next_batch`]: a buffer of records and where each
+/// frame is in it. Owned, so it can be sent to another thread.
+#[derive(Debug, Default)]
+pub struct FrameBatch {
+    data: Vec<u8>,
+    frames: Vec<BatchFrame>,
+}
+
+/// A frame's record fields in a [`FrameBatch`].
+#[derive(Debug, Clone, Copy)]
+struct BatchFrame {
+    number: u64,
+    ts_sec: i64,
+    ts_nsec: u32,
+    ts_precision: TsPrecision,
+    linktype: u32,
+    interface_id: u32,
+    origlen: u32,
+    len: u32,
+    start: usize,
+    file_offset: u64,
+}
+
+impl FrameBatch {
+    /// Number of frames.
+    pub fn len(&self) -> usize {
+        self.frames.len()
+    }
+
+    /// True when the batch holds no frame.
+    pub fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+
+    /// Frame `i` (0-based within the batch); panics when `i >= len()`.
+    pub fn frame(&self, i: usize) -> Frame<'_> {
+        let h = &self.frames[i];
+        Frame {
+            number: h.number,
+            ts_sec: h.ts_sec,
+            ts_nsec: h.ts_nsec,
+            ts_precision: h.ts_precision,
+            linktype: h.linktype,
+            interface_id: h.interface_id,
+            caplen: h.len,
+            origlen: h.origlen,
+            data: &self.data[h.start..h.start + h.len as usize],
+            file_offset: h.file_offset,
+        }
+    }
+
+    /// The frames in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = Frame<'_>> + '_ {
+        (0..self.frames.len()).map(|i| self.frame(i))
+    }
+}
+
 /// An interface seen in the capture (classic pcap has exactly one).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InterfaceInfo {
@@ -602,6 +659,26 @@ impl<R: Read> CaptureReader<R> {
     ///
     /// The frame borrows the reader's buffer, so it must be dropped before the next call.
     pub fn next_frame(&mut self) -> Option<Result<Frame<'_>, CaptureError>> {
+        let m = match self.advance()? {
+            Ok(m) => m,
+            Err(e) => return Some(Err(e)),
+        };
+        Some(Ok(Frame {
+            number: self.frames,
+            ts_sec: m.ts_sec,
+            ts_nsec: m.ts_nsec,
+            ts_precision: m.precision,
+            linktype: m.linktype,
+            interface_id: m.interface_id,
+            caplen: m.len as u32,
+            origlen: m.origlen,
+            data: &self.buf[m.start..m.start + m.len],
+            file_offset: m.offset,
+        }))
+    }
+
+    /// The next packet record's metadata, its bytes being `buf[start..start + len]`.
+    fn advance(&mut self) -> Option<Result<Meta, CaptureError>> {
         if self.done {
             return None;
         }
@@ -612,18 +689,7 @@ impl<R: Read> CaptureReader<R> {
         match res {
             Ok(Some(m)) => {
                 self.frames += 1;
-                Some(Ok(Frame {
-                    number: self.frames,
-                    ts_sec: m.ts_sec,
-                    ts_nsec: m.ts_nsec,
-                    ts_precision: m.precision,
-                    linktype: m.linktype,
-                    interface_id: m.interface_id,
-                    caplen: m.len as u32,
-                    origlen: m.origlen,
-                    data: &self.buf[m.start..m.start + m.len],
-                    file_offset: m.offset,
-                }))
+                Some(Ok(m))
             }
             Ok(None) => {
                 self.done = true;
@@ -634,6 +700,91 @@ impl<R: Read> CaptureReader<R> {
                 Some(Err(e))
             }
         }
+    }
+
+    /// True when the next record (pcap) or block (pcapng) is whole in the buffer, so that
+    /// reading it neither reads nor moves buffered bytes.
+    fn next_is_buffered(&self) -> bool {
+        let b = &self.buf[self.start..self.end];
+        match self.format {
+            CaptureFormat::Pcap => {
+                b.len() >= 16 && b.len() >= 16 + rd32(b, 8, self.big_endian).min(self.pcap_max_caplen) as usize
+            }
+            CaptureFormat::Pcapng => {
+                // Blocks up to the next packet block: all must be whole. A Section Header
+                // Block may change the byte order: it is read the slow way.
+                let mut at = 0;
+                loop {
+                    if b.len() - at < 12 || rd32(b, at, false) == PCAPNG_SHB {
+                        return false;
+                    }
+                    let blen = rd32(b, at + 4, self.big_endian) as usize;
+                    if blen < 12 || blen % 4 != 0 {
+                        return true; // malformed: reported before any read
+                    }
+                    if b.len() - at < blen {
+                        return false;
+                    }
+                    if matches!(rd32(b, at, self.big_endian), PCAPNG_EPB | PCAPNG_SPB | PCAPNG_PB) {
+                        return true;
+                    }
+                    at += blen;
+                }
+            }
+        }
+    }
+
+    /// Reads the next frames into `batch` (replacing what it held) without copying them: the
+    /// batch takes over the reader's buffer, and its previous buffer becomes the reader's, of
+    /// at least `buffer_bytes`. A batch ends where the buffer does, so it holds about
+    /// `buffer_bytes` of records. Returns `Ok(false)` at the end of the input (the batch may
+    /// still hold frames). An error ends the input as in [`CaptureReader::next_frame`]; the
+    /// frames before it are in the batch.
+    pub fn next_batch(&mut self, batch: &mut FrameBatch, buffer_bytes: usize) -> Result<bool, CaptureError> {
+        batch.frames.clear();
+        let mut result = Ok(true);
+        loop {
+            if !batch.frames.is_empty() && !self.next_is_buffered() {
+                break;
+            }
+            match self.advance() {
+                None => {
+                    result = Ok(false);
+                    break;
+                }
+                Some(Err(e)) => {
+                    result = Err(e);
+                    break;
+                }
+                Some(Ok(m)) => batch.frames.push(BatchFrame {
+                    number: self.frames,
+                    ts_sec: m.ts_sec,
+                    ts_nsec: m.ts_nsec,
+                    ts_precision: m.precision,
+                    linktype: m.linktype,
+                    interface_id: m.interface_id,
+                    origlen: m.origlen,
+                    start: m.start,
+                    len: m.len as u32,
+                    file_offset: m.offset,
+                }),
+            }
+        }
+        if !batch.frames.is_empty() {
+            // Hand the buffer over; what follows the last frame moves to the front of the next one.
+            let mut next = std::mem::take(&mut batch.data);
+            let rest = self.end - self.start;
+            let size = buffer_bytes.max(self.buf.len()).max(rest);
+            if next.len() < size {
+                next.resize(size, 0);
+            }
+            next[..rest].copy_from_slice(&self.buf[self.start..self.end]);
+            self.base += self.start as u64;
+            self.start = 0;
+            self.end = rest;
+            batch.data = std::mem::replace(&mut self.buf, next);
+        }
+        result
     }
 
     #[inline]

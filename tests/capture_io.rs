@@ -881,3 +881,107 @@ fn ts_precision_helpers() {
     assert_eq!(CaptureFormat::from_path("x.cap"), CaptureFormat::Pcap);
     assert_eq!(TsPrecision::Other(0x94).to_string(), "2^-20 s");
 }
+
+// ---------- batches (CaptureReader::next_batch) ----------
+
+/// A reader that returns at most `step` bytes per read, varying: partial reads everywhere.
+struct Trickle<'a> {
+    b: &'a [u8],
+    step: usize,
+    n: usize,
+}
+
+impl Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.n += 1;
+        let k = (1 + self.n % self.step).min(buf.len()).min(self.b.len());
+        buf[..k].copy_from_slice(&self.b[..k]);
+        self.b = &self.b[k..];
+        Ok(k)
+    }
+}
+
+fn read_batched<R: Read>(mut r: CaptureReader<R>, buffer_bytes: usize) -> (Vec<Owned>, Option<CaptureError>) {
+    let mut out = Vec::new();
+    let mut batch = capture::FrameBatch::default();
+    loop {
+        let res = r.next_batch(&mut batch, buffer_bytes);
+        for f in batch.iter() {
+            assert_eq!(f.caplen as usize, f.data.len());
+            out.push(Owned {
+                number: f.number,
+                ts_sec: f.ts_sec,
+                ts_nsec: f.ts_nsec,
+                precision: f.ts_precision,
+                linktype: f.linktype,
+                interface_id: f.interface_id,
+                caplen: f.caplen,
+                origlen: f.origlen,
+                data: f.data.to_vec(),
+                offset: f.file_offset,
+            });
+        }
+        match res {
+            Ok(true) => {}
+            Ok(false) => return (out, None),
+            Err(e) => {
+                assert!(r.next_frame().is_none(), "reader must end after an error");
+                return (out, Some(e));
+            }
+        }
+    }
+}
+
+/// Every file under testdata/ and some hand-built ones (both byte orders, several sections,
+/// a cut and a corrupt record): batches hold exactly the frames and the error that
+/// `next_frame` gives, whatever the batch size and however the input arrives.
+#[test]
+fn batches_hold_the_same_frames_and_errors_as_next_frame() {
+    let mut inputs: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut stack = vec![PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata")];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if ["pcap", "pcapng", "gz"].iter().any(|x| p.extension().is_some_and(|e| e == *x)) {
+                inputs.push((p.display().to_string(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    for be in [false, true] {
+        let (v, _) = multi_section(be);
+        inputs.push((format!("multi_section be={be}"), v.clone()));
+        inputs.push((format!("multi_section be={be}, cut"), v[..v.len() - 5].to_vec()));
+    }
+    let (mut v, _) = pcap_file(false, true, 1, &[(1, 2, b"abcdef", 6), (3, 4, b"ghij", 4), (5, 6, b"k", 1)]);
+    inputs.push(("pcap".into(), v.clone()));
+    let n = v.len();
+    v[n - 1 - 16 + 8..n - 1 - 16 + 12].copy_from_slice(&0x7fff_ffffu32.to_le_bytes()); // caplen too large
+    inputs.push(("pcap, corrupt last record".into(), v));
+    assert!(inputs.len() > 30, "testdata not found");
+    let mut frames_seen = 0;
+    for (name, bytes) in &inputs {
+        let Ok(r) = CaptureReader::new(&bytes[..], name) else { continue };
+        let (want, want_err) = read_all(r);
+        frames_seen += want.len();
+        for (size, step) in [(1, 0), (100, 0), (4096, 0), (1 << 20, 0), (64, 7), (3000, 1000)] {
+            let (got, err) = if step == 0 {
+                read_batched(CaptureReader::new(&bytes[..], name).unwrap(), size)
+            } else {
+                read_batched(CaptureReader::new(Trickle { b: bytes, step, n: 0 }, name).unwrap(), size)
+            };
+            if let Some(i) = (0..got.len().max(want.len())).find(|&i| got.get(i) != want.get(i)) {
+                panic!(
+                    "{name}: buffer {size}, step {step}: {} frames, {} wanted; first difference at {i}: {:?} vs {:?}",
+                    got.len(),
+                    want.len(),
+                    got.get(i).map(|f| (f.number, f.offset, f.caplen)),
+                    want.get(i).map(|f| (f.number, f.offset, f.caplen))
+                );
+            }
+            assert_eq!(err.map(|e| e.to_string()), want_err.as_ref().map(|e| e.to_string()), "{name}: {size}");
+        }
+    }
+    assert!(frames_seen > 500, "{frames_seen}");
+}

@@ -420,3 +420,73 @@ fn summary_counts_match_per_packet_records() {
         assert!(s["reassembled"].as_u64().unwrap() >= count(&|r| r["reassembled"] == true), "{file}");
     }
 }
+
+/// `--summary`/`--analyze` without filters dissect on worker threads and hand the analysis
+/// each Teredo frame's observation in capture order; IPv4 fragments go back to the main
+/// thread in between. With a time window the same run goes frame by frame on one thread:
+/// both must give the same document. The input interleaves the lab captures (vantage copies,
+/// every process), fragmented Teredo datagrams and link types, repeated into several MiB so
+/// that it spans many batches.
+#[test]
+fn analysis_in_parallel_equals_the_sequential_one() {
+    use teredo_tool::capture::{CaptureFormat, CaptureReader, CaptureWriter, TsPrecision};
+    let mut inputs = vec![
+        "testdata/teredo-lab-miredo.pcapng",
+        "testdata/generated/ipv4-fragments-3.pcap",
+        "testdata/teredo-lab-mire.pcapng",
+        "testdata/generated/ipv4-fragments-2.pcap",
+        "testdata/generated/icmp-quoted-teredo.pcap",
+        "testdata/generated/message-types.pcap",
+    ];
+    let lab: Vec<String> = std::fs::read_dir(root().join("testdata/lab"))
+        .unwrap()
+        .map(|e| e.unwrap().path().to_string_lossy().into_owned())
+        .filter(|p| p.ends_with(".pcapng"))
+        .collect();
+    inputs.extend(lab.iter().map(String::as_str));
+    let dir = std::env::temp_dir().join(format!("tt-parallel-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("mix.pcapng");
+    let mut w =
+        CaptureWriter::create_with_format(path.to_str().unwrap(), CaptureFormat::Pcapng, TsPrecision::Nano).unwrap();
+    let mut frames = 0;
+    for rep in 0..60i64 {
+        for input in &inputs {
+            let file = std::fs::File::open(root().join(input)).unwrap();
+            let mut r = CaptureReader::new(std::io::BufReader::new(file), input).unwrap();
+            while let Some(f) = r.next_frame() {
+                let f = f.unwrap();
+                // Each repetition an hour later: no copy of an earlier one.
+                w.write_frame_with_precision(
+                    f.ts_sec + rep * 3600,
+                    f.ts_nsec,
+                    f.ts_precision,
+                    f.linktype,
+                    f.origlen,
+                    f.data,
+                )
+                .unwrap();
+                frames += 1;
+            }
+        }
+    }
+    w.finish().unwrap();
+    let size = std::fs::metadata(&path).unwrap().len();
+    assert!(size > 3 << 20, "{size} bytes, {frames} frames: too small for several batches");
+    let file = path.to_str().unwrap();
+    let (code, parallel, err) = run(&["pcap", "--analyze", "--summary", "--json", file], b"");
+    assert_eq!(code, 0, "{err}");
+    let (code, in_order, err) =
+        run(&["pcap", "--analyze", "--summary", "--json", "--since", "1970-01-01T00:00:00Z", file], b"");
+    assert_eq!(code, 0, "{err}");
+    let a: Value = serde_json::from_str(&parallel).unwrap();
+    let b: Value = serde_json::from_str(&in_order).unwrap();
+    assert!(a["processes"].as_array().unwrap().len() > 100, "{}", a["summary"]);
+    assert!(a["capture"]["reassembled"].as_u64().unwrap() >= 120, "{}", a["capture"]);
+    assert_eq!(a["capture"]["frames"].as_u64().unwrap(), frames);
+    for key in ["summary", "capture", "clients", "servers", "relays", "rs_ra", "anomalies", "processes"] {
+        assert_eq!(a[key], b[key], "{key} differs");
+    }
+    assert_eq!(a, b);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -26,13 +26,12 @@
 pub mod report;
 
 use crate::addr::{classify, ipv4_scope, AddressKind, Ipv4Scope, TeredoAddress, TeredoPrefix};
-use crate::dissect::{Dissection, MessageType, TeredoPacket};
+use crate::dissect::{Dissection, MessageType};
 use crate::wire::icmpv6::Icmpv6Body;
 use crate::wire::udp::TEREDO_PORT;
 // The tables are keyed by addresses and nonces from untrusted captures: foldhash is
 // several times faster than SipHash and still seeded per process against collision floods.
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
-use std::collections::VecDeque;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 pub use report::AnalysisReport;
@@ -261,6 +260,9 @@ impl Qual {
 /// between RSs), not a later maintenance RS (30 s or more, §5.2.5).
 const CONE_RETRY_NS: i64 = 10_000_000_000;
 
+/// Entries at most in the sets of (client, peer) and (relay, host) pairs already counted.
+const PEER_SET_CAP: usize = 1 << 20;
+
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Proc {
     pub kind: Option<ProcessKind>,
@@ -284,10 +286,9 @@ pub(crate) struct Proc {
 }
 
 impl Proc {
-    fn new(kind: ProcessKind, m: &FrameMeta, cap: usize) -> Proc {
-        let mut p = Proc { kind: Some(kind), start: m.ns(), last: m.ns(), ..Default::default() };
-        p.frames.push(m.fref(), cap);
-        p
+    /// A process starting at `m` (its first frame comes with its first step).
+    fn new(kind: ProcessKind, m: &FrameMeta) -> Proc {
+        Proc { kind: Some(kind), start: m.ns(), last: m.ns(), ..Default::default() }
     }
     /// A maintenance refresh (RS or bubble to the server, RFC 4380 §5.2.5): the interval
     /// since the previous one (at most 256 kept), the count, and the step.
@@ -304,8 +305,10 @@ impl Proc {
 
     fn step(&mut self, name: &'static str, m: &FrameMeta, cap: usize) {
         self.touch(m, cap);
-        if self.steps.len() < cap && !self.steps.iter().any(|s| s.name == name && s.frame == m.fref()) {
-            self.steps.push(Step { name, frame: m.fref(), ts: m.ns() });
+        // Steps come in frame order: only the last ones can be of this frame.
+        let f = m.fref();
+        if self.steps.len() < cap && !self.steps.iter().rev().take_while(|s| s.frame == f).any(|s| s.name == name) {
+            self.steps.push(Step { name, frame: f, ts: m.ns() });
         }
     }
     fn touch(&mut self, m: &FrameMeta, cap: usize) {
@@ -409,11 +412,124 @@ struct BubbleState {
     last_rx: Option<i64>,
 }
 
+/// A recently seen Teredo packet, for de-duplication: 32 bytes.
 #[derive(Debug, Clone, Copy)]
 struct Seen {
+    hash: u64,
     ts: i64,
+    len: u32,
     src: Sock,
     dst: Sock,
+}
+
+impl Seen {
+    const EMPTY: Seen = Seen {
+        hash: 0,
+        ts: i64::MIN,
+        len: 0,
+        src: Sock { ip: Ipv4Addr::UNSPECIFIED, port: 0 },
+        dst: Sock { ip: Ipv4Addr::UNSPECIFIED, port: 0 },
+    };
+}
+
+/// The de-duplication table is set-associative: a packet's hash picks one of `DEDUP_SETS`
+/// sets of `DEDUP_WAYS` entries, and a new packet replaces the oldest entry of its set. One
+/// memory access per packet, nothing to expire; 65,536 packets remembered in 2 MiB. A copy is
+/// missed only when four later packets of the same set came between the two copies.
+const DEDUP_WAYS: usize = 4;
+const DEDUP_SETS: usize = 1 << 14;
+
+fn dedup_set(hash: u64) -> usize {
+    ((hash ^ (hash >> 31)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - 14)) as usize
+}
+
+/// The Authentication indicator fields the analysis uses (RFC 4380 §5.1.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct AuthFields {
+    nonce: [u8; 8],
+    confirmation: u8,
+}
+
+/// An ICMPv4 error quoting a Teredo packet: the error's type and code, and the quoted
+/// datagram's addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Quote {
+    icmp_type: u8,
+    code: u8,
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+}
+
+/// What the analysis needs of one dissected frame: small, owned and `Copy`, so that frames can
+/// be dissected on other threads while one [`Analyzer`] takes their observations in capture
+/// order ([`Analyzer::feed`]). [`Analyzer::observe`] is `feed` of
+/// [`Observation::from_dissection`].
+#[derive(Debug, Clone, Copy)]
+pub struct Observation {
+    /// The frame holds a Teredo packet (outer, or quoted in an ICMPv4 error).
+    teredo: bool,
+    /// The Teredo packet is quoted in an ICMPv4 error.
+    quoted: bool,
+    /// Outer IPv4 source and destination, and the UDP ports (the quoted ones when `quoted`).
+    outer: Option<(Sock, Sock)>,
+    quote: Option<Quote>,
+    message_type: MessageType,
+    /// Inner IPv6 source and destination.
+    ipv6: Option<(Ipv6Addr, Ipv6Addr)>,
+    /// Teredo packet length (indicators and IPv6).
+    len: u32,
+    /// Hash and length of the bytes that identify a copy of this packet: the Teredo payload,
+    /// or the ICMPv4 message when quoted.
+    dedup: (u64, u32),
+    auth: Option<AuthFields>,
+    origin: Option<Sock>,
+    /// An RA's first Prefix Information prefix.
+    ra_prefix: Option<Ipv6Addr>,
+}
+
+impl Observation {
+    /// The facts of a dissected frame the analysis looks at.
+    pub fn from_dissection(d: &Dissection<'_>) -> Self {
+        let mut o = Observation {
+            teredo: false,
+            quoted: d.quoted,
+            outer: None,
+            quote: None,
+            message_type: MessageType::Malformed,
+            ipv6: None,
+            len: 0,
+            dedup: (0, 0),
+            auth: None,
+            origin: None,
+            ra_prefix: None,
+        };
+        let Some(t) = d.teredo.as_ref() else { return o };
+        o.teredo = true;
+        o.message_type = t.message_type;
+        o.len = t.len.min(u32::MAX as usize) as u32;
+        o.ipv6 = t.ipv6.as_ref().map(|h| (h.src, h.dst));
+        o.auth = t.auth.map(|a| AuthFields { nonce: a.nonce, confirmation: a.confirmation });
+        o.origin = t.origin.map(|x| Sock { ip: x.address, port: x.port });
+        if t.message_type == MessageType::RouterAdvertisement {
+            o.ra_prefix = match t.icmpv6().map(|i| i.body) {
+                Some(Icmpv6Body::RouterAdvertisement { options, .. }) => options.prefix().map(|(p, _)| p),
+                _ => None,
+            };
+        }
+        let (Some(ip), Some(udp)) = (d.ipv4.as_ref(), d.udp.as_ref()) else { return o };
+        o.outer = Some((Sock { ip: ip.src, port: udp.src_port }, Sock { ip: ip.dst, port: udp.dst_port }));
+        if d.quoted {
+            if let (Some(icmp), Some(q)) = (d.icmpv4.as_ref(), d.quoted_ipv4.as_ref()) {
+                o.quote = Some(Quote { icmp_type: icmp.icmp_type, code: icmp.code, src: q.src, dst: q.dst });
+                o.dedup = (payload_hash(icmp.raw), icmp.raw.len() as u32);
+            }
+        } else {
+            let end = (t.offset + t.len).min(d.frame.len());
+            let payload = d.frame.get(t.offset..end).unwrap_or(&[]);
+            o.dedup = (payload_hash(payload), payload.len() as u32);
+        }
+        o
+    }
 }
 
 /// The analysis state. Feed it frames in capture order with [`Analyzer::observe`].
@@ -444,11 +560,19 @@ pub struct Analyzer {
     anomalies: Vec<Anomaly>,
     anomaly_index: HashMap<(u8, u64, u64), usize>,
     bubbles: HashMap<(u64, u128), BubbleState>,
-    seen: HashMap<(u64, u32), [Option<Seen>; 4]>,
-    seen_order: VecDeque<(i64, u64, u32)>,
+    seen: Vec<[Seen; DEDUP_WAYS]>,
     translations: HashMap<Sock, Sock>,
     stats: Stats,
     files: HashSet<usize>,
+    last_file: Option<usize>,
+    /// Every (client, peer) counted by `add_peer`.
+    peer_set: HashSet<(ClientId, u128)>,
+    /// Every (relay, IPv6 host) counted by `note_relay`.
+    relay_hosts: HashSet<(Sock, u128)>,
+    /// Processes not kept (beyond the cap), by kind and identity.
+    procs_not_kept: HashSet<(u8, u64, u128)>,
+    /// Mappings of clients not tracked (beyond the cap).
+    clients_not_tracked: HashSet<Mapping>,
 }
 
 /// Totals.
@@ -549,11 +673,15 @@ impl Analyzer {
             anomalies: Vec::new(),
             anomaly_index: HashMap::new(),
             bubbles: HashMap::new(),
-            seen: HashMap::new(),
-            seen_order: VecDeque::new(),
+            seen: Vec::new(),
             translations: HashMap::new(),
             stats: Stats::default(),
             files: HashSet::new(),
+            last_file: None,
+            peer_set: HashSet::new(),
+            relay_hosts: HashSet::new(),
+            procs_not_kept: HashSet::new(),
+            clients_not_tracked: HashSet::new(),
         }
     }
 
@@ -565,64 +693,69 @@ impl Analyzer {
     /// Analyse one dissected frame. Frames should come in capture order; small timestamp
     /// disorder between interfaces is tolerated.
     pub fn observe(&mut self, meta: &FrameMeta, d: &Dissection<'_>) {
+        self.feed(meta, &Observation::from_dissection(d));
+    }
+
+    /// Analyse one frame's [`Observation`] (see [`Analyzer::observe`]).
+    pub fn feed(&mut self, meta: &FrameMeta, o: &Observation) {
         self.stats.frames += 1;
-        let Some(t) = d.teredo.as_ref() else { return };
+        if !o.teredo {
+            return;
+        }
         self.stats.teredo_frames += 1;
-        if self.files.len() < 64 {
-            self.files.insert(meta.file_index);
+        if self.last_file != Some(meta.file_index) {
+            self.last_file = Some(meta.file_index);
+            if self.files.len() < 64 {
+                self.files.insert(meta.file_index);
+            }
         }
         let ts = meta.ns();
         self.stats.first_ns = Some(self.stats.first_ns.map_or(ts, |f| f.min(ts)));
         self.stats.last_ns = Some(self.stats.last_ns.map_or(ts, |l| l.max(ts)));
-        let (Some(ip), Some(udp)) = (d.ipv4.as_ref(), d.udp.as_ref()) else { return };
-        if d.quoted {
-            let Some(icmp) = d.icmpv4.as_ref() else { return };
-            let Some(q) = d.quoted_ipv4.as_ref() else { return };
+        let Some((src, dst)) = o.outer else { return };
+        if o.quoted {
+            let Some(q) = o.quote else { return };
             // de-duplicate the ICMP error itself (same error seen on two interfaces)
-            let key_src = Sock { ip: ip.src, port: u16::from(icmp.icmp_type) << 8 | u16::from(icmp.code) };
-            let key_dst = Sock { ip: ip.dst, port: 0 };
-            if self.duplicate(ts, icmp.raw, key_src, key_dst) {
+            let key_src = Sock { ip: src.ip, port: u16::from(q.icmp_type) << 8 | u16::from(q.code) };
+            let key_dst = Sock { ip: dst.ip, port: 0 };
+            if self.duplicate(ts, o.dedup, key_src, key_dst) {
                 return;
             }
             self.stats.icmp_quoting += 1;
-            let qsrc = Sock { ip: q.src, port: udp.src_port };
-            let qdst = Sock { ip: q.dst, port: udp.dst_port };
-            self.on_icmp_quote(meta, ip.src, icmp.icmp_type, icmp.code, qsrc, qdst, t);
+            let qsrc = Sock { ip: q.src, port: src.port };
+            let qdst = Sock { ip: q.dst, port: dst.port };
+            self.on_icmp_quote(meta, src.ip, q.icmp_type, q.code, qsrc, qdst, o);
             return;
         }
-        let Some(v6) = t.ipv6.as_ref() else { return };
-        let src = Sock { ip: ip.src, port: udp.src_port };
-        let dst = Sock { ip: ip.dst, port: udp.dst_port };
-        let end = (t.offset + t.len).min(d.frame.len());
-        let payload = d.frame.get(t.offset..end).unwrap_or(&[]);
-        if self.duplicate(ts, payload, src, dst) {
+        let Some((v6src, v6dst)) = o.ipv6 else { return };
+        if self.duplicate(ts, o.dedup, src, dst) {
             return;
         }
         self.stats.packets += 1;
-        let len = t.len as u64;
+        let len = u64::from(o.len);
 
         // endpoints: who sends, who receives
-        let s_tao = teredo_of(&v6.src);
-        let d_tao = teredo_of(&v6.dst);
+        let s_tao = teredo_of(&v6src);
+        let d_tao = teredo_of(&v6dst);
         for a in [s_tao, d_tao].into_iter().flatten() {
             self.address_checks(meta, &a);
         }
-        let multicast = ip.dst.is_multicast();
+        let multicast = dst.ip.is_multicast();
         let sender = match s_tao {
-            Some(a) => self.client_for(meta, &a, Some(v6.src)),
+            Some(a) => self.client_for(meta, &a, Some(v6src)),
             None => self.by_socket.get(&src).copied(),
         };
         if let (Some(c), Some(a)) = (sender, s_tao) {
             if !multicast && src.port != TEREDO_PORT {
                 let emb = Sock { ip: a.mapped_address, port: a.mapped_port };
                 if emb != src {
-                    self.mapping_mismatch(meta, c, &v6.src, emb, src);
+                    self.mapping_mismatch(meta, c, &v6src, emb, src);
                 }
                 self.learn_socket(c, src);
             }
         }
         let receiver = match d_tao {
-            Some(a) => self.client_for(meta, &a, Some(v6.dst)),
+            Some(a) => self.client_for(meta, &a, Some(v6dst)),
             None => self.by_socket.get(&dst).copied(),
         };
         if let Some(c) = sender {
@@ -630,8 +763,8 @@ impl Analyzer {
             cl.pkts_out += 1;
             cl.bytes_out += len;
             Self::touch_client(cl, meta);
-            if !is_link_local(&v6.dst) && !v6.dst.is_multicast() {
-                Self::add_peer(cl, v6.dst);
+            if !is_link_local(&v6dst) && !v6dst.is_multicast() {
+                self.add_peer(c, v6dst);
             }
         }
         if let Some(c) = receiver {
@@ -640,27 +773,27 @@ impl Analyzer {
                 cl.pkts_in += 1;
                 cl.bytes_in += len;
                 Self::touch_client(cl, meta);
-                if !is_link_local(&v6.src) {
-                    Self::add_peer(cl, v6.src);
+                if !is_link_local(&v6src) {
+                    self.add_peer(c, v6src);
                 }
             }
         }
         // any packet from a peer counts as a response for the bubble rate limit
         if let Some(r) = receiver {
-            let k = (u64::from(r), u128::from(v6.src));
+            let k = (u64::from(r), u128::from(v6src));
             if let Some(b) = self.bubbles.get_mut(&k) {
                 b.last_rx = Some(ts);
             }
         }
 
-        match t.message_type {
-            MessageType::RouterSolicitation => self.on_rs(meta, src, dst, t, v6.src),
-            MessageType::RouterAdvertisement => self.on_ra(meta, src, dst, t, v6.dst),
+        match o.message_type {
+            MessageType::RouterSolicitation => self.on_rs(meta, src, dst, o, v6src),
+            MessageType::RouterAdvertisement => self.on_ra(meta, src, dst, o, v6dst),
             MessageType::Bubble | MessageType::IndirectBubble => {
-                self.on_bubble(meta, src, dst, t, v6.src, v6.dst, sender, receiver, multicast)
+                self.on_bubble(meta, src, dst, o, v6src, v6dst, sender, receiver, multicast)
             }
             MessageType::EchoRequest | MessageType::EchoReply | MessageType::Data => {
-                self.on_data(meta, src, dst, t, v6.src, v6.dst, sender, receiver)
+                self.on_data(meta, src, dst, o, v6src, v6dst, sender, receiver)
             }
             MessageType::Malformed => {}
         }
@@ -668,31 +801,20 @@ impl Analyzer {
 
     // ---- de-duplication ----
 
-    fn duplicate(&mut self, ts: i64, payload: &[u8], src: Sock, dst: Sock) -> bool {
+    fn duplicate(&mut self, ts: i64, key: (u64, u32), src: Sock, dst: Sock) -> bool {
         if self.opts.dedup_window_ms == 0 {
             return false;
         }
         let window = (self.opts.dedup_window_ms as i64).saturating_mul(1_000_000);
-        while let Some(&(t0, h, l)) = self.seen_order.front() {
-            if ts.saturating_sub(t0) > window || self.seen_order.len() > 65_536 {
-                self.seen_order.pop_front();
-                if let Some(slots) = self.seen.get_mut(&(h, l)) {
-                    for x in slots.iter_mut() {
-                        if x.is_some_and(|s| s.ts <= t0) {
-                            *x = None;
-                        }
-                    }
-                    if slots.iter().all(Option::is_none) {
-                        self.seen.remove(&(h, l));
-                    }
-                }
-            } else {
-                break;
-            }
+        if self.seen.is_empty() {
+            self.seen = vec![[Seen::EMPTY; DEDUP_WAYS]; DEDUP_SETS];
         }
-        let key = (payload_hash(payload), payload.len() as u32);
-        let slots = self.seen.entry(key).or_insert([None; 4]);
-        for s in slots.iter().flatten() {
+        let (hash, len) = key;
+        let set = &mut self.seen[dedup_set(hash)];
+        for s in set.iter() {
+            if s.hash != hash || s.len != len || s.ts == i64::MIN || (ts - s.ts).abs() > window {
+                continue;
+            }
             // identical copies, or copies from inside and outside a NAT (one endpoint differs
             // and one of the two differing addresses is inside: private, CGN or link-local).
             // A direct and an indirect bubble share payload and source but go to two global
@@ -700,7 +822,7 @@ impl Analyzer {
             let same = s.src == src && s.dst == dst;
             let nat_src = s.dst == dst && s.src != src && (is_inside(s.src.ip) != is_inside(src.ip));
             let nat_dst = s.src == src && s.dst != dst && (is_inside(s.dst.ip) != is_inside(dst.ip));
-            if (ts - s.ts).abs() > window || !(same || nat_src || nat_dst) {
+            if !(same || nat_src || nat_dst) {
                 continue;
             }
             self.stats.duplicates += 1;
@@ -715,24 +837,14 @@ impl Analyzer {
             }
             return true;
         }
-        // remember this one in a free (or the oldest) slot
+        // remember this one in place of the oldest entry of its set (empty ones are oldest)
         let mut idx = 0;
-        let mut oldest = i64::MAX;
-        for (i, x) in slots.iter().enumerate() {
-            match x {
-                None => {
-                    idx = i;
-                    break;
-                }
-                Some(s) if s.ts < oldest => {
-                    oldest = s.ts;
-                    idx = i;
-                }
-                _ => {}
+        for (i, x) in set.iter().enumerate() {
+            if x.ts < set[idx].ts {
+                idx = i;
             }
         }
-        slots[idx] = Some(Seen { ts, src, dst });
-        self.seen_order.push_back((ts, key.0, key.1));
+        set[idx] = Seen { hash, ts, len, src, dst };
         false
     }
 
@@ -750,12 +862,22 @@ impl Analyzer {
         }
     }
 
-    fn add_peer(cl: &mut Client, p: Ipv6Addr) {
-        if !cl.peers.contains(&p) {
-            cl.peers_total += 1;
-            if cl.peers.len() < 64 {
-                cl.peers.push(p);
-            }
+    /// Counts `p` among `c`'s peers (the first 64 are listed). A set of every (client, peer)
+    /// seen, up to [`PEER_SET_CAP`] entries, keeps this one hash lookup per packet.
+    fn add_peer(&mut self, c: ClientId, p: Ipv6Addr) {
+        let key = (c, u128::from(p));
+        if self.peer_set.contains(&key) {
+            return;
+        }
+        let cl = &mut self.clients[c as usize];
+        if self.peer_set.len() < PEER_SET_CAP {
+            self.peer_set.insert(key);
+        } else if cl.peers.contains(&p) {
+            return;
+        }
+        cl.peers_total += 1;
+        if cl.peers.len() < 64 {
+            cl.peers.push(p);
         }
     }
 
@@ -772,7 +894,14 @@ impl Analyzer {
             return Some(c);
         }
         if self.clients.len() >= self.opts.max_clients {
-            self.clients_dropped += 1;
+            // counted once per mapping
+            if self.clients_not_tracked.len() < PEER_SET_CAP {
+                if self.clients_not_tracked.insert(mapping) {
+                    self.clients_dropped += 1;
+                }
+            } else if !self.clients_not_tracked.contains(&mapping) {
+                self.clients_dropped += 1;
+            }
             return None;
         }
         let id = self.clients.len() as ClientId;
@@ -830,9 +959,17 @@ impl Analyzer {
         self.relays.entry(s).or_default()
     }
 
-    fn new_proc(&mut self, p: Proc) -> Option<ProcId> {
+    /// Keeps process `p`, unless [`AnalyzeOptions::max_processes`] are kept already: then
+    /// counts it as not kept, once per `key` (its kind and identity), and returns `None`.
+    fn new_proc(&mut self, key: (u8, u64, u128), p: Proc) -> Option<ProcId> {
         if self.procs.len() >= self.opts.max_processes {
-            self.procs_dropped += 1;
+            if self.procs_not_kept.len() < PEER_SET_CAP {
+                if self.procs_not_kept.insert(key) {
+                    self.procs_dropped += 1;
+                }
+            } else if !self.procs_not_kept.contains(&key) {
+                self.procs_dropped += 1;
+            }
             return None;
         }
         self.procs.push(p);
@@ -907,7 +1044,7 @@ impl Analyzer {
 
     // ---- RS / RA ----
 
-    fn on_rs(&mut self, m: &FrameMeta, src: Sock, dst: Sock, t: &TeredoPacket<'_>, ll: Ipv6Addr) {
+    fn on_rs(&mut self, m: &FrameMeta, src: Sock, dst: Sock, t: &Observation, ll: Ipv6Addr) {
         let ts = m.ns();
         let cone = cone_bit(&ll);
         self.server_mut(dst.ip).rs += 1;
@@ -921,7 +1058,7 @@ impl Analyzer {
             auth: t.auth.is_some(),
             proc_id,
             answered: false,
-            len: t.len as u32,
+            len: t.len,
         };
         match t.auth {
             Some(a) => {
@@ -1008,13 +1145,12 @@ impl Analyzer {
                 let pid = match self.clients[c as usize].maintenance {
                     Some(p) => p,
                     None => {
-                        let mut p = Proc::new(ProcessKind::Maintenance, m, cap);
+                        let mut p = Proc::new(ProcessKind::Maintenance, m);
                         p.client = Some(c);
                         p.sock = Some(src);
                         let q_start = self.clients[c as usize].qualification.map(|q| self.procs[q].start);
                         p.last_rs = q_start;
-                        p.frames = FrameList::default();
-                        let id = self.new_proc(p)?;
+                        let id = self.new_proc((1, u64::from(c), 0), p)?;
                         self.clients[c as usize].maintenance = Some(id);
                         id
                     }
@@ -1108,7 +1244,7 @@ impl Analyzer {
                 q.closed = true;
             }
         }
-        let mut p = Proc::new(ProcessKind::Qualification, m, cap);
+        let mut p = Proc::new(ProcessKind::Qualification, m);
         let mut q = Qual::default();
         if cone {
             q.cone_rs = 1;
@@ -1119,9 +1255,8 @@ impl Analyzer {
             q.primary_rs = 1;
         }
         p.q = Some(Box::new(q));
-        p.frames = FrameList::default();
         p.step(if cone { "cone-rs" } else { "rs-to-primary" }, m, cap);
-        let id = self.new_proc(p)?;
+        let id = self.new_proc((2, ip_key(src), 0), p)?;
         self.quals_open.insert(src.ip, id);
         Some(id)
     }
@@ -1152,15 +1287,11 @@ impl Analyzer {
         cl.qualification = None;
     }
 
-    fn on_ra(&mut self, m: &FrameMeta, src: Sock, dst: Sock, t: &TeredoPacket<'_>, ll_dst: Ipv6Addr) {
+    fn on_ra(&mut self, m: &FrameMeta, src: Sock, dst: Sock, t: &Observation, ll_dst: Ipv6Addr) {
         let ts = m.ns();
         let cap = self.opts.max_frames;
         self.server_mut(src.ip).ra += 1;
-        let prefix = match t.icmpv6().map(|i| i.body) {
-            Some(Icmpv6Body::RouterAdvertisement { options, .. }) => options.prefix(),
-            _ => None,
-        };
-        let prefix_server = prefix.and_then(|(p, _)| TeredoAddress::decode(p)).map(|a| a.server);
+        let prefix_server = t.ra_prefix.and_then(TeredoAddress::decode).map(|a| a.server);
         if let Some(ps) = prefix_server {
             if ps != src.ip {
                 // an RA from another address advertising ps's prefix: the secondary address
@@ -1230,7 +1361,7 @@ impl Analyzer {
                 srv.rtt_us.push(us);
             }
         }
-        let origin = t.origin.map(|o| Sock { ip: o.address, port: o.port });
+        let origin = t.origin;
         if rs.is_some() || self.pairs.len() < self.opts.max_pairs {
             let nonce = t.auth.map(|a| a.nonce);
             let reused = nonce.is_some_and(|n| self.anomaly_index.contains_key(&(6, u64::from_be_bytes(n), 0)));
@@ -1334,7 +1465,7 @@ impl Analyzer {
             }
             Self::touch_client(cl, m);
             cl.pkts_in += 1;
-            cl.bytes_in += t.len as u64;
+            cl.bytes_in += u64::from(t.len);
         }
         self.server_mut(ps).clients.insert(c);
         if let Some(r) = rs {
@@ -1392,7 +1523,7 @@ impl Analyzer {
         code: u8,
         qsrc: Sock,
         qdst: Sock,
-        t: &TeredoPacket<'_>,
+        t: &Observation,
     ) {
         let cap = self.opts.max_frames;
         let what = t.message_type.as_str();
@@ -1434,9 +1565,9 @@ impl Analyzer {
             }
             MessageType::Bubble | MessageType::IndirectBubble => {
                 // a bubble the receiver's NAT refused; attach to the inter-site process
-                let (Some(v6), true) = (t.ipv6, true) else { return };
-                let target = self.known_client(&v6.dst).or_else(|| self.by_socket.get(&qdst).copied());
-                let sender = self.known_client(&v6.src).or_else(|| self.by_socket.get(&qsrc).copied());
+                let Some((v6src, v6dst)) = t.ipv6 else { return };
+                let target = self.known_client(&v6dst).or_else(|| self.by_socket.get(&qdst).copied());
+                let sender = self.known_client(&v6src).or_else(|| self.by_socket.get(&qsrc).copied());
                 if let (Some(s), Some(r)) = (sender, target) {
                     if let Some(&pid) = self.inter_site.get(&(s, r)) {
                         let p = &mut self.procs[pid];
@@ -1499,7 +1630,7 @@ impl Analyzer {
         m: &FrameMeta,
         src: Sock,
         dst: Sock,
-        t: &TeredoPacket<'_>,
+        t: &Observation,
         v6src: Ipv6Addr,
         v6dst: Ipv6Addr,
         sender: Option<ClientId>,
@@ -1513,11 +1644,10 @@ impl Analyzer {
                 let pid = match self.on_link.get(&src) {
                     Some(&p) => p,
                     None => {
-                        let mut p = Proc::new(ProcessKind::OnLink, m, cap);
-                        p.frames = FrameList::default();
+                        let mut p = Proc::new(ProcessKind::OnLink, m);
                         p.client = sender;
                         p.sock = Some(src);
-                        let Some(id) = self.new_proc(p) else { return };
+                        let Some(id) = self.new_proc((3, ip_key(src), 0), p) else { return };
                         if self.on_link.len() < 65_536 {
                             self.on_link.insert(src, id);
                         }
@@ -1541,7 +1671,7 @@ impl Analyzer {
                 return;
             }
         }
-        let origin = t.origin.map(|o| Sock { ip: o.address, port: o.port });
+        let origin = t.origin;
         if let Some(o) = origin {
             // forwarded by a server (indirect bubble, RFC 4380 §5.3.1)
             if src.port == TEREDO_PORT {
@@ -1579,11 +1709,10 @@ impl Analyzer {
                             let p = match pending {
                                 Some(p) => Some(p),
                                 None => {
-                                    let mut p = Proc::new(ProcessKind::Ipv6Initiated, m, cap);
-                                    p.frames = FrameList::default();
+                                    let mut p = Proc::new(ProcessKind::Ipv6Initiated, m);
                                     p.client = Some(r);
                                     p.relay = Some(o);
-                                    self.new_proc(p)
+                                    self.new_proc((4, u64::from(r), u128::from(ip_key(o))), p)
                                 }
                             };
                             if let Some(p) = p {
@@ -1633,11 +1762,10 @@ impl Analyzer {
                 let pid = match self.clients[a as usize].maintenance {
                     Some(p) => Some(p),
                     None => {
-                        let mut p = Proc::new(ProcessKind::Maintenance, m, cap);
-                        p.frames = FrameList::default();
+                        let mut p = Proc::new(ProcessKind::Maintenance, m);
                         p.client = Some(a);
                         p.sock = Some(src);
-                        let id = self.new_proc(p);
+                        let id = self.new_proc((1, u64::from(a), 0), p);
                         self.clients[a as usize].maintenance = id;
                         id
                     }
@@ -1703,11 +1831,10 @@ impl Analyzer {
         if let Some(&p) = self.inter_site.get(&(a, b)) {
             return Some(p);
         }
-        let mut p = Proc::new(ProcessKind::InterSite, m, self.opts.max_frames);
-        p.frames = FrameList::default();
+        let mut p = Proc::new(ProcessKind::InterSite, m);
         p.client = Some(a);
         p.peer_client = Some(b);
-        let id = self.new_proc(p)?;
+        let id = self.new_proc((5, u64::from(a), u128::from(b)), p)?;
         if self.inter_site.len() < 1 << 20 {
             self.inter_site.insert((a, b), id);
         }
@@ -1719,11 +1846,10 @@ impl Analyzer {
             return Some(p);
         }
         let kind = if client_first { ProcessKind::RelayDiscovery } else { ProcessKind::Ipv6Initiated };
-        let mut p = Proc::new(kind, m, self.opts.max_frames);
-        p.frames = FrameList::default();
+        let mut p = Proc::new(kind, m);
         p.client = Some(c);
         p.host = Some(host);
-        let id = self.new_proc(p)?;
+        let id = self.new_proc((6, u64::from(c), u128::from(host)), p)?;
         if self.host_procs.len() < 1 << 20 {
             self.host_procs.insert((c, host), id);
         }
@@ -1735,7 +1861,7 @@ impl Analyzer {
             AddressKind::SixToFour(v4) | AddressKind::Isatap(v4) => v4 == relay.ip,
             _ => false,
         };
-        let r = self.relay_mut(relay);
+        let r = self.relays.entry(relay).or_default();
         r.packets += 1;
         if hs {
             r.host_specific = true;
@@ -1745,10 +1871,17 @@ impl Analyzer {
         if !r.clients.contains(&c) && r.clients.len() < 256 {
             r.clients.push(c);
         }
-        if !r.hosts.contains(&host) {
-            r.hosts_total += 1;
-            if r.hosts.len() < 256 {
-                r.hosts.push(host);
+        let key = (relay, u128::from(host));
+        if !self.relay_hosts.contains(&key) {
+            let full = self.relay_hosts.len() >= PEER_SET_CAP;
+            if !full {
+                self.relay_hosts.insert(key);
+            }
+            if !(full && r.hosts.contains(&host)) {
+                r.hosts_total += 1;
+                if r.hosts.len() < 256 {
+                    r.hosts.push(host);
+                }
             }
         }
         let cl = &mut self.clients[c as usize];
@@ -1765,7 +1898,7 @@ impl Analyzer {
         m: &FrameMeta,
         src: Sock,
         dst: Sock,
-        t: &TeredoPacket<'_>,
+        t: &Observation,
         v6src: Ipv6Addr,
         v6dst: Ipv6Addr,
         sender: Option<ClientId>,
@@ -1865,8 +1998,7 @@ impl Analyzer {
         }
         if let Some((f, t0)) = self.unattributed.remove(&(src, b)) {
             // the sender's bubble came before its socket was known: the introduction happened
-            let mut p = Proc::new(ProcessKind::InterSite, m, cap);
-            p.frames = FrameList::default();
+            let mut p = Proc::new(ProcessKind::InterSite, m);
             p.client = Some(a);
             p.peer_client = Some(b);
             p.steps.push(Step { name: "direct-bubble", frame: f, ts: t0 });
@@ -1875,7 +2007,7 @@ impl Analyzer {
             p.n[0] = 1;
             p.step("first-data", m, cap);
             p.done = Some(ts);
-            if let Some(id) = self.new_proc(p) {
+            if let Some(id) = self.new_proc((5, u64::from(a), u128::from(b)), p) {
                 self.inter_site.insert((a, b), id);
             }
             return;

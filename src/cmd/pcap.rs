@@ -14,8 +14,8 @@ use std::process::ExitCode;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use teredo_tool::addr::{parse_ipv6_token, TeredoAddress};
-use teredo_tool::analyze::{AnalyzeOptions, Analyzer, FrameMeta};
-use teredo_tool::capture::{self, CaptureFormat, CaptureWriter, Frame, TsPrecision, LINKTYPE_IPV6};
+use teredo_tool::analyze::{AnalyzeOptions, Analyzer, FrameMeta, Observation};
+use teredo_tool::capture::{self, CaptureFormat, CaptureWriter, Frame, FrameBatch, TsPrecision, LINKTYPE_IPV6};
 use teredo_tool::dissect::{dissect_frame, dissect_ipv4_datagram, DissectOptions, Dissection};
 use teredo_tool::output::packet::{table_header, AddressCache, FrameInfo, PacketView, MESSAGE_TYPES};
 use teredo_tool::output::time::parse_time;
@@ -43,8 +43,8 @@ pub fn run<W: Write>(args: &PcapArgs, out: &mut Output<W>) -> anyhow::Result<Exi
         };
         p.stats.files += 1;
         let mut progress = Progress::new(name, &args.show);
-        if p.counting_only() {
-            failed |= count_in_parallel(&mut p, &mut reader, &mut progress, out)?;
+        if p.order_free() {
+            failed |= dissect_in_parallel(&mut p, &mut reader, &mut progress, out)?;
             progress.clear();
             continue;
         }
@@ -75,133 +75,88 @@ pub fn run<W: Write>(args: &PcapArgs, out: &mut Output<W>) -> anyhow::Result<Exi
     Ok(if failed { ExitCode::from(EXIT_INPUT) } else { ExitCode::SUCCESS })
 }
 
-/// Frames copied out of the reader per batch handed to a counting worker.
+/// Bytes of records per batch handed to a worker.
 const BATCH_BYTES: usize = 1 << 20;
 /// Batches in flight at most (bounds memory to about this many MiB).
 const IN_FLIGHT: usize = 6;
 
-/// A frame's record fields, its bytes being `data[start..end]` of its [`Batch`].
-#[derive(Debug, Clone, Copy)]
-struct Held {
-    number: u64,
-    ts_sec: i64,
-    ts_nsec: u32,
-    ts_precision: capture::TsPrecision,
-    linktype: u32,
-    interface_id: u32,
-    caplen: u32,
-    origlen: u32,
-    file_offset: u64,
-    start: usize,
-    end: usize,
+/// A batch back from a worker: its IPv4 fragments, left for the main thread to reassemble in
+/// capture order, and, when analysing, the observations of its Teredo frames (frame indexes
+/// within the batch, ascending).
+struct Dissected {
+    batch: FrameBatch,
+    fragments: Vec<u32>,
+    observations: Vec<(u32, Observation)>,
 }
 
-/// Consecutive frames copied out of the reader.
-#[derive(Debug, Default)]
-struct Batch {
-    data: Vec<u8>,
-    frames: Vec<Held>,
-}
-
-impl Batch {
-    fn push(&mut self, f: &Frame<'_>) {
-        let start = self.data.len();
-        self.data.extend_from_slice(f.data);
-        self.frames.push(Held {
-            number: f.number,
-            ts_sec: f.ts_sec,
-            ts_nsec: f.ts_nsec,
-            ts_precision: f.ts_precision,
-            linktype: f.linktype,
-            interface_id: f.interface_id,
-            caplen: f.caplen,
-            origlen: f.origlen,
-            file_offset: f.file_offset,
-            start,
-            end: self.data.len(),
-        });
-    }
-
-    fn frame(&self, i: usize) -> Frame<'_> {
-        let h = &self.frames[i];
-        Frame {
-            number: h.number,
-            ts_sec: h.ts_sec,
-            ts_nsec: h.ts_nsec,
-            ts_precision: h.ts_precision,
-            linktype: h.linktype,
-            interface_id: h.interface_id,
-            caplen: h.caplen,
-            origlen: h.origlen,
-            data: &self.data[h.start..h.end],
-            file_offset: h.file_offset,
-        }
-    }
-
-    fn clear(&mut self) {
-        self.data.clear();
-        self.frames.clear();
-    }
-}
-
-/// A counting worker: dissects and counts every frame of the batches it is
-/// sent, except IPv4 fragments, whose indexes it sends back with the batch
-/// so that the main thread reassembles them in capture order.
-fn count_batches(
-    rx: mpsc::Receiver<Batch>,
-    tx: mpsc::Sender<(Batch, Vec<usize>)>,
+/// A worker: dissects every frame of the batches it is sent and counts it, except IPv4
+/// fragments, whose indexes go back with the batch. With `observe`, it also extracts what
+/// the analysis needs of each Teredo frame.
+fn dissect_batches(
+    rx: mpsc::Receiver<FrameBatch>,
+    tx: mpsc::Sender<Dissected>,
     opts: &DissectOptions,
+    observe: bool,
 ) -> CaptureStats {
     let mut stats = CaptureStats::default();
     for batch in rx {
         let mut fragments = Vec::new();
-        for (i, h) in batch.frames.iter().enumerate() {
-            let d = dissect_frame(&batch.data[h.start..h.end], h.origlen as usize, h.linktype, opts);
+        let mut observations = Vec::new();
+        for (i, f) in batch.iter().enumerate() {
+            let d = dissect_frame(f.data, f.origlen as usize, f.linktype, opts);
             // The same test as `Processor::frame_in`.
             if d.ipv4.as_ref().is_some_and(|ip| ip.is_fragment() && !d.quoted) {
-                fragments.push(i);
+                fragments.push(i as u32);
                 continue;
             }
-            stats.frame(h.linktype, h.caplen, h.origlen, h.ts_sec, h.ts_nsec, h.ts_precision.decimal_digits());
+            stats.frame(f.linktype, f.caplen, f.origlen, f.ts_sec, f.ts_nsec, f.ts_precision.decimal_digits());
             stats.dissection(&d);
             // No filter: every Teredo packet matches.
             if d.teredo.is_some() {
                 stats.matched += 1;
+                if observe {
+                    observations.push((i as u32, Observation::from_dissection(&d)));
+                }
             }
         }
-        if tx.send((batch, fragments)).is_err() {
+        if tx.send(Dissected { batch, fragments, observations }).is_err() {
             break;
         }
     }
     stats
 }
 
-/// Takes back the oldest batch in flight and hands its IPv4 fragments to the
-/// processor.
+/// Takes back the oldest batch in flight: hands its IPv4 fragments to the processor and its
+/// observations to the analysis, in capture order.
 fn settle<W: Write>(
     p: &mut Processor,
     out: &mut Output<W>,
-    from: &[mpsc::Receiver<(Batch, Vec<usize>)>],
+    from: &[mpsc::Receiver<Dissected>],
     pending: &mut VecDeque<usize>,
-    spare: &mut Vec<Batch>,
+    spare: &mut Vec<FrameBatch>,
 ) -> anyhow::Result<()> {
-    if let Some(w) = pending.pop_front() {
-        let (mut batch, fragments) = from[w].recv().context("a counting thread stopped")?;
-        for i in fragments {
-            p.frame(&batch.frame(i), out)?;
+    let Some(w) = pending.pop_front() else { return Ok(()) };
+    let done = from[w].recv().context("a dissecting thread stopped")?;
+    let mut observations = done.observations.iter().peekable();
+    for &i in &done.fragments {
+        while let Some((j, o)) = observations.next_if(|(j, _)| *j < i) {
+            p.feed(&done.batch.frame(*j as usize), o);
         }
-        batch.clear();
-        spare.push(batch);
+        p.frame(&done.batch.frame(i as usize), out)?;
     }
+    for (j, o) in observations {
+        p.feed(&done.batch.frame(*j as usize), o);
+    }
+    spare.push(done.batch);
     Ok(())
 }
 
-/// `--summary` alone on one input: the reader (this thread) copies frames
-/// into batches that two workers dissect and count. Counts do not depend on
-/// the order, except IPv4 reassembly: fragments go back through
-/// [`Processor::frame`] here, in capture order. Returns whether the input
-/// had an error.
-fn count_in_parallel<R: io::Read, W: Write>(
+/// `--summary` and/or `--analyze` alone on one input: the reader (this thread) hands batches
+/// of frames to two workers that dissect and count them; the analysis takes their
+/// observations here, in capture order. Counts do not depend on the order, except IPv4
+/// reassembly: fragments go back through [`Processor::frame`] here, in capture order.
+/// Returns whether the input had an error.
+fn dissect_in_parallel<R: io::Read, W: Write>(
     p: &mut Processor,
     reader: &mut capture::CaptureReader<R>,
     progress: &mut Progress,
@@ -209,47 +164,42 @@ fn count_in_parallel<R: io::Read, W: Write>(
 ) -> anyhow::Result<bool> {
     const WORKERS: usize = 2;
     let opts = p.opts.clone();
+    let observe = p.analyzer.is_some();
     std::thread::scope(|scope| {
         let mut to = Vec::new();
         let mut from = Vec::new();
         let mut workers = Vec::new();
         for _ in 0..WORKERS {
-            let (tx, rx) = mpsc::channel::<Batch>();
+            let (tx, rx) = mpsc::channel::<FrameBatch>();
             let (rtx, rrx) = mpsc::channel();
             let opts = &opts;
-            workers.push(scope.spawn(move || count_batches(rx, rtx, opts)));
+            workers.push(scope.spawn(move || dissect_batches(rx, rtx, opts, observe)));
             to.push(tx);
             from.push(rrx);
         }
         // Which worker has each batch in flight, oldest first.
         let mut pending: VecDeque<usize> = VecDeque::new();
-        let mut spare: Vec<Batch> = Vec::new();
+        let mut spare: Vec<FrameBatch> = Vec::new();
         let mut next = 0;
         let mut failed = false;
-        let mut batch = Batch::default();
         loop {
-            let item = reader.next_frame();
-            let full = match &item {
-                Some(Ok(frame)) => {
-                    progress.tick(frame.file_offset, frame.number);
-                    batch.push(frame);
-                    batch.data.len() >= BATCH_BYTES
-                }
-                _ => !batch.frames.is_empty(),
-            };
-            if full {
+            let mut batch = spare.pop().unwrap_or_default();
+            let res = reader.next_batch(&mut batch, BATCH_BYTES);
+            if let Some(last) = batch.len().checked_sub(1).map(|i| batch.frame(i)) {
+                progress.tick_batch(last.file_offset, last.number);
+            }
+            if !batch.is_empty() {
                 if pending.len() >= IN_FLIGHT {
                     settle(p, out, &from, &mut pending, &mut spare)?;
                 }
-                let b = std::mem::replace(&mut batch, spare.pop().unwrap_or_default());
-                to[next].send(b).context("a counting thread stopped")?;
+                to[next].send(batch).context("a dissecting thread stopped")?;
                 pending.push_back(next);
                 next = (next + 1) % WORKERS;
             }
-            match item {
-                None => break,
-                Some(Ok(_)) => {}
-                Some(Err(e)) => {
+            match res {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
                     // What came before the error is settled first, as in the sequential loop.
                     while !pending.is_empty() {
                         settle(p, out, &from, &mut pending, &mut spare)?;
@@ -259,6 +209,7 @@ fn count_in_parallel<R: io::Read, W: Write>(
                     report_error(&e);
                     p.stats.capture_errors += 1;
                     failed = true;
+                    break;
                 }
             }
         }
@@ -267,7 +218,7 @@ fn count_in_parallel<R: io::Read, W: Write>(
         }
         drop(to);
         for w in workers {
-            let stats = w.join().map_err(|_| anyhow::anyhow!("a counting thread panicked"))?;
+            let stats = w.join().map_err(|_| anyhow::anyhow!("a dissecting thread panicked"))?;
             p.stats.merge(&stats);
         }
         Ok(failed)
@@ -401,9 +352,9 @@ impl Processor {
             opts: DissectOptions {
                 heuristic: !select.no_heuristic,
                 extra_ports: select.ports.clone(),
-                // Only printed packets and the analysis look at checksum notices: a run
-                // that only counts (`--summary` alone) skips computing them.
-                verify_checksums: !show.summary || show.analyze,
+                // Only printed packets show checksum notices: a run that only counts and
+                // analyses (`--summary`, `--analyze`) skips computing them.
+                verify_checksums: !show.summary && !show.analyze,
             },
             filter,
             show: show.clone(),
@@ -433,12 +384,11 @@ impl Processor {
         self.reassembler = Ipv4Reassembler::new(ReassemblyLimits::default());
     }
 
-    /// True when the run only counts (`--summary` without filters, time window,
-    /// `--count`, `--analyze` or output files): nothing depends on the order of
-    /// the frames but IPv4 reassembly, so they may be dissected in parallel.
-    fn counting_only(&self) -> bool {
+    /// True when the run only counts and analyses (`--summary` and/or `--analyze` without
+    /// filters, time window, `--count` or output files): nothing depends on the order in which
+    /// frames are dissected but IPv4 reassembly and the analysis, which take them in order.
+    fn order_free(&self) -> bool {
         !self.per_packet
-            && self.analyzer.is_none()
             && self.write.is_none()
             && self.decap.is_none()
             && self.count.is_none()
@@ -457,6 +407,13 @@ impl Processor {
     #[cfg(feature = "live")]
     pub fn analyzer(&self) -> Option<&Analyzer> {
         self.analyzer.as_ref()
+    }
+
+    /// Hands a Teredo frame dissected elsewhere to the analysis (see [`dissect_in_parallel`]).
+    fn feed(&mut self, f: &Frame<'_>, o: &Observation) {
+        if let Some(a) = self.analyzer.as_mut() {
+            a.feed(&FrameMeta::from_frame(self.file_index, f), o);
+        }
     }
 
     /// Handles one captured frame.
@@ -657,6 +614,18 @@ impl Progress {
             return;
         }
         self.last = Instant::now();
+        self.show(offset, frame);
+    }
+
+    /// [`Progress::tick`] once per batch of frames.
+    fn tick_batch(&mut self, offset: u64, frame: u64) {
+        if self.enabled && self.last.elapsed() >= Duration::from_millis(200) {
+            self.last = Instant::now();
+            self.show(offset, frame);
+        }
+    }
+
+    fn show(&mut self, offset: u64, frame: u64) {
         let pct = offset as f64 * 100.0 / self.total as f64;
         let _ = write!(io::stderr(), "\r{}: {:5.1}%  {} frames", self.name, pct, frame);
         self.shown = true;
