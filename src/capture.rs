@@ -407,9 +407,10 @@ impl<R: Read> fmt::Debug for CaptureReader<R> {
 /// Opens a capture file for reading; `"-"` reads standard input.
 ///
 /// Missing files, directories and unreadable files give their own [`CaptureError`]s.
-pub fn open(path: &str) -> Result<CaptureReader<Box<dyn Read>>, CaptureError> {
+pub fn open(path: &str) -> Result<CaptureReader<Box<dyn Read + Send>>, CaptureError> {
     if path == "-" {
-        return CaptureReader::new(Box::new(io::stdin().lock()), "<stdin>");
+        // Not locked: the reader may be handed to another thread. It reads in large blocks.
+        return CaptureReader::new(Box::new(io::stdin()), "<stdin>");
     }
     let open_err = |e: io::Error| match e.kind() {
         io::ErrorKind::NotFound => CaptureError::NotFound { file: path.into() },

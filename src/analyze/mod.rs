@@ -211,6 +211,9 @@ impl Outcome {
 type ClientId = u32;
 type ProcId = usize;
 
+/// In `host_procs`: the process was not kept (beyond [`AnalyzeOptions::max_processes`]).
+const NOT_KEPT: ProcId = usize::MAX;
+
 /// One step of a process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Step {
@@ -485,6 +488,12 @@ pub struct Observation {
     origin: Option<Sock>,
     /// An RA's first Prefix Information prefix.
     ra_prefix: Option<Ipv6Addr>,
+    /// The inner source and destination as Teredo addresses (not for link-local ones).
+    tao: [Option<TeredoAddress>; 2],
+    /// The inner source and destination Teredo addresses may be anomalous (see `address_checks`).
+    suspect: [bool; 2],
+    /// The inner source and destination are native IPv6 (global, not Teredo): IPv6-only hosts.
+    native: [bool; 2],
 }
 
 impl Observation {
@@ -502,12 +511,22 @@ impl Observation {
             auth: None,
             origin: None,
             ra_prefix: None,
+            tao: [None; 2],
+            suspect: [false; 2],
+            native: [false; 2],
         };
         let Some(t) = d.teredo.as_ref() else { return o };
         o.teredo = true;
         o.message_type = t.message_type;
         o.len = t.len.min(u32::MAX as usize) as u32;
         o.ipv6 = t.ipv6.as_ref().map(|h| (h.src, h.dst));
+        if let Some((src, dst)) = o.ipv6 {
+            for (i, a) in [src, dst].iter().enumerate() {
+                o.tao[i] = teredo_of(a);
+                o.suspect[i] = o.tao[i].as_ref().is_some_and(address_suspect);
+                o.native[i] = o.tao[i].is_none() && is_native(a);
+            }
+        }
         o.auth = t.auth.map(|a| AuthFields { nonce: a.nonce, confirmation: a.confirmation });
         o.origin = t.origin.map(|x| Sock { ip: x.address, port: x.port });
         if t.message_type == MessageType::RouterAdvertisement {
@@ -624,6 +643,16 @@ fn teredo_of(a: &Ipv6Addr) -> Option<TeredoAddress> {
     TeredoAddress::decode(*a)
 }
 
+/// True when [`Analyzer::address_checks`] may find something in `a`.
+fn address_suspect(a: &TeredoAddress) -> bool {
+    a.prefix == TeredoPrefix::Legacy
+        || non_global(a.server).is_some()
+        || non_global(a.mapped_address).is_some()
+        || a.flags.reserved()
+        || a.flags.u()
+        || a.flags.g()
+}
+
 fn is_native(a: &Ipv6Addr) -> bool {
     !is_link_local(a) && !a.is_multicast() && !a.is_unspecified() && TeredoAddress::decode(*a).is_none()
 }
@@ -735,10 +764,11 @@ impl Analyzer {
         let len = u64::from(o.len);
 
         // endpoints: who sends, who receives
-        let s_tao = teredo_of(&v6src);
-        let d_tao = teredo_of(&v6dst);
-        for a in [s_tao, d_tao].into_iter().flatten() {
-            self.address_checks(meta, &a);
+        let [s_tao, d_tao] = o.tao;
+        for (a, suspect) in [s_tao, d_tao].iter().zip(o.suspect) {
+            if let (Some(a), true) = (a, suspect) {
+                self.address_checks(meta, a);
+            }
         }
         let multicast = dst.ip.is_multicast();
         let sender = match s_tao {
@@ -1678,11 +1708,8 @@ impl Analyzer {
                 self.server_mut(src.ip);
             }
             let Some(r) = receiver else { return };
-            let initiator = self
-                .by_socket
-                .get(&o)
-                .copied()
-                .or_else(|| teredo_of(&v6src).and_then(|a| self.client_for(m, &a, Some(v6src))));
+            let initiator =
+                self.by_socket.get(&o).copied().or_else(|| t.tao[0].and_then(|a| self.client_for(m, &a, Some(v6src))));
             match initiator {
                 Some(a) if self.is_client_like(a, o) => {
                     let pid = self.inter_site_proc(m, a, r);
@@ -1702,7 +1729,7 @@ impl Analyzer {
                                 .host_procs
                                 .iter()
                                 .filter(|((c, _), &p)| {
-                                    *c == r && self.procs[p].kind == Some(ProcessKind::RelayDiscovery)
+                                    *c == r && p != NOT_KEPT && self.procs[p].kind == Some(ProcessKind::RelayDiscovery)
                                 })
                                 .map(|(_, &p)| p)
                                 .max_by_key(|&p| self.procs[p].last);
@@ -1737,10 +1764,10 @@ impl Analyzer {
         }
         // sent to a server: an indirect bubble (or a maintenance bubble to the own server)
         if dst.port == TEREDO_PORT
-            && (self.servers.contains_key(&dst.ip) || teredo_of(&v6dst).is_some_and(|a| a.server == dst.ip))
+            && (self.servers.contains_key(&dst.ip) || t.tao[1].is_some_and(|a| a.server == dst.ip))
         {
             let Some(a) = sender else { return };
-            let dst_tao = teredo_of(&v6dst);
+            let dst_tao = t.tao[1];
             if let (Some(b), Some(tao)) = (receiver, dst_tao) {
                 if tao.server == dst.ip && b != a {
                     self.bubble_rate(m, a, v6dst);
@@ -1790,7 +1817,7 @@ impl Analyzer {
             self.procs[pid].step("direct-bubble-to-relay", m, cap);
             return;
         }
-        if is_native(&v6dst) {
+        if t.native[1] {
             // a bubble to an IPv6 host through a relay
             let pid = self.host_proc(m, a, v6dst, true);
             if let Some(pid) = pid {
@@ -1843,17 +1870,18 @@ impl Analyzer {
 
     fn host_proc(&mut self, m: &FrameMeta, c: ClientId, host: Ipv6Addr, client_first: bool) -> Option<ProcId> {
         if let Some(&p) = self.host_procs.get(&(c, host)) {
-            return Some(p);
+            return (p != NOT_KEPT).then_some(p);
         }
         let kind = if client_first { ProcessKind::RelayDiscovery } else { ProcessKind::Ipv6Initiated };
         let mut p = Proc::new(kind, m);
         p.client = Some(c);
         p.host = Some(host);
-        let id = self.new_proc((6, u64::from(c), u128::from(host)), p)?;
+        let id = self.new_proc((6, u64::from(c), u128::from(host)), p);
         if self.host_procs.len() < 1 << 20 {
-            self.host_procs.insert((c, host), id);
+            // a process not kept is remembered as such: its next packets cost one lookup
+            self.host_procs.insert((c, host), id.unwrap_or(NOT_KEPT));
         }
-        Some(id)
+        id
     }
 
     fn note_relay(&mut self, relay: Sock, c: ClientId, host: Ipv6Addr) {
@@ -1908,7 +1936,7 @@ impl Analyzer {
         let ts = m.ns();
         let mt = t.message_type;
         // client -> IPv6 host
-        if let (Some(a), true) = (sender, is_native(&v6dst)) {
+        if let (Some(a), true) = (sender, t.native[1]) {
             let to_server = dst.port == TEREDO_PORT && self.clients[a as usize].mapping.server == dst.ip;
             let Some(pid) = self.host_proc(m, a, v6dst, true) else { return };
             if to_server {
@@ -1931,11 +1959,12 @@ impl Analyzer {
             return;
         }
         // IPv6 host -> client through a relay
-        if let (Some(c), true) = (receiver, is_native(&v6src)) {
+        if let (Some(c), true) = (receiver, t.native[0]) {
             let relay = src;
             self.note_relay(relay, c, v6src);
             let existing = self.host_procs.get(&(c, v6src)).copied();
             let pid = match existing {
+                Some(NOT_KEPT) => None,
                 Some(p) => Some(p),
                 None => match self.relay_pending.get(&(c, relay)).copied() {
                     Some(p) if self.procs[p].host.is_none() => {

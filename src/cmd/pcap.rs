@@ -7,7 +7,6 @@
 use super::{report, report_error, UsageError, EXIT_INPUT};
 use crate::cli::{PcapArgs, SelectArgs, ShowArgs};
 use anyhow::Context;
-use std::collections::VecDeque;
 use std::io::{self, IsTerminal, Write};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::process::ExitCode;
@@ -77,7 +76,8 @@ pub fn run<W: Write>(args: &PcapArgs, out: &mut Output<W>) -> anyhow::Result<Exi
 
 /// Bytes of records per batch handed to a worker.
 const BATCH_BYTES: usize = 1 << 20;
-/// Batches in flight at most (bounds memory to about this many MiB).
+/// Batches read ahead at most (bounds memory to about this many MiB, plus the ones being
+/// dissected and settled).
 const IN_FLIGHT: usize = 6;
 
 /// A batch back from a worker: its IPv4 fragments, left for the main thread to reassemble in
@@ -126,17 +126,9 @@ fn dissect_batches(
     stats
 }
 
-/// Takes back the oldest batch in flight: hands its IPv4 fragments to the processor and its
-/// observations to the analysis, in capture order.
-fn settle<W: Write>(
-    p: &mut Processor,
-    out: &mut Output<W>,
-    from: &[mpsc::Receiver<Dissected>],
-    pending: &mut VecDeque<usize>,
-    spare: &mut Vec<FrameBatch>,
-) -> anyhow::Result<()> {
-    let Some(w) = pending.pop_front() else { return Ok(()) };
-    let done = from[w].recv().context("a dissecting thread stopped")?;
+/// Hands a dissected batch's IPv4 fragments to the processor and its observations to the
+/// analysis, in capture order.
+fn settle<W: Write>(p: &mut Processor, out: &mut Output<W>, done: &Dissected) -> anyhow::Result<()> {
     let mut observations = done.observations.iter().peekable();
     for &i in &done.fragments {
         while let Some((j, o)) = observations.next_if(|(j, _)| *j < i) {
@@ -147,16 +139,16 @@ fn settle<W: Write>(
     for (j, o) in observations {
         p.feed(&done.batch.frame(*j as usize), o);
     }
-    spare.push(done.batch);
     Ok(())
 }
 
-/// `--summary` and/or `--analyze` alone on one input: the reader (this thread) hands batches
-/// of frames to two workers that dissect and count them; the analysis takes their
-/// observations here, in capture order. Counts do not depend on the order, except IPv4
-/// reassembly: fragments go back through [`Processor::frame`] here, in capture order.
-/// Returns whether the input had an error.
-fn dissect_in_parallel<R: io::Read, W: Write>(
+/// `--summary` and/or `--analyze` alone on one input. A reader thread takes batches of
+/// frames over from the capture reader and deals them to two workers that dissect and count
+/// them; this thread takes the batches back in capture order and gives the analysis their
+/// observations. Counts do not depend on the order, except IPv4 reassembly: fragments go back
+/// through [`Processor::frame`] here, in capture order. Returns whether the input had an
+/// error.
+fn dissect_in_parallel<R: io::Read + Send, W: Write>(
     p: &mut Processor,
     reader: &mut capture::CaptureReader<R>,
     progress: &mut Progress,
@@ -170,58 +162,63 @@ fn dissect_in_parallel<R: io::Read, W: Write>(
         let mut from = Vec::new();
         let mut workers = Vec::new();
         for _ in 0..WORKERS {
-            let (tx, rx) = mpsc::channel::<FrameBatch>();
+            // Bounded: at most IN_FLIGHT batches read ahead in all.
+            let (tx, rx) = mpsc::sync_channel::<FrameBatch>(IN_FLIGHT / WORKERS - 1);
             let (rtx, rrx) = mpsc::channel();
             let opts = &opts;
             workers.push(scope.spawn(move || dissect_batches(rx, rtx, opts, observe)));
             to.push(tx);
             from.push(rrx);
         }
-        // Which worker has each batch in flight, oldest first.
-        let mut pending: VecDeque<usize> = VecDeque::new();
-        let mut spare: Vec<FrameBatch> = Vec::new();
-        let mut next = 0;
-        let mut failed = false;
-        loop {
-            let mut batch = spare.pop().unwrap_or_default();
-            let res = reader.next_batch(&mut batch, BATCH_BYTES);
-            if let Some(last) = batch.len().checked_sub(1).map(|i| batch.frame(i)) {
-                progress.tick_batch(last.file_offset, last.number);
-            }
-            if !batch.is_empty() {
-                if pending.len() >= IN_FLIGHT {
-                    settle(p, out, &from, &mut pending, &mut spare)?;
+        // Spent batches go back to the reader, buffers and all.
+        let (spare_tx, spare_rx) = mpsc::channel::<FrameBatch>();
+        let reading = scope.spawn(move || -> Result<(), capture::CaptureError> {
+            for n in 0.. {
+                let mut batch = spare_rx.try_recv().unwrap_or_default();
+                let res = reader.next_batch(&mut batch, BATCH_BYTES);
+                if let Some(last) = batch.len().checked_sub(1).map(|i| batch.frame(i)) {
+                    progress.tick_batch(last.file_offset, last.number);
                 }
-                to[next].send(batch).context("a dissecting thread stopped")?;
-                pending.push_back(next);
-                next = (next + 1) % WORKERS;
-            }
-            match res {
-                Ok(true) => {}
-                Ok(false) => break,
-                Err(e) => {
-                    // What came before the error is settled first, as in the sequential loop.
-                    while !pending.is_empty() {
-                        settle(p, out, &from, &mut pending, &mut spare)?;
+                if !batch.is_empty() && to[n % WORKERS].send(batch).is_err() {
+                    return Ok(()); // the main thread stopped: its error says why
+                }
+                match res {
+                    Ok(true) => {}
+                    Ok(false) => break,
+                    Err(e) => {
+                        progress.clear();
+                        return Err(e);
                     }
-                    progress.clear();
-                    out.writer().flush()?;
-                    report_error(&e);
-                    p.stats.capture_errors += 1;
-                    failed = true;
-                    break;
                 }
             }
+            Ok(())
+        });
+        // Batches come back in the order they were dealt: worker 0, 1, 0, 1...
+        let mut result = Ok(());
+        'batches: for n in 0.. {
+            let Ok(done) = from[n % WORKERS].recv() else { break 'batches };
+            if result.is_ok() {
+                result = settle(p, out, &done);
+            }
+            let _ = spare_tx.send(done.batch);
         }
-        while !pending.is_empty() {
-            settle(p, out, &from, &mut pending, &mut spare)?;
-        }
-        drop(to);
+        drop(from);
+        let read = reading.join().map_err(|_| anyhow::anyhow!("the reading thread panicked"))?;
         for w in workers {
             let stats = w.join().map_err(|_| anyhow::anyhow!("a dissecting thread panicked"))?;
             p.stats.merge(&stats);
         }
-        Ok(failed)
+        result?;
+        match read {
+            Ok(()) => Ok(false),
+            Err(e) => {
+                // Everything before the error was settled above, as in the sequential loop.
+                out.writer().flush()?;
+                report_error(&e);
+                p.stats.capture_errors += 1;
+                Ok(true)
+            }
+        }
     })
 }
 
