@@ -25,7 +25,7 @@
 
 pub mod report;
 
-use crate::addr::{classify, ipv4_scope, AddressKind, Ipv4Scope, TeredoAddress, TeredoPrefix};
+use crate::addr::{ipv4_scope, Ipv4Scope, TeredoAddress, TeredoPrefix};
 use crate::dissect::{Dissection, MessageType};
 use crate::wire::icmpv6::Icmpv6Body;
 use crate::wire::udp::TEREDO_PORT;
@@ -1885,9 +1885,14 @@ impl Analyzer {
     }
 
     fn note_relay(&mut self, relay: Sock, c: ClientId, host: Ipv6Addr) {
-        let hs = match classify(host) {
-            AddressKind::SixToFour(v4) | AddressKind::Isatap(v4) => v4 == relay.ip,
-            _ => false,
+        // a host-specific relay: a 6to4 or ISATAP host whose embedded IPv4 is the relay's
+        // (RFC 4380 §2.14); `host` is native, so these are `classify`'s only cases
+        let s = host.segments();
+        let b = host.octets();
+        let hs = if s[0] == 0x2002 {
+            Ipv4Addr::new(b[2], b[3], b[4], b[5]) == relay.ip
+        } else {
+            (s[4] & !0x0200) == 0 && s[5] == 0x5efe && Ipv4Addr::new(b[12], b[13], b[14], b[15]) == relay.ip
         };
         let r = self.relays.entry(relay).or_default();
         r.packets += 1;
