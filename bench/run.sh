@@ -25,19 +25,25 @@ echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}
 echo "capture: $cap, $packets packets, $mb MB"
 cat "$cap" > /dev/null   # page cache warm-up
 
-# measure NAME PACKETS CMD...: wall seconds and peak RSS of CMD (stdout to /dev/null).
+# measure NAME PACKETS CMD...: wall seconds (median of $RUNS runs, default 5; tshark runs
+# once) and the largest peak RSS of CMD (stdout to /dev/null).
 measure() {
     local name=$1 n=$2; shift 2
-    local t0 t1 rss
-    t0=$(date +%s.%N)
-    /usr/bin/time -f '%M' -o "$work/rss" "$@" > /dev/null 2> /dev/null || true
-    rss=$(tail -n 1 "$work/rss")
-    t1=$(date +%s.%N)
-    awk -v name="$name" -v n="$n" -v b="$bytes" -v t0="$t0" -v t1="$t1" -v rss="$rss" -v frac="${FRAC:-1}" 'BEGIN {
-        s = t1 - t0; if (s <= 0) s = 1e-9
-        printf "%-34s %8.3f s %12.0f packets/s %9.1f MB/s  peak RSS %7.1f MiB\n", name, s, n / s, b * frac / 1e6 / s, rss / 1024
+    local runs=${RUNS:-5} i t0 t1 rss max_rss=0 times=()
+    [ "${ONCE:-0}" = 1 ] && runs=1
+    for ((i = 0; i < runs; i++)); do
+        t0=$(date +%s.%N)
+        /usr/bin/time -f '%M' -o "$work/rss" "$@" > /dev/null 2> /dev/null || true
+        t1=$(date +%s.%N)
+        rss=$(tail -n 1 "$work/rss")
+        [ "$rss" -gt "$max_rss" ] && max_rss=$rss
+        times+=("$(awk -v t0="$t0" -v t1="$t1" 'BEGIN { print t1 - t0 }')")
+    done
+    LAST_SECONDS=$(printf '%s\n' "${times[@]}" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
+    awk -v name="$name" -v n="$n" -v b="$bytes" -v s="$LAST_SECONDS" -v rss="$max_rss" -v frac="${FRAC:-1}" -v runs="$runs" 'BEGIN {
+        if (s <= 0) s = 1e-9
+        printf "%-34s %8.3f s %12.0f packets/s %9.1f MB/s  peak RSS %7.1f MiB  (median of %d)\n", name, s, n / s, b * frac / 1e6 / s, rss / 1024, runs
     }'
-    LAST_SECONDS=$(awk -v t0="$t0" -v t1="$t1" 'BEGIN { print t1 - t0 }')
 }
 
 measure "cat (I/O floor)" "$packets" cat "$cap"; cat_s=$LAST_SECONDS
@@ -52,7 +58,7 @@ if command -v tshark > /dev/null && command -v editcap > /dev/null; then
     prefix="$work/gen-$packets-$seed-first$tn.pcap"
     [ -s "$prefix" ] || editcap -r "$cap" "$prefix" "1-$tn"
     pbytes=$(stat -c %s "$prefix")
-    FRAC=$(awk -v a="$pbytes" -v b="$bytes" 'BEGIN { print a / b }') \
+    ONCE=1 FRAC=$(awk -v a="$pbytes" -v b="$bytes" 'BEGIN { print a / b }') \
         measure "tshark -T json (first $tn)" "$tn" tshark -n -r "$prefix" --enable-heuristic teredo_udp -Y teredo -T json
     tshark_s=$LAST_SECONDS
     FRAC=$(awk -v a="$pbytes" -v b="$bytes" 'BEGIN { print a / b }') \
