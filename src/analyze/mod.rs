@@ -435,15 +435,30 @@ impl Seen {
     };
 }
 
-/// The de-duplication table is set-associative: a packet's hash picks one of `DEDUP_SETS`
-/// sets of `DEDUP_WAYS` entries, and a new packet replaces the oldest entry of its set. One
-/// memory access per packet, nothing to expire; 65,536 packets remembered in 2 MiB. A copy is
-/// missed only when four later packets of the same set came between the two copies.
+/// The de-duplication table is set-associative: a packet's hash picks one of 2^bits sets of
+/// `DEDUP_WAYS` entries, and a new packet replaces the oldest entry of its set. One memory
+/// access per packet, nothing to expire. The table starts small (2,048 packets in 64 KiB, in
+/// cache) and doubles whenever a packet would replace one still inside the de-duplication
+/// window, up to 65,536 packets in 2 MiB: it holds a window's worth of packets at the
+/// capture's rate. Beyond that rate a copy is missed only when four later packets of the
+/// same set came between the two copies.
 const DEDUP_WAYS: usize = 4;
-const DEDUP_SETS: usize = 1 << 14;
+const DEDUP_MIN_BITS: u32 = 9;
+const DEDUP_MAX_BITS: u32 = 14;
 
-fn dedup_set(hash: u64) -> usize {
-    ((hash ^ (hash >> 31)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - 14)) as usize
+fn dedup_set(hash: u64, bits: u32) -> usize {
+    ((hash ^ (hash >> 31)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - bits)) as usize
+}
+
+/// Where `e` goes in `set`: a free entry, or the oldest (empty entries are oldest).
+fn dedup_slot(set: &[Seen; DEDUP_WAYS]) -> usize {
+    let mut idx = 0;
+    for (i, x) in set.iter().enumerate() {
+        if x.ts < set[idx].ts {
+            idx = i;
+        }
+    }
+    idx
 }
 
 /// The Authentication indicator fields the analysis uses (RFC 4380 §5.1.1).
@@ -580,14 +595,17 @@ pub struct Analyzer {
     anomaly_index: HashMap<(u8, u64, u64), usize>,
     bubbles: HashMap<(u64, u128), BubbleState>,
     seen: Vec<[Seen; DEDUP_WAYS]>,
+    seen_bits: u32,
     translations: HashMap<Sock, Sock>,
     stats: Stats,
     files: HashSet<usize>,
     last_file: Option<usize>,
-    /// Every (client, peer) counted by `add_peer`.
-    peer_set: HashSet<(ClientId, u128)>,
-    /// Every (relay, IPv6 host) counted by `note_relay`.
-    relay_hosts: HashSet<(Sock, u128)>,
+    /// Every (client, peer) counted by `add_peer`, as a 64-bit fingerprint (8 bytes an
+    /// entry: the set stays in cache; a collision, about 1 in 10^7 at a million pairs, only
+    /// leaves one peer uncounted).
+    peer_set: HashSet<u64>,
+    /// Every (relay, IPv6 host) counted by `note_relay`, as a fingerprint.
+    relay_hosts: HashSet<u64>,
     /// Processes not kept (beyond the cap), by kind and identity.
     procs_not_kept: HashSet<(u8, u64, u128)>,
     /// Mappings of clients not tracked (beyond the cap).
@@ -641,6 +659,19 @@ fn payload_hash(b: &[u8]) -> u64 {
         h = fold(word(&last[..8]) ^ h, word(&last[8..]) ^ K0);
     }
     h
+}
+
+/// A 64-bit fingerprint of (a small key, an IPv6 address).
+fn pair_fingerprint(k: u64, a: Ipv6Addr) -> u64 {
+    let v = u128::from(a);
+    let fold = |x: u64, y: u64| {
+        let p = u128::from(x) * u128::from(y);
+        (p as u64) ^ ((p >> 64) as u64)
+    };
+    fold(
+        fold(k ^ 0x243f_6a88_85a3_08d3, (v as u64) ^ 0x1319_8a2e_0370_7344) ^ ((v >> 64) as u64),
+        0x9e37_79b9_7f4a_7c15,
+    )
 }
 
 fn is_link_local(a: &Ipv6Addr) -> bool {
@@ -714,6 +745,7 @@ impl Analyzer {
             anomaly_index: HashMap::new(),
             bubbles: HashMap::new(),
             seen: Vec::new(),
+            seen_bits: DEDUP_MIN_BITS,
             translations: HashMap::new(),
             stats: Stats::default(),
             files: HashSet::new(),
@@ -848,10 +880,11 @@ impl Analyzer {
         }
         let window = (self.opts.dedup_window_ms as i64).saturating_mul(1_000_000);
         if self.seen.is_empty() {
-            self.seen = vec![[Seen::EMPTY; DEDUP_WAYS]; DEDUP_SETS];
+            self.seen_bits = DEDUP_MIN_BITS;
+            self.seen = vec![[Seen::EMPTY; DEDUP_WAYS]; 1 << DEDUP_MIN_BITS];
         }
         let (hash, len) = key;
-        let set = &mut self.seen[dedup_set(hash)];
+        let set = &mut self.seen[dedup_set(hash, self.seen_bits)];
         for s in set.iter() {
             if s.hash != hash || s.len != len || s.ts == i64::MIN || (ts - s.ts).abs() > window {
                 continue;
@@ -878,15 +911,31 @@ impl Analyzer {
             }
             return true;
         }
-        // remember this one in place of the oldest entry of its set (empty ones are oldest)
-        let mut idx = 0;
-        for (i, x) in set.iter().enumerate() {
-            if x.ts < set[idx].ts {
-                idx = i;
-            }
+        // remember this one in place of the oldest entry of its set, unless that one is still
+        // inside the window and the table may grow
+        let idx = dedup_slot(set);
+        let live = set[idx].ts != i64::MIN && (ts - set[idx].ts).abs() <= window;
+        let e = Seen { hash, ts, len, src, dst };
+        if live && self.seen_bits < DEDUP_MAX_BITS {
+            self.grow_seen();
+            let set = &mut self.seen[dedup_set(hash, self.seen_bits)];
+            let idx = dedup_slot(set);
+            set[idx] = e;
+        } else {
+            set[idx] = e;
         }
-        set[idx] = Seen { hash, ts, len, src, dst };
         false
+    }
+
+    /// Doubles the de-duplication table, keeping what it holds.
+    fn grow_seen(&mut self) {
+        self.seen_bits += 1;
+        let old = std::mem::replace(&mut self.seen, vec![[Seen::EMPTY; DEDUP_WAYS]; 1 << self.seen_bits]);
+        for e in old.iter().flatten().filter(|e| e.ts != i64::MIN) {
+            let set = &mut self.seen[dedup_set(e.hash, self.seen_bits)];
+            let idx = dedup_slot(set);
+            set[idx] = *e;
+        }
     }
 
     // ---- entities ----
@@ -906,7 +955,7 @@ impl Analyzer {
     /// Counts `p` among `c`'s peers (the first 64 are listed). A set of every (client, peer)
     /// seen, up to [`PEER_SET_CAP`] entries, keeps this one hash lookup per packet.
     fn add_peer(&mut self, c: ClientId, p: Ipv6Addr) {
-        let key = (c, u128::from(p));
+        let key = pair_fingerprint(u64::from(c), p);
         if self.peer_set.contains(&key) {
             return;
         }
@@ -1915,7 +1964,7 @@ impl Analyzer {
         if !r.clients.contains(&c) && r.clients.len() < 256 {
             r.clients.push(c);
         }
-        let key = (relay, u128::from(host));
+        let key = pair_fingerprint(ip_key(relay), host);
         if !self.relay_hosts.contains(&key) {
             let full = self.relay_hosts.len() >= PEER_SET_CAP;
             if !full {

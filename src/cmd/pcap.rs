@@ -80,9 +80,11 @@ const BATCH_BYTES: usize = 1 << 20;
 /// dissected and settled).
 const IN_FLIGHT: usize = 6;
 
-/// A batch back from a worker: its IPv4 fragments, left for the main thread to reassemble in
-/// capture order, and, when analysing, the observations of its Teredo frames (frame indexes
-/// within the batch, ascending).
+/// A batch of frames and, once a worker dissected it, its IPv4 fragments, left for the main
+/// thread to reassemble in capture order, and, when analysing, the observations of its
+/// Teredo frames (frame indexes within the batch, ascending). Spent ones go back to the
+/// reader, buffers and all: no page of them is allocated twice.
+#[derive(Default)]
 struct Dissected {
     batch: FrameBatch,
     fragments: Vec<u32>,
@@ -93,15 +95,16 @@ struct Dissected {
 /// fragments, whose indexes go back with the batch. With `observe`, it also extracts what
 /// the analysis needs of each Teredo frame.
 fn dissect_batches(
-    rx: mpsc::Receiver<FrameBatch>,
+    rx: mpsc::Receiver<Dissected>,
     tx: mpsc::Sender<Dissected>,
     opts: &DissectOptions,
     observe: bool,
 ) -> CaptureStats {
     let mut stats = CaptureStats::default();
-    for batch in rx {
-        let mut fragments = Vec::new();
-        let mut observations = Vec::new();
+    for mut work in rx {
+        let Dissected { batch, fragments, observations } = &mut work;
+        fragments.clear();
+        observations.clear();
         for (i, f) in batch.iter().enumerate() {
             let d = dissect_frame(f.data, f.origlen as usize, f.linktype, opts);
             // The same test as `Processor::frame_in`.
@@ -119,7 +122,7 @@ fn dissect_batches(
                 }
             }
         }
-        if tx.send(Dissected { batch, fragments, observations }).is_err() {
+        if tx.send(work).is_err() {
             break;
         }
     }
@@ -163,7 +166,7 @@ fn dissect_in_parallel<R: io::Read + Send, W: Write>(
         let mut workers = Vec::new();
         for _ in 0..WORKERS {
             // Bounded: at most IN_FLIGHT batches read ahead in all.
-            let (tx, rx) = mpsc::sync_channel::<FrameBatch>(IN_FLIGHT / WORKERS - 1);
+            let (tx, rx) = mpsc::sync_channel::<Dissected>(IN_FLIGHT / WORKERS - 1);
             let (rtx, rrx) = mpsc::channel();
             let opts = &opts;
             workers.push(scope.spawn(move || dissect_batches(rx, rtx, opts, observe)));
@@ -171,15 +174,16 @@ fn dissect_in_parallel<R: io::Read + Send, W: Write>(
             from.push(rrx);
         }
         // Spent batches go back to the reader, buffers and all.
-        let (spare_tx, spare_rx) = mpsc::channel::<FrameBatch>();
+        let (spare_tx, spare_rx) = mpsc::channel::<Dissected>();
         let reading = scope.spawn(move || -> Result<(), capture::CaptureError> {
             for n in 0.. {
-                let mut batch = spare_rx.try_recv().unwrap_or_default();
-                let res = reader.next_batch(&mut batch, BATCH_BYTES);
+                let mut work = spare_rx.try_recv().unwrap_or_default();
+                let batch = &mut work.batch;
+                let res = reader.next_batch(batch, BATCH_BYTES);
                 if let Some(last) = batch.len().checked_sub(1).map(|i| batch.frame(i)) {
                     progress.tick_batch(last.file_offset, last.number);
                 }
-                if !batch.is_empty() && to[n % WORKERS].send(batch).is_err() {
+                if !batch.is_empty() && to[n % WORKERS].send(work).is_err() {
                     return Ok(()); // the main thread stopped: its error says why
                 }
                 match res {
@@ -200,7 +204,7 @@ fn dissect_in_parallel<R: io::Read + Send, W: Write>(
             if result.is_ok() {
                 result = settle(p, out, &done);
             }
-            let _ = spare_tx.send(done.batch);
+            let _ = spare_tx.send(done);
         }
         drop(from);
         let read = reading.join().map_err(|_| anyhow::anyhow!("the reading thread panicked"))?;
