@@ -469,3 +469,27 @@ fn payload_hash_sees_every_byte_and_the_length() {
     // no collisions among the 6,320 variants either
     assert_eq!(seen.len(), (0..80).map(|l| 2 * l).sum::<usize>());
 }
+
+/// Copies 6,000 packets apart (a second vantage point half a second behind, at 15,000
+/// packets/s) are still merged: the de-duplication table grows past its first 2,048 entries
+/// when the capture's rate needs it. Distinct packets are not merged.
+#[test]
+fn dedup_table_grows_with_the_packet_rate() {
+    let mut g = Gen::new();
+    let a = teredo(S1, "203.0.113.7:40000", false);
+    let h = v6("2001:db8::9");
+    let echo = |g: &mut Gen, seq: u16| {
+        let mut ip = Vec::new();
+        emit_echo(false, a, h, 64, 1, seq, b"nonce123", &mut ip);
+        g.send("203.0.113.7:40000", "198.51.100.9:3545", &ip);
+    };
+    for pass in 0..2i64 {
+        for i in 0..6_000u16 {
+            g.at(pass * 500 + i64::from(i) / 15);
+            echo(&mut g, i);
+        }
+    }
+    let s = g.a.stats();
+    assert_eq!((s.packets, s.duplicates), (6_000, 6_000));
+    assert!(g.a.seen_bits > DEDUP_MIN_BITS, "{}", g.a.seen_bits);
+}
