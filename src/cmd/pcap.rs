@@ -76,8 +76,8 @@ pub fn run<W: Write>(args: &PcapArgs, out: &mut Output<W>) -> anyhow::Result<Exi
 
 /// Bytes of records per batch handed to a worker.
 const BATCH_BYTES: usize = 1 << 20;
-/// Batches read ahead at most (bounds memory to about this many MiB, plus the ones being
-/// dissected and settled).
+/// Batches queued at most before the workers, and again after them (with the ones being
+/// dissected and settled, this bounds memory to about 3 * IN_FLIGHT MiB).
 const IN_FLIGHT: usize = 6;
 
 /// A batch of frames and, once a worker dissected it, its IPv4 fragments, left for the main
@@ -96,7 +96,7 @@ struct Dissected {
 /// the analysis needs of each Teredo frame.
 fn dissect_batches(
     rx: mpsc::Receiver<Dissected>,
-    tx: mpsc::Sender<Dissected>,
+    tx: mpsc::SyncSender<Dissected>,
     opts: &DissectOptions,
     observe: bool,
 ) -> CaptureStats {
@@ -165,9 +165,10 @@ fn dissect_in_parallel<R: io::Read + Send, W: Write>(
         let mut from = Vec::new();
         let mut workers = Vec::new();
         for _ in 0..WORKERS {
-            // Bounded: at most IN_FLIGHT batches read ahead in all.
+            // Bounded both ways: a few batches queue before each worker and a few after it
+            // (the analysis may be slower than the workers), about 3 * IN_FLIGHT MiB in all.
             let (tx, rx) = mpsc::sync_channel::<Dissected>(IN_FLIGHT / WORKERS - 1);
-            let (rtx, rrx) = mpsc::channel();
+            let (rtx, rrx) = mpsc::sync_channel(IN_FLIGHT / WORKERS - 1);
             let opts = &opts;
             workers.push(scope.spawn(move || dissect_batches(rx, rtx, opts, observe)));
             to.push(tx);
