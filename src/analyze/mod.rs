@@ -211,6 +211,9 @@ impl Outcome {
 type ClientId = u32;
 type ProcId = usize;
 
+/// In `peer_set`: the pair sent no bubble yet.
+const NO_BUBBLES: u32 = u32::MAX;
+
 /// In `host_procs`: the process was not kept (beyond [`AnalyzeOptions::max_processes`]).
 const NOT_KEPT: ProcId = usize::MAX;
 
@@ -593,17 +596,17 @@ pub struct Analyzer {
     pairs_dropped: u64,
     anomalies: Vec<Anomaly>,
     anomaly_index: HashMap<(u8, u64, u64), usize>,
-    bubbles: HashMap<(u64, u128), BubbleState>,
+    /// Bubble states (RFC 4380 §5.2.6 rate limits) of the pairs in `peer_set` that sent bubbles.
+    bubbles: Vec<BubbleState>,
     seen: Vec<[Seen; DEDUP_WAYS]>,
     seen_bits: u32,
     translations: HashMap<Sock, Sock>,
     stats: Stats,
     files: HashSet<usize>,
     last_file: Option<usize>,
-    /// Every (client, peer) counted by `add_peer`, as a 64-bit fingerprint (8 bytes an
-    /// entry: the set stays in cache; a collision, about 1 in 10^7 at a million pairs, only
-    /// leaves one peer uncounted).
-    peer_set: HashSet<u64>,
+    /// Every (client, peer) counted by `add_peer`, as a 64-bit fingerprint (a collision, about
+    /// 1 in 10^7 at a million pairs, would leave a peer uncounted), with the pair's bubble state.
+    peer_set: HashMap<u64, u32>,
     /// Every (relay, IPv6 host) counted by `note_relay`, as a fingerprint.
     relay_hosts: HashSet<u64>,
     /// Processes not kept (beyond the cap), by kind and identity.
@@ -743,14 +746,14 @@ impl Analyzer {
             pairs_dropped: 0,
             anomalies: Vec::new(),
             anomaly_index: HashMap::new(),
-            bubbles: HashMap::new(),
+            bubbles: Vec::new(),
             seen: Vec::new(),
             seen_bits: DEDUP_MIN_BITS,
             translations: HashMap::new(),
             stats: Stats::default(),
             files: HashSet::new(),
             last_file: None,
-            peer_set: HashSet::new(),
+            peer_set: HashMap::new(),
             relay_hosts: HashSet::new(),
             procs_not_kept: HashSet::new(),
             clients_not_tracked: HashSet::new(),
@@ -841,20 +844,20 @@ impl Analyzer {
             }
         }
         if let Some(c) = receiver {
+            let mut bubbles = NO_BUBBLES;
             if Some(c) != sender {
                 let cl = &mut self.clients[c as usize];
                 cl.pkts_in += 1;
                 cl.bytes_in += len;
                 Self::touch_client(cl, meta);
                 if !is_link_local(&v6src) {
-                    self.add_peer(c, v6src);
+                    bubbles = self.add_peer(c, v6src);
                 }
+            } else if let Some(&b) = self.peer_set.get(&pair_fingerprint(u64::from(c), v6src)) {
+                bubbles = b;
             }
-        }
-        // any packet from a peer counts as a response for the bubble rate limit
-        if let Some(r) = receiver {
-            let k = (u64::from(r), u128::from(v6src));
-            if let Some(b) = self.bubbles.get_mut(&k) {
+            // any packet from a peer counts as a response for the bubble rate limit
+            if let Some(b) = self.bubbles.get_mut(bubbles as usize) {
                 b.last_rx = Some(ts);
             }
         }
@@ -952,23 +955,25 @@ impl Analyzer {
         }
     }
 
-    /// Counts `p` among `c`'s peers (the first 64 are listed). A set of every (client, peer)
-    /// seen, up to [`PEER_SET_CAP`] entries, keeps this one hash lookup per packet.
-    fn add_peer(&mut self, c: ClientId, p: Ipv6Addr) {
+    /// Counts `p` among `c`'s peers (the first 64 are listed) and returns the pair's bubble
+    /// state (an index in `bubbles`, or [`NO_BUBBLES`]). A map of every (client, peer) seen,
+    /// up to [`PEER_SET_CAP`] entries, keeps this one hash lookup per packet.
+    fn add_peer(&mut self, c: ClientId, p: Ipv6Addr) -> u32 {
         let key = pair_fingerprint(u64::from(c), p);
-        if self.peer_set.contains(&key) {
-            return;
+        if let Some(&b) = self.peer_set.get(&key) {
+            return b;
         }
         let cl = &mut self.clients[c as usize];
         if self.peer_set.len() < PEER_SET_CAP {
-            self.peer_set.insert(key);
+            self.peer_set.insert(key, NO_BUBBLES);
         } else if cl.peers.contains(&p) {
-            return;
+            return NO_BUBBLES;
         }
         cl.peers_total += 1;
         if cl.peers.len() < 64 {
             cl.peers.push(p);
         }
+        NO_BUBBLES
     }
 
     /// The client already known under the mapping a Teredo address embeds (no new entry).
@@ -1679,11 +1684,19 @@ impl Analyzer {
     fn bubble_rate(&mut self, m: &FrameMeta, sender: ClientId, peer: Ipv6Addr) {
         let ts = m.ns();
         let skey = u64::from(sender);
-        let key = (skey, u128::from(peer));
-        if self.bubbles.len() > 1 << 20 {
-            self.bubbles.clear();
-        }
-        let b = self.bubbles.entry(key).or_default();
+        let key = pair_fingerprint(skey, peer);
+        let index = match self.peer_set.get(&key).copied() {
+            Some(b) if b != NO_BUBBLES => b,
+            // more pairs than tracked: no rate limit for this one
+            None if self.peer_set.len() >= PEER_SET_CAP => return,
+            _ => {
+                self.bubbles.push(BubbleState::default());
+                let b = (self.bubbles.len() - 1) as u32;
+                self.peer_set.insert(key, b);
+                b
+            }
+        };
+        let b = &mut self.bubbles[index as usize];
         if let Some(last) = b.last_tx {
             if ts - last < 500_000_000 {
                 // the direct and indirect bubble of one transmission (RFC 4380 §5.2.4 case 5)
