@@ -811,8 +811,13 @@ impl Analyzer {
 
         // endpoints: who sends, who receives
         let [s_tao, d_tao] = o.tao;
-        for (a, suspect) in [s_tao, d_tao].iter().zip(o.suspect) {
-            if let (Some(a), true) = (a, suspect) {
+        if o.suspect[0] {
+            if let Some(a) = &s_tao {
+                self.address_checks(meta, a);
+            }
+        }
+        if o.suspect[1] {
+            if let Some(a) = &d_tao {
                 self.address_checks(meta, a);
             }
         }
