@@ -8,8 +8,10 @@
 
 mod address;
 pub mod ipfmt;
+pub mod jsontext;
 pub mod packet;
 pub mod probe;
+pub mod table;
 pub mod time;
 
 pub use address::AddressView;
@@ -153,12 +155,15 @@ impl<W: Write> Output<W> {
     }
 
     /// Like [`Output::document`] for any serialisable view, without building
-    /// a `Value` first (an analysis report can be tens of megabytes).
+    /// a `Value` first (an analysis report can be tens of megabytes). Views
+    /// may write parts of it as text ([`jsontext`]): the layout is announced
+    /// with [`jsontext::with_style`].
     pub fn document_serialize<T: serde::Serialize>(&mut self, v: &T) -> io::Result<()> {
+        let w = &mut self.w;
         if self.format == Format::Ndjson {
-            serde_json::to_writer(&mut self.w, v)?;
+            jsontext::with_style(jsontext::Style::Compact, || serde_json::to_writer(w, v))?;
         } else {
-            serde_json::to_writer_pretty(&mut self.w, v)?;
+            jsontext::with_style(jsontext::Style::Pretty, || serde_json::to_writer_pretty(w, v))?;
         }
         self.w.write_all(b"\n")?;
         self.count += 1;
