@@ -23,7 +23,7 @@
 use super::{Analyzer, FrameList, FrameRef, NatType, Outcome, Proc, ProcessKind, Sock};
 use crate::addr::{classify, AddressKind, TeredoAddress};
 use crate::output::ipfmt::{push_hex, push_ipv4, push_ipv4_port, push_ipv6, push_u64};
-use crate::output::jsontext::{self, JsonText, Raw, Style};
+use crate::output::jsontext::{self, JsonText, Key, Raw, Style};
 use crate::output::table::TextTable;
 use serde::ser::{SerializeSeq, SerializeStruct};
 use serde::{Serialize, Serializer};
@@ -572,9 +572,15 @@ impl Analyzer {
             server: QualField::Absent,
             frames_truncated: p.frames.truncated(),
             steps: {
-                let mut st = p.steps.clone();
-                st.sort_by_key(|s| (s.ts, s.frame));
-                st.iter().map(|s| StepView { step: s.name, frame: self.fno(s.frame) }).collect()
+                let view = |s: &super::Step| StepView { step: s.name, frame: self.fno(s.frame) };
+                // steps are mostly recorded in time order already
+                if p.steps.is_sorted_by_key(|s| (s.ts, s.frame)) {
+                    p.steps.iter().map(view).collect()
+                } else {
+                    let mut st = p.steps.clone();
+                    st.sort_by_key(|s| (s.ts, s.frame));
+                    st.iter().map(view).collect()
+                }
             },
             failed_step: None,
             client: p.client.map(|c| self.client_label(c)),
@@ -917,6 +923,13 @@ impl Analyzer {
     }
 }
 
+/// A JSON key made at compile time.
+macro_rules! k {
+    ($name:literal) => {
+        &const { Key::new($name) }
+    };
+}
+
 /// Writes a view's JSON text: the same keys, order and values as its `Serialize`.
 trait JsonView {
     fn json(&self, j: &mut JsonText);
@@ -966,9 +979,9 @@ fn j_strs<S: AsRef<str>>(j: &mut JsonText, v: &[S]) {
 
 fn j_directions(j: &mut JsonText, d: Directions) {
     j.begin_object();
-    j.key("sent");
+    j.key(k!("sent"));
     j.u64(d.sent);
-    j.key("received");
+    j.key(k!("received"));
     j.u64(d.received);
     j.end_object();
 }
@@ -976,65 +989,65 @@ fn j_directions(j: &mut JsonText, d: Directions) {
 impl JsonView for ClientView {
     fn json(&self, j: &mut JsonText) {
         j.begin_object();
-        j.key("address");
+        j.key(k!("address"));
         j_ipv6(j, &self.address);
-        j.key("server");
+        j.key(k!("server"));
         j_ipv4(j, self.server);
-        j.key("cone");
+        j.key(k!("cone"));
         j.bool(self.cone);
-        j.key("mapped_address");
+        j.key(k!("mapped_address"));
         j_ipv4(j, self.mapped_address);
-        j.key("mapped_port");
+        j.key(k!("mapped_port"));
         j.u64(self.mapped_port.into());
-        j.key("nat_type");
+        j.key(k!("nat_type"));
         j.string(self.nat_type);
-        j.key("first_seen");
+        j.key(k!("first_seen"));
         j.string(&self.first_seen);
-        j.key("last_seen");
+        j.key(k!("last_seen"));
         j.string(&self.last_seen);
-        j.key("packets");
+        j.key(k!("packets"));
         j_directions(j, self.packets);
-        j.key("peers");
+        j.key(k!("peers"));
         j_array(j, &self.peers, j_ipv6);
-        j.key("relays");
+        j.key(k!("relays"));
         j_array(j, &self.relays, |j, s| j_sock(j, *s));
-        j.key("bytes");
+        j.key(k!("bytes"));
         j_directions(j, self.bytes);
-        j.key("address_observed");
+        j.key(k!("address_observed"));
         j.bool(self.address_observed);
-        j.key("flags");
+        j.key(k!("flags"));
         j_opt(j, self.flags.as_ref(), |j, f| {
             j.begin_object();
-            j.key("value");
+            j.key(k!("value"));
             j.string(&f.value);
-            j.key("random_bits");
+            j.key(k!("random_bits"));
             j.string(&f.random_bits);
-            j.key("reserved");
+            j.key(k!("reserved"));
             j.bool(f.reserved);
-            j.key("u");
+            j.key(k!("u"));
             j.bool(f.u);
-            j.key("g");
+            j.key(k!("g"));
             j.bool(f.g);
             j.end_object();
         });
-        j.key("sockets");
+        j.key(k!("sockets"));
         j_array(j, &self.sockets, |j, s| j_sock(j, *s));
-        j.key("mapping_changes");
+        j.key(k!("mapping_changes"));
         j_array(j, &self.mapping_changes, |j, m| {
             j.begin_object();
-            j.key("frame");
+            j.key(k!("frame"));
             m.frame.json(j);
-            j.key("from");
+            j.key(k!("from"));
             j_sock(j, m.from);
-            j.key("to");
+            j.key(k!("to"));
             j_sock(j, m.to);
             j.end_object();
         });
-        j.key("first_frame");
+        j.key(k!("first_frame"));
         self.first_frame.json(j);
-        j.key("last_frame");
+        j.key(k!("last_frame"));
         self.last_frame.json(j);
-        j.key("peers_total");
+        j.key(k!("peers_total"));
         j.u64(self.peers_total.into());
         j.end_object();
     }
@@ -1043,24 +1056,24 @@ impl JsonView for ClientView {
 impl JsonView for ServerView {
     fn json(&self, j: &mut JsonText) {
         j.begin_object();
-        j.key("address");
+        j.key(k!("address"));
         j_ipv4(j, self.address);
-        j.key("clients");
+        j.key(k!("clients"));
         j.u64(self.clients as u64);
-        j.key("rs");
+        j.key(k!("rs"));
         j.u64(self.rs);
-        j.key("ra");
+        j.key(k!("ra"));
         j.u64(self.ra);
-        j.key("unanswered_rs");
+        j.key(k!("unanswered_rs"));
         j.u64(self.unanswered_rs);
-        j.key("rtt_ms");
+        j.key(k!("rtt_ms"));
         j.begin_object();
-        for (k, v) in [("min", self.rtt_ms.min), ("median", self.rtt_ms.median), ("max", self.rtt_ms.max)] {
+        for (k, v) in [(k!("min"), self.rtt_ms.min), (k!("median"), self.rtt_ms.median), (k!("max"), self.rtt_ms.max)] {
             j.key(k);
             j_opt(j, v, JsonText::f64);
         }
         j.end_object();
-        j.key("secondary");
+        j.key(k!("secondary"));
         j_opt(j, self.secondary, j_ipv4);
         j.end_object();
     }
@@ -1069,17 +1082,17 @@ impl JsonView for ServerView {
 impl JsonView for RelayView {
     fn json(&self, j: &mut JsonText) {
         j.begin_object();
-        j.key("address");
+        j.key(k!("address"));
         j_ipv4(j, self.address);
-        j.key("port");
+        j.key(k!("port"));
         j.u64(self.port.into());
-        j.key("clients");
+        j.key(k!("clients"));
         j_array(j, &self.clients, j_ipv6);
-        j.key("ipv6_hosts");
+        j.key(k!("ipv6_hosts"));
         j_array(j, &self.ipv6_hosts, j_ipv6);
-        j.key("host_specific");
+        j.key(k!("host_specific"));
         j.bool(self.host_specific);
-        j.key("packets");
+        j.key(k!("packets"));
         j.u64(self.packets);
         j.end_object();
     }
@@ -1088,63 +1101,63 @@ impl JsonView for RelayView {
 impl JsonView for ProcessView {
     fn json(&self, j: &mut JsonText) {
         j.begin_object();
-        j.key("kind");
+        j.key(k!("kind"));
         j.string(self.kind);
-        j.key("outcome");
+        j.key(k!("outcome"));
         j.string(self.outcome);
-        j.key("frames");
+        j.key(k!("frames"));
         j_frames(j, &self.frames);
-        j.key("duration_ms");
+        j.key(k!("duration_ms"));
         j.f64(self.duration_ms);
         if let Some(n) = self.nat_type {
-            j.key("nat_type");
+            j.key(k!("nat_type"));
             j.string(n);
         }
         if let QualField::Value(v) = self.mapped_address {
-            j.key("mapped_address");
+            j.key(k!("mapped_address"));
             j_opt(j, v, j_ipv4);
         }
         if let QualField::Value(v) = self.mapped_port {
-            j.key("mapped_port");
+            j.key(k!("mapped_port"));
             j_opt(j, v, |j, p| j.u64(p.into()));
         }
         if let QualField::Value(v) = self.server {
-            j.key("server");
+            j.key(k!("server"));
             j_opt(j, v, j_ipv4);
         }
-        j.key("frames_truncated");
+        j.key(k!("frames_truncated"));
         j.bool(self.frames_truncated);
-        j.key("steps");
+        j.key(k!("steps"));
         j_array(j, &self.steps, |j, st| {
             j.begin_object();
-            j.key("step");
+            j.key(k!("step"));
             j.string(st.step);
-            j.key("frame");
+            j.key(k!("frame"));
             st.frame.json(j);
             j.end_object();
         });
-        j.key("failed_step");
+        j.key(k!("failed_step"));
         j_opt(j, self.failed_step, JsonText::string);
-        j.key("client");
+        j.key(k!("client"));
         j_opt(j, self.client.as_ref(), j_ipv6);
-        j.key("peer");
+        j.key(k!("peer"));
         j_opt(j, self.peer.as_ref(), j_ipv6);
-        j.key("relay");
+        j.key(k!("relay"));
         j_opt(j, self.relay, j_sock);
-        j.key("path");
+        j.key(k!("path"));
         j_opt(j, self.path, JsonText::string);
-        j.key("interval_s");
+        j.key(k!("interval_s"));
         j_opt(j, self.interval_s, |j, i| {
             j.begin_object();
-            j.key("min");
+            j.key(k!("min"));
             j.f64(i.min);
-            j.key("median");
+            j.key(k!("median"));
             j.f64(i.median);
-            j.key("max");
+            j.key(k!("max"));
             j.f64(i.max);
             j.end_object();
         });
-        j.key("evidence");
+        j.key(k!("evidence"));
         j_strs(j, &self.evidence);
         j.end_object();
     }
@@ -1153,29 +1166,29 @@ impl JsonView for ProcessView {
 impl JsonView for PairView {
     fn json(&self, j: &mut JsonText) {
         j.begin_object();
-        j.key("nonce");
+        j.key(k!("nonce"));
         j_opt(j, self.nonce, |j, n| {
             j.quote();
             push_hex(j.buf(), &n);
             j.quote();
         });
-        j.key("rs_frame");
+        j.key(k!("rs_frame"));
         j_opt(j, self.rs_frame, |j, f| f.json(j));
-        j.key("ra_frame");
+        j.key(k!("ra_frame"));
         j_opt(j, self.ra_frame, |j, f| f.json(j));
-        j.key("rtt_ms");
+        j.key(k!("rtt_ms"));
         j_opt(j, self.rtt_ms, JsonText::f64);
-        j.key("client");
+        j.key(k!("client"));
         j_opt(j, self.client, j_sock);
-        j.key("server");
+        j.key(k!("server"));
         j_opt(j, self.server, j_ipv4);
-        j.key("ra_from");
+        j.key(k!("ra_from"));
         j_opt(j, self.ra_from, j_ipv4);
-        j.key("cone");
+        j.key(k!("cone"));
         j_opt(j, self.cone, JsonText::bool);
-        j.key("origin");
+        j.key(k!("origin"));
         j_opt(j, self.origin, j_sock);
-        j.key("flags");
+        j.key(k!("flags"));
         j_strs(j, &self.flags);
         j.end_object();
     }
@@ -1184,13 +1197,13 @@ impl JsonView for PairView {
 impl JsonView for AnomalyView {
     fn json(&self, j: &mut JsonText) {
         j.begin_object();
-        j.key("kind");
+        j.key(k!("kind"));
         j.string(self.kind);
-        j.key("frames");
+        j.key(k!("frames"));
         j_frames(j, &self.frames);
-        j.key("detail");
+        j.key(k!("detail"));
         j.string(&self.detail);
-        j.key("count");
+        j.key(k!("count"));
         j.u64(self.count);
         j.end_object();
     }
@@ -1200,23 +1213,23 @@ impl JsonView for SummaryView {
     fn json(&self, j: &mut JsonText) {
         j.begin_object();
         for (k, v) in [
-            ("frames", self.frames),
-            ("teredo_frames", self.teredo_frames),
-            ("duplicates", self.duplicates),
-            ("packets", self.packets),
-            ("icmp_quoting_teredo", self.icmp_quoting_teredo),
+            (k!("frames"), self.frames),
+            (k!("teredo_frames"), self.teredo_frames),
+            (k!("duplicates"), self.duplicates),
+            (k!("packets"), self.packets),
+            (k!("icmp_quoting_teredo"), self.icmp_quoting_teredo),
         ] {
             j.key(k);
             j.u64(v);
         }
-        j.key("first_seen");
+        j.key(k!("first_seen"));
         j_opt(j, self.first_seen.as_deref(), JsonText::string);
-        j.key("last_seen");
+        j.key(k!("last_seen"));
         j_opt(j, self.last_seen.as_deref(), JsonText::string);
         for (k, v) in [
-            ("clients_not_tracked", self.clients_not_tracked),
-            ("processes_not_kept", self.processes_not_kept),
-            ("pairs_not_kept", self.pairs_not_kept),
+            (k!("clients_not_tracked"), self.clients_not_tracked),
+            (k!("processes_not_kept"), self.processes_not_kept),
+            (k!("pairs_not_kept"), self.pairs_not_kept),
         ] {
             j.key(k);
             j.u64(v);

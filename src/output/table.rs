@@ -30,6 +30,13 @@ const COLUMN_SEP: &str = "┆";
 const SPACES: &[u8; 64] = b"                                                                ";
 
 fn push_spaces(out: &mut Vec<u8>, mut n: usize) {
+    // a copy of a fixed size is a few moves, one of a variable size a library call
+    if n <= 32 {
+        let len = out.len();
+        out.extend_from_slice(&SPACES[..32]);
+        out.truncate(len + n);
+        return;
+    }
     while n > SPACES.len() {
         out.extend_from_slice(SPACES);
         n -= SPACES.len();
@@ -74,10 +81,11 @@ impl TextTable {
         self.ends.len().div_ceil(self.header.len().max(1))
     }
 
+    /// The cells' text (checked once: cells are appended as UTF-8 text).
     fn cells(&self) -> impl Iterator<Item = &str> + '_ {
+        let text = std::str::from_utf8(&self.text).unwrap_or_default();
         let starts = std::iter::once(0).chain(self.ends.iter().copied());
-        // Cells are appended as UTF-8 text; a cut inside a character would be a bug here.
-        starts.zip(self.ends.iter()).map(|(a, &b)| std::str::from_utf8(&self.text[a..b]).unwrap_or_default())
+        starts.zip(self.ends.iter()).map(move |(a, &b)| text.get(a..b).unwrap_or_default())
     }
 
     /// Draws the table (no newline after the last line).
@@ -88,7 +96,9 @@ impl TextTable {
         }
         let mut widths: Vec<usize> = self.header.iter().map(|h| width(h)).collect();
         let mut cell_widths = Vec::with_capacity(self.ends.len());
+        let mut cells = Vec::with_capacity(self.ends.len());
         for (i, c) in self.cells().enumerate() {
+            cells.push(c);
             if c.contains('\n') {
                 return self.write_comfy(w);
             }
@@ -134,7 +144,7 @@ impl TextTable {
         row(&mut out, &mut self.header.iter().map(|h| (*h, width(h))));
         out.push(b'\n');
         rule(&mut out, HEADER_SEP);
-        let mut cells = self.cells().zip(cell_widths);
+        let mut cells = cells.into_iter().zip(cell_widths);
         for _ in 0..self.ends.len() / ncol {
             out.push(b'\n');
             row(&mut out, &mut cells.by_ref().take(ncol));
