@@ -390,8 +390,8 @@ fn testdata_captures() -> Vec<String> {
     v
 }
 
-/// The report's JSON as `pcap --analyze` writes it (text written by hand, see
-/// `output::jsontext`) is byte for byte what serde_json writes from the same values one by one,
+/// The report's JSON as `pcap --analyze` writes it (`AnalysisReport::write_json`, text written by
+/// hand) is byte for byte what serde_json writes from the same values one by one,
 /// pretty (`--format json`) and compact (`ndjson`), for one file (frame numbers) and two
 /// (`"FILE:FRAME"` strings).
 #[test]
@@ -411,7 +411,7 @@ fn report_json_text_is_serde_json_text() {
                 (Format::Ndjson, serde_json::to_string(&value).unwrap()),
             ] {
                 let mut o = Output::new(Vec::new(), format, false);
-                o.document_serialize(&r).unwrap();
+                o.document_with(|w, style| r.write_json(w, style, None)).unwrap();
                 let got = String::from_utf8(o.writer().clone()).unwrap();
                 assert_eq!(got.strip_suffix('\n'), Some(want.as_str()), "{paths:?} {format:?}");
                 assert_eq!(serde_json::from_str::<serde_json::Value>(&got).unwrap(), value);

@@ -14,18 +14,17 @@
 //!
 //! The views keep addresses, sockets and frame numbers typed (`Ipv4Addr`, `Ipv6Addr`, [`Sock`],
 //! [`FrameNo`]); they serialise as the text of their `Display`. A report holds up to tens of
-//! thousands of processes, pairs and anomalies, so when it is written as a document
-//! (`Output::document_serialize`) its JSON text is written by hand ([`crate::output::jsontext`],
-//! [`crate::output::ipfmt`]) in the layout serde_json would give; `serde_json::to_value` and
-//! other serializers see the same values field by field. The tables are drawn by
+//! thousands of processes, pairs and anomalies, so [`AnalysisReport::write_json`] (what
+//! `pcap --analyze` writes) writes its JSON text by hand ([`crate::output::jsontext`],
+//! [`crate::output::ipfmt`]) in the layout serde_json gives from the views' `Serialize`, which
+//! `to_json` and any other serializer use. The tables are drawn by
 //! [`crate::output::table::TextTable`], which draws what comfy-table would.
 
 use super::{Analyzer, FrameList, FrameRef, NatType, Outcome, Proc, ProcessKind, Sock};
 use crate::addr::{classify, AddressKind, TeredoAddress};
 use crate::output::ipfmt::{push_hex, push_ipv4, push_ipv4_port, push_ipv6, push_u64};
-use crate::output::jsontext::{self, JsonText, Key, Raw, Style};
+use crate::output::jsontext::{JsonText, Key, Style};
 use crate::output::table::TextTable;
-use serde::ser::{SerializeSeq, SerializeStruct};
 use serde::{Serialize, Serializer};
 use std::io::{self, Write};
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -395,7 +394,7 @@ pub struct SummaryView {
 }
 
 /// The whole report.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AnalysisReport {
     /// Clients.
     pub clients: Vec<ClientView>,
@@ -1238,61 +1237,17 @@ impl JsonView for SummaryView {
     }
 }
 
-/// A top-level array of the report as text, one element at a time (depth 2: the report's
-/// fields are keys of the document's root object, or flattened into it).
-struct TextSeq<'a, T>(&'a [T], Style);
-
-impl<T: JsonView> Serialize for TextSeq<'_, T> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.0.len()))?;
-        let mut j = JsonText::new(self.1, 2);
-        for x in self.0 {
-            j.clear();
-            x.json(&mut j);
-            seq.serialize_element(&Raw(j.as_str()))?;
-        }
-        seq.end()
+/// A top-level array of the report: each element's text, handed to `w` whenever 64 KiB are
+/// ready.
+fn j_seq<T: JsonView>(j: &mut JsonText, w: &mut dyn Write, v: &[T]) -> io::Result<()> {
+    j.begin_array();
+    for x in v {
+        j.element();
+        x.json(j);
+        j.write_to_when_full(w)?;
     }
-}
-
-/// A top-level object of the report as text (depth 1).
-struct TextOne<'a, T>(&'a T, Style);
-
-impl<T: JsonView> Serialize for TextOne<'_, T> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut j = JsonText::new(self.1, 1);
-        self.0.json(&mut j);
-        Raw(j.as_str()).serialize(s)
-    }
-}
-
-/// Field by field; inside `Output::document_serialize` each array element as JSON text
-/// written by hand (same bytes, without a serde call per key and value).
-impl Serialize for AnalysisReport {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("AnalysisReport", 7)?;
-        match jsontext::style() {
-            Some(style) => {
-                st.serialize_field("clients", &TextSeq(&self.clients, style))?;
-                st.serialize_field("servers", &TextSeq(&self.servers, style))?;
-                st.serialize_field("relays", &TextSeq(&self.relays, style))?;
-                st.serialize_field("processes", &TextSeq(&self.processes, style))?;
-                st.serialize_field("rs_ra", &TextSeq(&self.rs_ra, style))?;
-                st.serialize_field("anomalies", &TextSeq(&self.anomalies, style))?;
-                st.serialize_field("summary", &TextOne(&self.summary, style))?;
-            }
-            None => {
-                st.serialize_field("clients", &self.clients)?;
-                st.serialize_field("servers", &self.servers)?;
-                st.serialize_field("relays", &self.relays)?;
-                st.serialize_field("processes", &self.processes)?;
-                st.serialize_field("rs_ra", &self.rs_ra)?;
-                st.serialize_field("anomalies", &self.anomalies)?;
-                st.serialize_field("summary", &self.summary)?;
-            }
-        }
-        st.end()
-    }
+    j.end_array();
+    Ok(())
 }
 
 /// Up to `max` items separated by spaces, then `… (N more)`: one table cell.
@@ -1343,6 +1298,36 @@ impl AnalysisReport {
     /// The report as one JSON document.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Writes the report as one JSON document to `w`, byte for byte what serde_json writes
+    /// from its `Serialize` (`to_writer_pretty` for [`Style::Pretty`], `to_writer` for
+    /// [`Style::Compact`]) with no newline after it, but without a serde call per key and
+    /// value. `capture`, when given, is added as the document's last key, `capture`
+    /// (`pcap --analyze --summary`: the capture counters).
+    pub fn write_json(&self, w: &mut dyn Write, style: Style, capture: Option<&serde_json::Value>) -> io::Result<()> {
+        let mut j = JsonText::new(style);
+        j.begin_object();
+        j.key(k!("clients"));
+        j_seq(&mut j, w, &self.clients)?;
+        j.key(k!("servers"));
+        j_seq(&mut j, w, &self.servers)?;
+        j.key(k!("relays"));
+        j_seq(&mut j, w, &self.relays)?;
+        j.key(k!("processes"));
+        j_seq(&mut j, w, &self.processes)?;
+        j.key(k!("rs_ra"));
+        j_seq(&mut j, w, &self.rs_ra)?;
+        j.key(k!("anomalies"));
+        j_seq(&mut j, w, &self.anomalies)?;
+        j.key(k!("summary"));
+        self.summary.json(&mut j);
+        if let Some(c) = capture {
+            j.key(k!("capture"));
+            j.value(c);
+        }
+        j.end_object();
+        j.write_to(w)
     }
 
     /// Processes of one kind (the kind name as in JSON).
@@ -1722,20 +1707,58 @@ mod tests {
         }
     }
 
-    fn document(r: &AnalysisReport, format: Format) -> String {
+    /// The document `pcap --analyze` writes: `write_json` through `Output::document_with`.
+    fn document_with_capture(r: &AnalysisReport, format: Format, capture: Option<&serde_json::Value>) -> String {
         let mut o = Output::new(Vec::new(), format, false);
-        o.document_serialize(r).unwrap();
+        o.document_with(|w, style| r.write_json(w, style, capture)).unwrap();
+        o.finish().unwrap();
         String::from_utf8(o.writer().clone()).unwrap()
+    }
+
+    fn document(r: &AnalysisReport, format: Format) -> String {
+        document_with_capture(r, format, None)
+    }
+
+    /// What serde_json writes for the report with the capture counters after it (the
+    /// `#[serde(flatten)]` document `pcap --analyze --summary` used to serialise).
+    fn serde_text(r: &AnalysisReport, capture: Option<&serde_json::Value>, pretty: bool) -> String {
+        #[derive(Serialize)]
+        struct Doc<'r> {
+            #[serde(flatten)]
+            report: &'r AnalysisReport,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            capture: Option<&'r serde_json::Value>,
+        }
+        let d = Doc { report: r, capture };
+        if pretty {
+            serde_json::to_string_pretty(&d).unwrap()
+        } else {
+            serde_json::to_string(&d).unwrap()
+        }
     }
 
     #[test]
     fn written_json_is_serde_json_on_edge_values() {
+        let capture = serde_json::json!({
+            "files": 2, "frames": 10, "ts": -1, "ratio": 0.25,
+            "by_type": {"bubble": 1, "odd \"key\"\n": [], "empty": {}},
+            "linktypes": [{"linktype": 1, "name": "EN10MB"}],
+            "note": null, "ok": true
+        });
         for r in [edge_report(), AnalysisReport { clients: vec![], processes: vec![], ..edge_report() }] {
             let value = serde_json::to_value(&r).unwrap();
             assert_eq!(document(&r, Format::Json), serde_json::to_string_pretty(&value).unwrap() + "\n");
             assert_eq!(document(&r, Format::Ndjson), serde_json::to_string(&value).unwrap() + "\n");
             // and field by field serde gives the same text as through a Value
             assert_eq!(serde_json::to_string_pretty(&r).unwrap(), serde_json::to_string_pretty(&value).unwrap());
+            for (format, pretty) in [(Format::Json, true), (Format::Ndjson, false)] {
+                assert_eq!(document(&r, format), serde_text(&r, None, pretty) + "\n");
+                let got = document_with_capture(&r, format, Some(&capture));
+                assert_eq!(got, serde_text(&r, Some(&capture), pretty) + "\n", "{format:?}");
+                let mut want = value.clone();
+                want["capture"] = capture.clone();
+                assert_eq!(serde_json::from_str::<serde_json::Value>(&got).unwrap(), want);
+            }
         }
     }
 

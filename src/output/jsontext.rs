@@ -3,64 +3,22 @@
 //! report holds tens of thousands of processes: through serde_json's pretty
 //! printer every key, indent and value is a separate write).
 //!
-//! [`Output::document_serialize`](super::Output::document_serialize) says
-//! which layout the document is written in ([`style`]: pretty for `json`,
-//! compact for `ndjson`); a large view checks it in its `Serialize` impl and,
-//! when set, hands serde_json [`Raw`] text made with a [`JsonText`] instead of
-//! a tree of values. Anywhere else (`serde_json::to_value`, any other
-//! serializer) `style()` is `None` and the view serialises value by value as
-//! usual; tests check that both give the same bytes.
+//! A [`JsonText`] builds the text of a whole document in a buffer that the
+//! caller hands to the writer now and then ([`JsonText::write_to_when_full`]),
+//! in the layout [`Style`] chosen by the output format: pretty for `json`,
+//! compact for `ndjson` ([`Output::document_with`](super::Output::document_with)).
+//! Tests check the bytes against serde_json's for the same values.
 
-use serde::ser::{Serialize, SerializeStruct, Serializer};
-use std::cell::Cell;
+use serde::Serialize;
+use std::io::{self, Write};
 
-/// How serde_json lays out the document being written.
+/// How serde_json lays out a document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Style {
     /// `to_writer_pretty`: two-space indent, `": "` after keys.
     Pretty,
     /// `to_writer`: no whitespace.
     Compact,
-}
-
-thread_local! {
-    static STYLE: Cell<Option<Style>> = const { Cell::new(None) };
-}
-
-/// The layout of the document being written on this thread by
-/// `Output::document_serialize`, if any.
-pub fn style() -> Option<Style> {
-    STYLE.with(Cell::get)
-}
-
-/// Runs `f` with [`style`] returning `style` (restored afterwards, even on a
-/// panic).
-pub fn with_style<R>(style: Style, f: impl FnOnce() -> R) -> R {
-    struct Restore(Option<Style>);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            STYLE.with(|s| s.set(self.0));
-        }
-    }
-    let _restore = Restore(STYLE.with(|s| s.replace(Some(style))));
-    f()
-}
-
-/// Text that serde_json writes as it is, without quoting or checking it
-/// (serde_json's `RawValue` protocol, feature `raw_value`: a struct and field
-/// of this name). The text must be valid JSON laid out as the surrounding
-/// document is, at the depth where it goes.
-pub struct Raw<'a>(pub &'a str);
-
-/// serde_json's name for raw text (`serde_json::value::RawValue`).
-const RAW_TOKEN: &str = "$serde_json::private::RawValue";
-
-impl Serialize for Raw<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct(RAW_TOKEN, 1)?;
-        st.serialize_field(RAW_TOKEN, self.0)?;
-        st.end()
-    }
 }
 
 /// `,`, a newline and two spaces per level (serde_json's `PrettyFormatter`): the text before a
@@ -98,42 +56,56 @@ impl Key {
     }
 }
 
+/// Bytes of text a [`JsonText`] holds before [`JsonText::write_to_when_full`] hands them on.
+const FULL: usize = 64 * 1024;
+
 /// A JSON writer that lays text out as serde_json does, into a byte buffer.
 ///
 /// Containers are opened and closed by the caller (`begin_object`, `key`,
 /// `end_object`; `begin_array`, `element`, `end_array`); values are written
-/// after a `key` or an `element`.
+/// after a `key` or an `element`. The text goes to an [`io::Write`] in pieces
+/// ([`JsonText::write_to`], between any two calls) so that a large document is
+/// never held whole.
 #[derive(Debug)]
 pub struct JsonText {
     buf: Vec<u8>,
     pretty: bool,
-    base: usize,
     depth: usize,
     /// For each open container, innermost last: whether it has a value yet.
     has_value: Vec<bool>,
 }
 
 impl JsonText {
-    /// A writer for values that start at nesting `depth` (0 for a document,
-    /// 1 for the value of a top-level key, 2 for an element of it).
-    pub fn new(style: Style, depth: usize) -> JsonText {
+    /// A writer for one document in the layout `style`.
+    pub fn new(style: Style) -> JsonText {
         JsonText {
-            buf: Vec::with_capacity(4096),
+            buf: Vec::with_capacity(FULL + 4096),
             pretty: style == Style::Pretty,
-            base: depth,
-            depth,
+            depth: 0,
             has_value: Vec::with_capacity(8),
         }
     }
 
-    /// Empties the buffer to write the next value at the starting depth.
-    pub fn clear(&mut self) {
+    /// Writes the text so far to `w` and empties the buffer; the document goes
+    /// on where it stopped.
+    pub fn write_to(&mut self, w: &mut dyn Write) -> io::Result<()> {
+        w.write_all(&self.buf)?;
         self.buf.clear();
-        self.depth = self.base;
-        self.has_value.clear();
+        Ok(())
     }
 
-    /// The text so far.
+    /// [`JsonText::write_to`] once the buffer holds 64 KiB or more (call it
+    /// after each element of a long array).
+    #[inline]
+    pub fn write_to_when_full(&mut self, w: &mut dyn Write) -> io::Result<()> {
+        if self.buf.len() >= FULL {
+            self.write_to(w)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The text still in the buffer.
     pub fn as_str(&self) -> &str {
         // Only UTF-8 text is ever appended (str slices, ASCII).
         std::str::from_utf8(&self.buf).unwrap_or_default()
@@ -269,6 +241,34 @@ impl JsonText {
         self.buf.extend_from_slice(b"null");
     }
 
+    /// Any `serde_json::Value`, as serde_json writes it (object keys in the
+    /// map's order).
+    pub fn value(&mut self, v: &serde_json::Value) {
+        use serde_json::Value;
+        match v {
+            Value::Null => self.null(),
+            Value::Bool(b) => self.bool(*b),
+            Value::Number(n) => self.serde(n),
+            Value::String(s) => self.string(s),
+            Value::Array(a) => {
+                self.begin_array();
+                for x in a {
+                    self.element();
+                    self.value(x);
+                }
+                self.end_array();
+            }
+            Value::Object(o) => {
+                self.begin_object();
+                for (k, x) in o {
+                    self.key_escaped(k);
+                    self.value(x);
+                }
+                self.end_object();
+            }
+        }
+    }
+
     /// Any value through serde_json itself (a leaf: a number or a string).
     fn serde<T: Serialize + ?Sized>(&mut self, v: &T) {
         // Writing to a Vec cannot fail, and leaves serialise without error.
@@ -287,40 +287,11 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    /// Writes `v` with `JsonText` (a generic walk of the value).
-    fn write(j: &mut JsonText, v: &serde_json::Value) {
-        match v {
-            serde_json::Value::Null => j.null(),
-            serde_json::Value::Bool(b) => j.bool(*b),
-            serde_json::Value::Number(n) => match n.as_u64() {
-                Some(u) => j.u64(u),
-                None => j.f64(n.as_f64().unwrap()),
-            },
-            serde_json::Value::String(s) => j.string(s),
-            serde_json::Value::Array(a) => {
-                j.begin_array();
-                for x in a {
-                    j.element();
-                    write(j, x);
-                }
-                j.end_array();
-            }
-            serde_json::Value::Object(o) => {
-                j.begin_object();
-                for (k, x) in o {
-                    j.key_escaped(k);
-                    write(j, x);
-                }
-                j.end_object();
-            }
-        }
-    }
-
     fn sample() -> serde_json::Value {
         json!({
             "a": [],
             "b": {},
-            "c": [1, 2.5, -0.0, 1e300, 0.1, 123456789.125, null, true, false],
+            "c": [0, 1, u64::MAX, -1, i64::MIN, 2.5, -0.0, 1e300, 0.1, 123456789.125, null, true, false],
             "d": {"x": {"y": [[], [{}], [[1]]]}, "e": "quote \" backslash \\ tab \t nl \n ctl \u{1} del \u{7f} § é 🦀"},
             "key \"escaped\"": "",
             "deep": deep(40)
@@ -335,69 +306,124 @@ mod tests {
     #[test]
     fn same_bytes_as_serde_json_in_both_layouts() {
         let v = sample();
-        let mut j = JsonText::new(Style::Pretty, 0);
-        write(&mut j, &v);
+        let mut j = JsonText::new(Style::Pretty);
+        j.value(&v);
         assert_eq!(j.as_str(), serde_json::to_string_pretty(&v).unwrap());
-        let mut j = JsonText::new(Style::Compact, 0);
-        write(&mut j, &v);
+        let mut j = JsonText::new(Style::Compact);
+        j.value(&v);
         assert_eq!(j.as_str(), serde_json::to_string(&v).unwrap());
-        j.clear();
-        assert_eq!(j.as_str(), "");
     }
 
-    /// Raw text at depth 1 and 2 (as the report writes it) in a serde_json
-    /// document gives the document serde_json writes from the values.
+    /// Keys made at compile time, numbers and strings written by the typed
+    /// calls give serde_json's text for the same values.
     #[test]
-    fn raw_pieces_inside_a_serde_json_document() {
-        struct Doc<'a>(&'a serde_json::Value, Style);
-        impl Serialize for Doc<'_> {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                use serde::ser::SerializeMap;
-                struct Elems<'a>(&'a [serde_json::Value], Style);
-                impl Serialize for Elems<'_> {
-                    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                        use serde::ser::SerializeSeq;
-                        let mut seq = s.serialize_seq(Some(self.0.len()))?;
-                        let mut j = JsonText::new(self.1, 2);
-                        for x in self.0 {
-                            j.clear();
-                            write(&mut j, x);
-                            seq.serialize_element(&Raw(j.as_str()))?;
-                        }
-                        seq.end()
+    fn typed_calls_are_serde_json_text() {
+        let nums = [0, 1, 9, 10, 99, 100, 65535, 1 << 32, u64::MAX / 10, u64::MAX];
+        let floats = [0.0, -0.0, 0.1, 1e-7, 1e21, 123.456, f64::MAX, f64::MIN_POSITIVE, f64::NAN, f64::INFINITY];
+        let strs = ["", "plain", "a\"b", "\\", "\u{0}\u{1f}", "\u{7f}é🦀"];
+        let want = json!({
+            "n": nums,
+            "x": floats.map(|x| serde_json::Number::from_f64(x).map_or(serde_json::Value::Null, Into::into)),
+            "s": strs,
+            "t": true,
+            "f": false,
+            "z": null,
+            "an_exactly_28_byte_long_key_": {},
+        });
+        for (style, text) in [
+            (Style::Pretty, serde_json::to_string_pretty(&want).unwrap()),
+            (Style::Compact, serde_json::to_string(&want).unwrap()),
+        ] {
+            let mut j = JsonText::new(style);
+            j.begin_object();
+            j.key(&const { Key::new("n") });
+            j.begin_array();
+            for n in nums {
+                j.element();
+                j.u64(n);
+            }
+            j.end_array();
+            j.key(&const { Key::new("x") });
+            j.begin_array();
+            for x in floats {
+                j.element();
+                j.f64(x);
+            }
+            j.end_array();
+            j.key(&const { Key::new("s") });
+            j.begin_array();
+            for s in strs {
+                j.element();
+                j.string(s);
+            }
+            j.end_array();
+            j.key(&const { Key::new("t") });
+            j.bool(true);
+            j.key(&const { Key::new("f") });
+            j.bool(false);
+            j.key(&const { Key::new("z") });
+            j.null();
+            j.key(&const { Key::new("an_exactly_28_byte_long_key_") });
+            j.begin_object();
+            j.end_object();
+            j.end_object();
+            assert_eq!(j.as_str(), text, "{style:?}");
+        }
+    }
+
+    /// A writer that records how many pieces it was handed.
+    struct Pieces(Vec<u8>, usize);
+    impl Write for Pieces {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            self.0.extend_from_slice(b);
+            self.1 += 1;
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Text handed to the writer in pieces, between any two calls, makes up
+    /// the same document; a long array goes out in 64 KiB pieces.
+    #[test]
+    fn written_in_pieces() {
+        let v = sample();
+        let big: Vec<serde_json::Value> = (0..5000).map(|i| json!({"i": i, "v": &v["c"]})).collect();
+        let doc = json!({"big": big, "sample": v});
+        for (style, text) in [
+            (Style::Pretty, serde_json::to_string_pretty(&doc).unwrap()),
+            (Style::Compact, serde_json::to_string(&doc).unwrap()),
+        ] {
+            for every in [false, true] {
+                let mut w = Pieces(Vec::new(), 0);
+                let mut j = JsonText::new(style);
+                j.begin_object();
+                j.key(&const { Key::new("big") });
+                j.begin_array();
+                for x in &big {
+                    j.element();
+                    if every {
+                        j.write_to(&mut w).unwrap();
                     }
+                    j.value(x);
+                    j.write_to_when_full(&mut w).unwrap();
+                    assert!(j.as_str().len() < FULL + 1000);
                 }
-                let o = self.0.as_object().unwrap();
-                let mut m = s.serialize_map(Some(o.len()))?;
-                for (k, x) in o {
-                    match x.as_array() {
-                        Some(a) => m.serialize_entry(k, &Elems(a, self.1))?,
-                        None => {
-                            let mut j = JsonText::new(self.1, 1);
-                            write(&mut j, x);
-                            m.serialize_entry(k, &Raw(j.as_str()))?;
-                        }
-                    }
+                j.end_array();
+                j.key(&const { Key::new("sample") });
+                j.value(&doc["sample"]);
+                j.end_object();
+                j.write_to(&mut w).unwrap();
+                assert_eq!(j.as_str(), "");
+                assert_eq!(String::from_utf8(w.0).unwrap(), text, "{style:?} {every}");
+                if every {
+                    assert!(w.1 >= big.len(), "{}", w.1);
+                } else {
+                    // each piece but the last is 64 KiB or more
+                    assert!(w.1 >= 2 && w.1 <= text.len() / FULL + 1, "{} {}", w.1, text.len());
                 }
-                m.end()
             }
         }
-        let v = sample();
-        assert_eq!(
-            serde_json::to_string_pretty(&Doc(&v, Style::Pretty)).unwrap(),
-            serde_json::to_string_pretty(&v).unwrap()
-        );
-        assert_eq!(serde_json::to_string(&Doc(&v, Style::Compact)).unwrap(), serde_json::to_string(&v).unwrap());
-    }
-
-    #[test]
-    fn style_is_set_only_inside() {
-        assert_eq!(style(), None);
-        let inner = with_style(Style::Compact, || (style(), with_style(Style::Pretty, style), style()));
-        assert_eq!(inner, (Some(Style::Compact), Some(Style::Pretty), Some(Style::Compact)));
-        assert_eq!(style(), None);
-        let r = std::panic::catch_unwind(|| with_style(Style::Pretty, || panic!("boom")));
-        assert!(r.is_err());
-        assert_eq!(style(), None);
     }
 }
