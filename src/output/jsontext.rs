@@ -71,19 +71,15 @@ pub struct JsonText {
     buf: Vec<u8>,
     pretty: bool,
     depth: usize,
-    /// For each open container, innermost last: whether it has a value yet.
-    has_value: Vec<bool>,
+    /// The innermost open container has no key or element yet. (Those around it
+    /// all have one: the container being written is the value of their last.)
+    empty: bool,
 }
 
 impl JsonText {
     /// A writer for one document in the layout `style`.
     pub fn new(style: Style) -> JsonText {
-        JsonText {
-            buf: Vec::with_capacity(FULL + 4096),
-            pretty: style == Style::Pretty,
-            depth: 0,
-            has_value: Vec::with_capacity(8),
-        }
+        JsonText { buf: Vec::with_capacity(FULL + 4096), pretty: style == Style::Pretty, depth: 0, empty: true }
     }
 
     /// Writes the text so far to `w` and empties the buffer; the document goes
@@ -117,17 +113,26 @@ impl JsonText {
     }
 
     /// A newline (after a comma unless `first`) and the indent of the current depth.
+    #[inline]
     fn newline(&mut self, first: bool) {
-        let n = 2 + 2 * self.depth;
-        let from = usize::from(first);
-        if n <= CHUNK {
+        let n = 2 + 2 * self.depth - usize::from(first);
+        if n < CHUNK {
+            // fixed-size copy, then cut to the length
             let len = self.buf.len();
-            self.buf.extend_from_slice(&SEP_INDENT[from..from + CHUNK]);
-            self.buf.truncate(len + n - from);
-        } else if n <= SEP_INDENT.len() {
+            self.buf.extend_from_slice(if first { &SEP_INDENT[1..=CHUNK] } else { &SEP_INDENT[..CHUNK] });
+            self.buf.truncate(len + n);
+        } else {
+            self.newline_deep(first);
+        }
+    }
+
+    #[cold]
+    fn newline_deep(&mut self, first: bool) {
+        let (from, n) = (usize::from(first), 2 + 2 * self.depth);
+        if n <= SEP_INDENT.len() {
             self.buf.extend_from_slice(&SEP_INDENT[from..n]);
         } else {
-            self.buf.extend_from_slice(&SEP_INDENT[usize::from(first)..2]);
+            self.buf.extend_from_slice(&SEP_INDENT[from..2]);
             for _ in 0..self.depth {
                 self.buf.extend_from_slice(b"  ");
             }
@@ -135,11 +140,9 @@ impl JsonText {
     }
 
     /// The separator before a key or an element of the open container.
+    #[inline]
     fn separator(&mut self) {
-        let first = match self.has_value.last_mut() {
-            Some(h) => !std::mem::replace(h, true),
-            None => true,
-        };
+        let first = std::mem::replace(&mut self.empty, false);
         if self.pretty {
             self.newline(first);
         } else if !first {
@@ -150,11 +153,11 @@ impl JsonText {
     fn open(&mut self, c: u8) {
         self.buf.push(c);
         self.depth += 1;
-        self.has_value.push(false);
+        self.empty = true;
     }
 
     fn close(&mut self, c: u8) {
-        let had = self.has_value.pop().unwrap_or(false);
+        let had = !std::mem::replace(&mut self.empty, false);
         self.depth = self.depth.saturating_sub(1);
         if self.pretty && had {
             self.newline(true);
