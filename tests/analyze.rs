@@ -2,6 +2,17 @@
 use teredo_tool::analyze::{analyze_files, AnalysisReport, AnalyzeOptions, Analyzer};
 use teredo_tool::dissect::DissectOptions;
 
+/// Addresses and sockets of the report as their text (`Display`), to compare with tshark's.
+fn txt<T: ToString>(x: T) -> String {
+    x.to_string()
+}
+fn opt<T: ToString>(x: Option<T>) -> Option<String> {
+    x.map(|x| x.to_string())
+}
+fn txts<T: ToString>(v: &[T]) -> Vec<String> {
+    v.iter().map(T::to_string).collect()
+}
+
 fn analyze(paths: &[&str]) -> AnalysisReport {
     let mut a = Analyzer::new(AnalyzeOptions::default());
     analyze_files(&mut a, paths, &DissectOptions::default()).expect("read capture");
@@ -31,7 +42,7 @@ fn quals(r: &AnalysisReport) -> Vec<(String, String, String)> {
                 p.nat_type.unwrap().to_string(),
                 format!(
                     "{}:{}",
-                    p.mapped_address.get().cloned().unwrap_or_default(),
+                    p.mapped_address.get().map_or(String::new(), |a| a.to_string()),
                     p.mapped_port.get().copied().unwrap_or(0)
                 ),
                 p.outcome.to_string(),
@@ -96,7 +107,7 @@ fn lab_qualification_verdicts_and_mappings() {
     // the server and its secondary address
     assert_eq!(r.servers.len(), 1);
     let s = &r.servers[0];
-    assert_eq!((s.address.as_str(), s.secondary.as_deref()), ("192.0.2.1", Some("192.0.2.2")));
+    assert_eq!((txt(s.address).as_str(), opt(s.secondary).as_deref()), ("192.0.2.1", Some("192.0.2.2")));
     // 24 RS with Authentication in the capture (tshark: icmpv6.type == 133 over UDP), all answered
     assert_eq!((s.rs, s.ra, s.unanswered_rs), (24, 24, 0));
     let (mn, med, mx) = (s.rtt_ms.min.unwrap(), s.rtt_ms.median.unwrap(), s.rtt_ms.max.unwrap());
@@ -113,8 +124,9 @@ fn lab_inter_site_and_anomalies() {
     let r = analyze(&[LAB]);
     let is: Vec<_> = r.processes_of("inter-site").collect();
     assert_eq!(is.len(), 3);
-    let find =
-        |c: &str, p: &str| is.iter().find(|x| x.client.as_deref() == Some(c) && x.peer.as_deref() == Some(p)).unwrap();
+    let find = |c: &str, p: &str| {
+        is.iter().find(|x| opt(x.client).as_deref() == Some(c) && opt(x.peer).as_deref() == Some(p)).unwrap()
+    };
     let a30 = "2001:0:c000:201:c4c:5f57:39cc:9be1";
     let a1 = "2001:0:c000:201:2cf4:3356:39cc:9bfe";
     let a2 = "2001:0:c000:201:a2:4446:39cc:9bfd";
@@ -158,7 +170,7 @@ fn lab_inter_site_and_anomalies() {
     assert!(r.summary.duplicates >= 30, "{}", r.summary.duplicates);
     let c30 = r.client(a30).unwrap();
     assert_eq!(
-        (c30.mapped_address.as_str(), c30.mapped_port, c30.server.as_str()),
+        (txt(c30.mapped_address).as_str(), c30.mapped_port, txt(c30.server).as_str()),
         ("198.51.100.30", 41128, "192.0.2.1")
     );
     // 12 echo requests/replies with .1 and .2, bubbles: each packet counted once
@@ -176,10 +188,10 @@ fn lab_mire_ping_after_bubble() {
     assert_eq!(p.len(), 2);
     assert!(p
         .iter()
-        .all(|p| p.outcome == "completed" && p.peer.as_deref() == Some("2001:0:c633:6428:0:f226:39cc:9bd7")));
+        .all(|p| p.outcome == "completed" && opt(p.peer).as_deref() == Some("2001:0:c633:6428:0:f226:39cc:9bd7")));
     assert_eq!(r.anomalies_of("no-bubble-introduction").count(), 0);
     let mire = r.client("2001:0:c633:6428:0:f226:39cc:9bd7").unwrap();
-    assert_eq!((mire.mapped_address.as_str(), mire.mapped_port), ("198.51.100.40", 3545));
+    assert_eq!((txt(mire.mapped_address).as_str(), mire.mapped_port), ("198.51.100.40", 3545));
 }
 
 fn real(name: &str) -> Option<String> {
@@ -203,18 +215,18 @@ fn zeek_windows_client_cone_and_relay() {
     let q: Vec<_> = r.processes_of("qualification").collect();
     assert_eq!(q.len(), 1);
     assert_eq!(
-        (q[0].nat_type, q[0].mapped_address.get().map(String::as_str), q[0].mapped_port.get()),
+        (q[0].nat_type, opt(q[0].mapped_address.get()).as_deref(), q[0].mapped_port.get()),
         (Some("cone"), Some("70.55.215.234"), Some(&3797))
     );
-    assert_eq!(r.servers[0].secondary.as_deref(), Some("65.55.158.81"));
+    assert_eq!(opt(r.servers[0].secondary).as_deref(), Some("65.55.158.81"));
     assert_eq!(r.relays.len(), 1);
     let rl = &r.relays[0];
-    assert_eq!((rl.address.as_str(), rl.port, rl.host_specific), ("83.170.1.38", 32900, false));
-    assert_eq!(rl.ipv6_hosts, ["2001:4860:0:2001::68"]);
+    assert_eq!((txt(rl.address).as_str(), rl.port, rl.host_specific), ("83.170.1.38", 32900, false));
+    assert_eq!(txts(&rl.ipv6_hosts), ["2001:4860:0:2001::68"]);
     let d: Vec<_> = r.processes_of("relay-discovery").collect();
     assert_eq!(d.len(), 1);
     assert_eq!(
-        (d[0].outcome, d[0].path, d[0].relay.as_deref()),
+        (d[0].outcome, d[0].path, opt(d[0].relay).as_deref()),
         ("completed", Some("restricted"), Some("83.170.1.38:32900"))
     );
     let st: Vec<(&str, u64)> = d[0].steps.iter().map(|s| (s.step, s.frame.number())).collect();
@@ -230,7 +242,7 @@ fn zeek_windows_client_cone_and_relay() {
     );
     let c = &r.clients[0];
     assert_eq!((c.nat_type, c.cone), ("cone", true));
-    assert_eq!(c.relays, ["83.170.1.38:32900"]);
+    assert_eq!(txts(&c.relays), ["83.170.1.38:32900"]);
     // captured inside the NAT (192.168.2.16): the mismatch says so
     assert!(r.anomalies_of("mapping-mismatch").next().unwrap().detail.contains("inside the client's NAT"));
 }
@@ -248,9 +260,9 @@ fn ndpi_five_clients_maintenance_and_host_specific_relay() {
     let mut ports: Vec<u16> = r.clients.iter().map(|c| c.mapped_port).collect();
     ports.sort();
     assert_eq!(ports, [51812, 52513, 56154, 60381, 63448]);
-    assert!(r.clients.iter().all(|c| c.mapped_address == "185.6.192.185" && c.server == "194.136.28.76"));
+    assert!(r.clients.iter().all(|c| txt(c.mapped_address) == "185.6.192.185" && txt(c.server) == "194.136.28.76"));
     let s = &r.servers[0];
-    assert_eq!((s.address.as_str(), s.rs, s.ra, s.unanswered_rs), ("194.136.28.76", 5, 5, 0));
+    assert_eq!((txt(s.address).as_str(), s.rs, s.ra, s.unanswered_rs), ("194.136.28.76", 5, 5, 0));
     assert_eq!(r.anomalies_of("reused-nonce").next().unwrap().frames[0].number(), 23);
     assert!(r
         .rs_ra
@@ -264,11 +276,13 @@ fn ndpi_five_clients_maintenance_and_host_specific_relay() {
     assert_eq!(hs.len(), 1);
     let ok = hs[0];
     assert_eq!(
-        (ok.peer.as_deref(), ok.outcome, ok.relay.as_deref()),
+        (opt(ok.peer).as_deref(), ok.outcome, opt(ok.relay).as_deref()),
         (Some("2002:c288:1c4c::c288:1c4c"), "completed", Some("194.136.28.76:3544"))
     );
-    let ko =
-        r.processes_of("relay-discovery").find(|p| p.peer.as_deref() == Some("2002:c288:1c4c::c288:1c4d")).unwrap();
+    let ko = r
+        .processes_of("relay-discovery")
+        .find(|p| opt(p.peer).as_deref() == Some("2002:c288:1c4c::c288:1c4d"))
+        .unwrap();
     assert_eq!((ko.outcome, ko.failed_step), ("failed", Some("echo-reply-from-relay")));
     assert!(r.relays[0].host_specific);
 }
@@ -295,18 +309,18 @@ fn pcap_parser_on_link_discovery() {
 fn mercury_duplicates_not_double_counted() {
     let Some(f) = real("mercury-capture2-20140808-excerpt.pcap") else { return };
     let r = analyze(&[&f]);
-    let s = r.servers.iter().find(|s| s.address == "157.56.106.184").unwrap();
+    let s = r.servers.iter().find(|s| txt(s.address) == "157.56.106.184").unwrap();
     assert_eq!((s.rs, s.ra), (1, 1));
     assert_eq!(r.rs_ra.len(), 1);
     assert_eq!(r.processes_of("qualification").count(), 1);
     assert_eq!(r.summary.duplicates, r.summary.packets);
     let c = r.client("2001:0:9d38:6ab8:2428:d67b:3a62:ffee").unwrap();
-    assert_eq!((c.mapped_address.as_str(), c.mapped_port), ("197.157.0.17", 10628));
+    assert_eq!((txt(c.mapped_address).as_str(), c.mapped_port), ("197.157.0.17", 10628));
     // without de-duplication the same capture doubles the counts
     let mut a = Analyzer::new(AnalyzeOptions { dedup_window_ms: 0, ..AnalyzeOptions::default() });
     analyze_files(&mut a, &[&f], &DissectOptions::default()).unwrap();
     let r2 = a.report();
-    let s2 = r2.servers.iter().find(|s| s.address == "157.56.106.184").unwrap();
+    let s2 = r2.servers.iter().find(|s| txt(s.address) == "157.56.106.184").unwrap();
     assert_eq!(s2.rs, 2);
 }
 
@@ -355,4 +369,59 @@ fn perf_against_dissect() {
         r.clients.len(),
         r.processes.len()
     );
+}
+
+/// Every capture in testdata/ (recursively).
+fn testdata_captures() -> Vec<String> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if ["pcap", "pcapng", "gz"].iter().any(|x| p.extension().is_some_and(|e| e == *x)) {
+                out.push(p.to_str().unwrap().to_string());
+            }
+        }
+    }
+    let mut v = Vec::new();
+    walk(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata")), &mut v);
+    v.sort();
+    assert!(v.len() > 10);
+    v
+}
+
+/// The report's JSON as `pcap --analyze` writes it (`AnalysisReport::write_json`, text written by
+/// hand) is byte for byte what serde_json writes from the same values one by one,
+/// pretty (`--format json`) and compact (`ndjson`), for one file (frame numbers) and two
+/// (`"FILE:FRAME"` strings).
+#[test]
+fn report_json_text_is_serde_json_text() {
+    use teredo_tool::output::{Format, Output};
+    let caps = testdata_captures();
+    let mut multi = 0;
+    for (i, c) in caps.iter().enumerate() {
+        for paths in [vec![c.as_str()], vec![c.as_str(), caps[(i + 1) % caps.len()].as_str()]] {
+            let mut a = Analyzer::new(AnalyzeOptions::default());
+            // malformed captures: what was read before the error is analysed
+            let _ = analyze_files(&mut a, &paths, &DissectOptions::default());
+            let r = a.report();
+            let value = r.to_json();
+            for (format, want) in [
+                (Format::Json, serde_json::to_string_pretty(&value).unwrap()),
+                (Format::Ndjson, serde_json::to_string(&value).unwrap()),
+            ] {
+                let mut o = Output::new(Vec::new(), format, false);
+                o.document_with(|w, style| r.write_json(w, style, None)).unwrap();
+                let got = String::from_utf8(o.writer().clone()).unwrap();
+                assert_eq!(got.strip_suffix('\n'), Some(want.as_str()), "{paths:?} {format:?}");
+                assert_eq!(serde_json::from_str::<serde_json::Value>(&got).unwrap(), value);
+            }
+            // (frames are "FILE:FRAME" when both files had Teredo packets)
+            if let Some(f) = value["processes"][0]["frames"][0].as_str() {
+                assert!(paths.len() == 2 && f.split(':').count() == 2, "{f}");
+                multi += 1;
+            }
+        }
+    }
+    assert!(multi > 5, "{multi}");
 }

@@ -11,29 +11,61 @@
 //! `rtt_ms` and `flags`), `anomalies` [{`kind`, `frames`, `detail`}], `summary` (extra).
 //! Frame numbers are plain numbers when one capture file was analysed, `"FILE:FRAME"` strings
 //! (file index from 0) otherwise.
+//!
+//! The views keep addresses, sockets and frame numbers typed (`Ipv4Addr`, `Ipv6Addr`, [`Sock`],
+//! [`FrameNo`]); they serialise as the text of their `Display`. A report holds up to tens of
+//! thousands of processes, pairs and anomalies, so [`AnalysisReport::write_json`] (what
+//! `pcap --analyze` writes) writes its JSON text by hand ([`crate::output::jsontext`],
+//! [`crate::output::ipfmt`]) in the layout serde_json gives from the views' `Serialize`, which
+//! `to_json` and any other serializer use. The tables are drawn by
+//! [`crate::output::table::TextTable`], which draws what comfy-table would.
 
 use super::{Analyzer, FrameList, FrameRef, NatType, Outcome, Proc, ProcessKind, Sock};
 use crate::addr::{classify, AddressKind, TeredoAddress};
-use serde::Serialize;
+use crate::output::ipfmt::{push_hex, push_ipv4, push_ipv4_port, push_ipv6, push_u64};
+use crate::output::jsontext::{JsonText, Key, Style};
+use crate::output::table::TextTable;
+use serde::{Serialize, Serializer};
 use std::io::{self, Write};
-use std::net::Ipv6Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// A frame number in the report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum FrameNo {
-    /// One capture file: the 1-based frame number.
+    /// One capture file: the 1-based frame number (a JSON number).
     N(u64),
-    /// Several files: `"FILE:FRAME"`.
-    S(String),
+    /// Several files: file index (from 0) and frame number, `"FILE:FRAME"` in JSON.
+    F(u32, u64),
 }
 
 impl FrameNo {
     /// The frame number (whatever the file).
     pub fn number(&self) -> u64 {
-        match self {
-            FrameNo::N(n) => *n,
-            FrameNo::S(s) => s.rsplit(':').next().and_then(|x| x.parse().ok()).unwrap_or(0),
+        match *self {
+            FrameNo::N(n) | FrameNo::F(_, n) => n,
+        }
+    }
+
+    /// Appends the text of `Display` to `out`.
+    fn push(&self, out: &mut Vec<u8>) {
+        match *self {
+            FrameNo::N(n) => push_u64(out, n),
+            FrameNo::F(f, n) => {
+                push_u64(out, u64::from(f));
+                out.push(b':');
+                push_u64(out, n);
+            }
+        }
+    }
+
+    fn json(&self, j: &mut JsonText) {
+        match *self {
+            FrameNo::N(n) => j.u64(n),
+            FrameNo::F(..) => {
+                j.quote();
+                self.push(j.buf());
+                j.quote();
+            }
         }
     }
 }
@@ -42,8 +74,35 @@ impl std::fmt::Display for FrameNo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             FrameNo::N(n) => write!(f, "{n}"),
-            FrameNo::S(s) => f.write_str(s),
+            FrameNo::F(file, n) => write!(f, "{file}:{n}"),
         }
+    }
+}
+
+impl Serialize for FrameNo {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            FrameNo::N(n) => s.serialize_u64(*n),
+            FrameNo::F(..) => s.collect_str(self),
+        }
+    }
+}
+
+/// A transport address serialises as its `Display` text, `IPV4:PORT`.
+impl Serialize for Sock {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut b = Vec::with_capacity(21);
+        push_ipv4_port(&mut b, self.ip, self.port);
+        // Only ASCII digits, dots and a colon were written.
+        s.serialize_str(std::str::from_utf8(&b).unwrap_or_default())
+    }
+}
+
+/// An RS/RA nonce as 16 hex digits.
+fn hex_nonce<S: Serializer>(n: &Option<[u8; 8]>, s: S) -> Result<S::Ok, S::Error> {
+    match n {
+        Some(n) => s.collect_str(&crate::wire::teredo::Hex(n)),
+        None => s.serialize_none(),
     }
 }
 
@@ -77,22 +136,22 @@ pub struct MappingChangeView {
     /// The RA's frame.
     pub frame: FrameNo,
     /// Old mapped address:port.
-    pub from: String,
+    pub from: Sock,
     /// New mapped address:port.
-    pub to: String,
+    pub to: Sock,
 }
 
 /// One client.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ClientView {
     /// Teredo address (as seen; or built from the RA when never seen, see `address_observed`).
-    pub address: String,
+    pub address: Ipv6Addr,
     /// Teredo server.
-    pub server: String,
+    pub server: Ipv4Addr,
     /// Cone flag of the address (or of the RS that qualified it).
     pub cone: bool,
     /// Mapped (external) address.
-    pub mapped_address: String,
+    pub mapped_address: Ipv4Addr,
     /// Mapped (external) port.
     pub mapped_port: u16,
     /// NAT type as far as the capture shows.
@@ -104,9 +163,9 @@ pub struct ClientView {
     /// Packets each way.
     pub packets: Directions,
     /// Peers (IPv6 addresses), capped at 64.
-    pub peers: Vec<String>,
+    pub peers: Vec<Ipv6Addr>,
     /// Relays used (IPv4:port).
-    pub relays: Vec<String>,
+    pub relays: Vec<Sock>,
     /// Extra: bytes of Teredo UDP payload each way.
     pub bytes: Directions,
     /// Extra: the address was seen in a packet (false: built from the RA's prefix and Origin).
@@ -114,7 +173,7 @@ pub struct ClientView {
     /// Extra: flag bits (RFC 5991).
     pub flags: Option<FlagsView>,
     /// Extra: outer transport addresses the client was seen at.
-    pub sockets: Vec<String>,
+    pub sockets: Vec<Sock>,
     /// Extra: mapping changes.
     pub mapping_changes: Vec<MappingChangeView>,
     /// Extra: first and last frame.
@@ -140,7 +199,7 @@ pub struct RttView {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ServerView {
     /// Primary IPv4 address.
-    pub address: String,
+    pub address: Ipv4Addr,
     /// Clients served (by mapping).
     pub clients: usize,
     /// Router Solicitations received (both addresses).
@@ -152,20 +211,20 @@ pub struct ServerView {
     /// RS→RA latency.
     pub rtt_ms: RttView,
     /// Extra: secondary address (the one answering cone RSs).
-    pub secondary: Option<String>,
+    pub secondary: Option<Ipv4Addr>,
 }
 
 /// One relay.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RelayView {
     /// IPv4 address.
-    pub address: String,
+    pub address: Ipv4Addr,
     /// UDP port.
     pub port: u16,
     /// Clients served (Teredo addresses).
-    pub clients: Vec<String>,
+    pub clients: Vec<Ipv6Addr>,
     /// IPv6 hosts reached through it.
-    pub ipv6_hosts: Vec<String>,
+    pub ipv6_hosts: Vec<Ipv6Addr>,
     /// Extra: a host-specific relay (its IPv6 host embeds this IPv4, 6to4 or ISATAP).
     pub host_specific: bool,
     /// Extra: Teredo packets through it.
@@ -207,26 +266,26 @@ pub struct ProcessView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nat_type: Option<&'static str>,
     /// Qualification: mapped address given (null when none).
-    #[serde(skip_serializing_if = "is_not_qualification_str")]
-    pub mapped_address: QualField<String>,
+    #[serde(skip_serializing_if = "QualField::is_absent")]
+    pub mapped_address: QualField<Ipv4Addr>,
     /// Qualification: mapped port given.
-    #[serde(skip_serializing_if = "is_not_qualification_u16")]
+    #[serde(skip_serializing_if = "QualField::is_absent")]
     pub mapped_port: QualField<u16>,
     /// Qualification: the server (primary).
-    #[serde(skip_serializing_if = "is_not_qualification_str")]
-    pub server: QualField<String>,
+    #[serde(skip_serializing_if = "QualField::is_absent")]
+    pub server: QualField<Ipv4Addr>,
     /// Extra: frames were left out.
     pub frames_truncated: bool,
     /// Extra: the steps recognised.
     pub steps: Vec<StepView>,
     /// Extra: the step at which it failed.
     pub failed_step: Option<&'static str>,
-    /// Extra: the client (Teredo address or mapping).
-    pub client: Option<String>,
+    /// Extra: the client (its Teredo address, or the one its RA gave).
+    pub client: Option<Ipv6Addr>,
     /// Extra: the peer (client, IPv6 host).
-    pub peer: Option<String>,
+    pub peer: Option<Ipv6Addr>,
     /// Extra: relay IPv4:port.
-    pub relay: Option<String>,
+    pub relay: Option<Sock>,
     /// Extra: relay path `cone` (reply straight from the relay) or `restricted` (indirect bubble first).
     pub path: Option<&'static str>,
     /// Extra: maintenance interval.
@@ -261,20 +320,19 @@ impl<T> QualField<T> {
             _ => None,
         }
     }
-}
 
-fn is_not_qualification_str(f: &QualField<String>) -> bool {
-    matches!(f, QualField::Absent)
-}
-fn is_not_qualification_u16(f: &QualField<u16>) -> bool {
-    matches!(f, QualField::Absent)
+    /// Not a qualification process (the key is left out).
+    pub fn is_absent(&self) -> bool {
+        matches!(self, QualField::Absent)
+    }
 }
 
 /// One RS/RA pair.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PairView {
-    /// Authentication nonce, hex.
-    pub nonce: Option<String>,
+    /// Authentication nonce (16 hex digits in JSON).
+    #[serde(serialize_with = "hex_nonce")]
+    pub nonce: Option<[u8; 8]>,
     /// RS frame.
     pub rs_frame: Option<FrameNo>,
     /// RA frame.
@@ -282,15 +340,15 @@ pub struct PairView {
     /// RS→RA, ms.
     pub rtt_ms: Option<f64>,
     /// Client transport address (RS source).
-    pub client: Option<String>,
+    pub client: Option<Sock>,
     /// Server the RS went to.
-    pub server: Option<String>,
+    pub server: Option<Ipv4Addr>,
     /// Address the RA came from.
-    pub ra_from: Option<String>,
+    pub ra_from: Option<Ipv4Addr>,
     /// Cone bit of the RS.
     pub cone: Option<bool>,
     /// Origin indication of the RA.
-    pub origin: Option<String>,
+    pub origin: Option<Sock>,
     /// `unanswered`, `unmatched-nonce`, `non-zero-confirmation`, `rs-without-authentication`,
     /// `ra-without-authentication`, `reused-nonce`, `duplicate-ra`, `cone-bit-ignored`,
     /// `ra-dropped-by-nat`.
@@ -377,22 +435,24 @@ impl Analyzer {
         if self.files.len() <= 1 && f.file == 0 {
             FrameNo::N(f.frame)
         } else {
-            FrameNo::S(format!("{}:{}", f.file, f.frame))
+            FrameNo::F(f.file, f.frame)
         }
     }
 
+    /// The frames, sorted, without repeats. (`FrameNo` sorts as `FrameRef`: `N` only for
+    /// file 0, before any `F`.)
     fn flist(&self, l: &FrameList) -> Vec<FrameNo> {
-        let mut v: Vec<FrameRef> = l.frames.clone();
+        let mut v: Vec<FrameNo> = l.frames.iter().map(|&f| self.fno(f)).collect();
         v.sort_unstable();
         v.dedup();
-        v.into_iter().map(|f| self.fno(f)).collect()
+        v
     }
 
-    fn client_label(&self, c: u32) -> String {
+    fn client_label(&self, c: u32) -> Ipv6Addr {
         let cl = &self.clients[c as usize];
         match cl.address {
-            Some(a) => a.to_string(),
-            None => self.inferred_address(c).to_string(),
+            Some(a) => a,
+            None => self.inferred_address(c),
         }
     }
 
@@ -511,14 +571,20 @@ impl Analyzer {
             server: QualField::Absent,
             frames_truncated: p.frames.truncated(),
             steps: {
-                let mut st = p.steps.clone();
-                st.sort_by_key(|s| (s.ts, s.frame));
-                st.iter().map(|s| StepView { step: s.name, frame: self.fno(s.frame) }).collect()
+                let view = |s: &super::Step| StepView { step: s.name, frame: self.fno(s.frame) };
+                // steps are mostly recorded in time order already
+                if p.steps.is_sorted_by_key(|s| (s.ts, s.frame)) {
+                    p.steps.iter().map(view).collect()
+                } else {
+                    let mut st = p.steps.clone();
+                    st.sort_by_key(|s| (s.ts, s.frame));
+                    st.iter().map(view).collect()
+                }
             },
             failed_step: None,
             client: p.client.map(|c| self.client_label(c)),
-            peer: p.peer_client.map(|c| self.client_label(c)).or(p.host.map(|h| h.to_string())),
-            relay: p.relay.map(|r| r.to_string()),
+            peer: p.peer_client.map(|c| self.client_label(c)).or(p.host),
+            relay: p.relay,
             path: None,
             interval_s: None,
             evidence: Vec::new(),
@@ -529,9 +595,9 @@ impl Analyzer {
                 let (nat, out, failed, mapped, ev) = self.qual_verdict(p, end);
                 let q = p.q.as_ref().expect("qualification");
                 v.nat_type = Some(nat.as_str());
-                v.mapped_address = QualField::Value(mapped.map(|m| m.ip.to_string()));
+                v.mapped_address = QualField::Value(mapped.map(|m| m.ip));
                 v.mapped_port = QualField::Value(mapped.map(|m| m.port));
-                v.server = QualField::Value(q.server.or(q.primary).map(|s| s.to_string()));
+                v.server = QualField::Value(q.server.or(q.primary));
                 v.failed_step = failed;
                 v.evidence = ev;
                 out
@@ -668,16 +734,16 @@ impl Analyzer {
                 }
                 ClientView {
                     address: self.client_label(i as u32),
-                    server: cl.mapping.server.to_string(),
+                    server: cl.mapping.server,
                     cone,
-                    mapped_address: cl.mapping.mapped.ip.to_string(),
+                    mapped_address: cl.mapping.mapped.ip,
                     mapped_port: cl.mapping.mapped.port,
                     nat_type: nt.as_str(),
                     first_seen: rfc3339(cl.first),
                     last_seen: rfc3339(cl.last),
                     packets: Directions { sent: cl.pkts_out, received: cl.pkts_in },
-                    peers: cl.peers.iter().map(|p| p.to_string()).collect(),
-                    relays: cl.relays.iter().map(|r| r.to_string()).collect(),
+                    peers: cl.peers.clone(),
+                    relays: cl.relays.clone(),
                     bytes: Directions { sent: cl.bytes_out, received: cl.bytes_in },
                     address_observed: cl.address.is_some(),
                     flags: tao.map(|t| FlagsView {
@@ -687,15 +753,11 @@ impl Analyzer {
                         u: t.flags.u(),
                         g: t.flags.g(),
                     }),
-                    sockets: cl.sockets.iter().map(|s| s.to_string()).collect(),
+                    sockets: cl.sockets.clone(),
                     mapping_changes: cl
                         .mapping_changes
                         .iter()
-                        .map(|(f, a, b)| MappingChangeView {
-                            frame: self.fno(*f),
-                            from: a.mapped.to_string(),
-                            to: b.mapped.to_string(),
-                        })
+                        .map(|(f, a, b)| MappingChangeView { frame: self.fno(*f), from: a.mapped, to: b.mapped })
                         .collect(),
                     first_frame: self.fno(cl.first_frame),
                     last_frame: self.fno(cl.last_frame),
@@ -759,7 +821,7 @@ impl Analyzer {
             };
             let r3 = |x: f64| (x * 1000.0).round() / 1000.0;
             servers.push(ServerView {
-                address: a.to_string(),
+                address: a,
                 clients: clients.len(),
                 rs,
                 ra,
@@ -769,7 +831,7 @@ impl Analyzer {
                     median: med.map(|x| r3(x / 1000.0)),
                     max: mx.map(|x| r3(f64::from(x) / 1000.0)),
                 },
-                secondary: s.secondary.map(|x| x.to_string()),
+                secondary: s.secondary,
             });
         }
         let mut rl: Vec<_> = self.relays.iter().collect();
@@ -777,10 +839,10 @@ impl Analyzer {
         let relays = rl
             .into_iter()
             .map(|(s, r)| RelayView {
-                address: s.ip.to_string(),
+                address: s.ip,
                 port: s.port,
                 clients: r.clients.iter().map(|&c| self.client_label(c)).collect(),
-                ipv6_hosts: r.hosts.iter().map(|h| h.to_string()).collect(),
+                ipv6_hosts: r.hosts.clone(),
                 host_specific: r.host_specific && !r.not_host_specific,
                 packets: r.packets,
             })
@@ -789,15 +851,15 @@ impl Analyzer {
             .pairs
             .iter()
             .map(|p| PairView {
-                nonce: p.nonce.map(|n| crate::wire::teredo::Hex(&n).to_string()),
+                nonce: p.nonce,
                 rs_frame: p.rs.map(|f| self.fno(f)),
                 ra_frame: p.ra.map(|f| self.fno(f)),
                 rtt_ms: p.rtt_ns.map(|x| (x as f64 / 1e3).round() / 1e3),
-                client: p.client.map(|s| s.to_string()),
-                server: p.server.map(|s| s.to_string()),
-                ra_from: p.ra_from.map(|s| s.to_string()),
+                client: p.client,
+                server: p.server,
+                ra_from: p.ra_from,
                 cone: p.cone,
-                origin: p.origin.map(|s| s.to_string()),
+                origin: p.origin,
                 flags: p.flags.clone(),
             })
             .collect();
@@ -814,19 +876,19 @@ impl Analyzer {
                 break;
             }
             rs_ra.push(PairView {
-                nonce: n.map(|n| crate::wire::teredo::Hex(&n).to_string()),
+                nonce: n,
                 rs_frame: Some(self.fno(r.frame)),
                 ra_frame: None,
                 rtt_ms: None,
-                client: Some(r.src.to_string()),
-                server: Some(r.dst.to_string()),
+                client: Some(r.src),
+                server: Some(r.dst),
                 ra_from: None,
                 cone: Some(r.cone),
                 origin: None,
                 flags: if r.auth { vec!["unanswered"] } else { vec!["unanswered", "rs-without-authentication"] },
             });
         }
-        rs_ra.sort_by_key(|p| p.rs_frame.as_ref().or(p.ra_frame.as_ref()).map(|f| f.number()).unwrap_or(0));
+        rs_ra.sort_by_key(|p| p.rs_frame.or(p.ra_frame).map(|f| f.number()).unwrap_or(0));
         let anomalies = self
             .anomalies
             .iter()
@@ -860,18 +922,412 @@ impl Analyzer {
     }
 }
 
-fn join<T: std::fmt::Display>(v: &[T], max: usize) -> String {
-    let mut s: Vec<String> = v.iter().take(max).map(|x| x.to_string()).collect();
-    if v.len() > max {
-        s.push(format!("… ({} more)", v.len() - max));
+/// A JSON key made at compile time.
+macro_rules! k {
+    ($name:literal) => {
+        &const { Key::new($name) }
+    };
+}
+
+/// Writes a view's JSON text: the same keys, order and values as its `Serialize`.
+trait JsonView {
+    fn json(&self, j: &mut JsonText);
+}
+
+fn j_ipv6(j: &mut JsonText, a: &Ipv6Addr) {
+    j.quote();
+    push_ipv6(j.buf(), a);
+    j.quote();
+}
+
+fn j_ipv4(j: &mut JsonText, a: Ipv4Addr) {
+    j.quote();
+    push_ipv4(j.buf(), a);
+    j.quote();
+}
+
+fn j_sock(j: &mut JsonText, s: Sock) {
+    j.quote();
+    push_ipv4_port(j.buf(), s.ip, s.port);
+    j.quote();
+}
+
+fn j_opt<T>(j: &mut JsonText, v: Option<T>, f: impl FnOnce(&mut JsonText, T)) {
+    match v {
+        Some(v) => f(j, v),
+        None => j.null(),
     }
-    s.join(" ")
+}
+
+fn j_array<T>(j: &mut JsonText, v: impl IntoIterator<Item = T>, mut f: impl FnMut(&mut JsonText, T)) {
+    j.begin_array();
+    for x in v {
+        j.element();
+        f(j, x);
+    }
+    j.end_array();
+}
+
+fn j_frames(j: &mut JsonText, v: &[FrameNo]) {
+    j_array(j, v, |j, f| f.json(j));
+}
+
+fn j_strs<S: AsRef<str>>(j: &mut JsonText, v: &[S]) {
+    j_array(j, v, |j, x| j.string(x.as_ref()));
+}
+
+fn j_directions(j: &mut JsonText, d: Directions) {
+    j.begin_object();
+    j.key(k!("sent"));
+    j.u64(d.sent);
+    j.key(k!("received"));
+    j.u64(d.received);
+    j.end_object();
+}
+
+impl JsonView for ClientView {
+    fn json(&self, j: &mut JsonText) {
+        j.begin_object();
+        j.key(k!("address"));
+        j_ipv6(j, &self.address);
+        j.key(k!("server"));
+        j_ipv4(j, self.server);
+        j.key(k!("cone"));
+        j.bool(self.cone);
+        j.key(k!("mapped_address"));
+        j_ipv4(j, self.mapped_address);
+        j.key(k!("mapped_port"));
+        j.u64(self.mapped_port.into());
+        j.key(k!("nat_type"));
+        j.string(self.nat_type);
+        j.key(k!("first_seen"));
+        j.string(&self.first_seen);
+        j.key(k!("last_seen"));
+        j.string(&self.last_seen);
+        j.key(k!("packets"));
+        j_directions(j, self.packets);
+        j.key(k!("peers"));
+        j_array(j, &self.peers, j_ipv6);
+        j.key(k!("relays"));
+        j_array(j, &self.relays, |j, s| j_sock(j, *s));
+        j.key(k!("bytes"));
+        j_directions(j, self.bytes);
+        j.key(k!("address_observed"));
+        j.bool(self.address_observed);
+        j.key(k!("flags"));
+        j_opt(j, self.flags.as_ref(), |j, f| {
+            j.begin_object();
+            j.key(k!("value"));
+            j.string(&f.value);
+            j.key(k!("random_bits"));
+            j.string(&f.random_bits);
+            j.key(k!("reserved"));
+            j.bool(f.reserved);
+            j.key(k!("u"));
+            j.bool(f.u);
+            j.key(k!("g"));
+            j.bool(f.g);
+            j.end_object();
+        });
+        j.key(k!("sockets"));
+        j_array(j, &self.sockets, |j, s| j_sock(j, *s));
+        j.key(k!("mapping_changes"));
+        j_array(j, &self.mapping_changes, |j, m| {
+            j.begin_object();
+            j.key(k!("frame"));
+            m.frame.json(j);
+            j.key(k!("from"));
+            j_sock(j, m.from);
+            j.key(k!("to"));
+            j_sock(j, m.to);
+            j.end_object();
+        });
+        j.key(k!("first_frame"));
+        self.first_frame.json(j);
+        j.key(k!("last_frame"));
+        self.last_frame.json(j);
+        j.key(k!("peers_total"));
+        j.u64(self.peers_total.into());
+        j.end_object();
+    }
+}
+
+impl JsonView for ServerView {
+    fn json(&self, j: &mut JsonText) {
+        j.begin_object();
+        j.key(k!("address"));
+        j_ipv4(j, self.address);
+        j.key(k!("clients"));
+        j.u64(self.clients as u64);
+        j.key(k!("rs"));
+        j.u64(self.rs);
+        j.key(k!("ra"));
+        j.u64(self.ra);
+        j.key(k!("unanswered_rs"));
+        j.u64(self.unanswered_rs);
+        j.key(k!("rtt_ms"));
+        j.begin_object();
+        for (k, v) in [(k!("min"), self.rtt_ms.min), (k!("median"), self.rtt_ms.median), (k!("max"), self.rtt_ms.max)] {
+            j.key(k);
+            j_opt(j, v, JsonText::f64);
+        }
+        j.end_object();
+        j.key(k!("secondary"));
+        j_opt(j, self.secondary, j_ipv4);
+        j.end_object();
+    }
+}
+
+impl JsonView for RelayView {
+    fn json(&self, j: &mut JsonText) {
+        j.begin_object();
+        j.key(k!("address"));
+        j_ipv4(j, self.address);
+        j.key(k!("port"));
+        j.u64(self.port.into());
+        j.key(k!("clients"));
+        j_array(j, &self.clients, j_ipv6);
+        j.key(k!("ipv6_hosts"));
+        j_array(j, &self.ipv6_hosts, j_ipv6);
+        j.key(k!("host_specific"));
+        j.bool(self.host_specific);
+        j.key(k!("packets"));
+        j.u64(self.packets);
+        j.end_object();
+    }
+}
+
+impl JsonView for ProcessView {
+    fn json(&self, j: &mut JsonText) {
+        j.begin_object();
+        j.key(k!("kind"));
+        j.string(self.kind);
+        j.key(k!("outcome"));
+        j.string(self.outcome);
+        j.key(k!("frames"));
+        j_frames(j, &self.frames);
+        j.key(k!("duration_ms"));
+        j.f64(self.duration_ms);
+        if let Some(n) = self.nat_type {
+            j.key(k!("nat_type"));
+            j.string(n);
+        }
+        if let QualField::Value(v) = self.mapped_address {
+            j.key(k!("mapped_address"));
+            j_opt(j, v, j_ipv4);
+        }
+        if let QualField::Value(v) = self.mapped_port {
+            j.key(k!("mapped_port"));
+            j_opt(j, v, |j, p| j.u64(p.into()));
+        }
+        if let QualField::Value(v) = self.server {
+            j.key(k!("server"));
+            j_opt(j, v, j_ipv4);
+        }
+        j.key(k!("frames_truncated"));
+        j.bool(self.frames_truncated);
+        j.key(k!("steps"));
+        j_array(j, &self.steps, |j, st| {
+            j.begin_object();
+            j.key(k!("step"));
+            j.string(st.step);
+            j.key(k!("frame"));
+            st.frame.json(j);
+            j.end_object();
+        });
+        j.key(k!("failed_step"));
+        j_opt(j, self.failed_step, JsonText::string);
+        j.key(k!("client"));
+        j_opt(j, self.client.as_ref(), j_ipv6);
+        j.key(k!("peer"));
+        j_opt(j, self.peer.as_ref(), j_ipv6);
+        j.key(k!("relay"));
+        j_opt(j, self.relay, j_sock);
+        j.key(k!("path"));
+        j_opt(j, self.path, JsonText::string);
+        j.key(k!("interval_s"));
+        j_opt(j, self.interval_s, |j, i| {
+            j.begin_object();
+            j.key(k!("min"));
+            j.f64(i.min);
+            j.key(k!("median"));
+            j.f64(i.median);
+            j.key(k!("max"));
+            j.f64(i.max);
+            j.end_object();
+        });
+        j.key(k!("evidence"));
+        j_strs(j, &self.evidence);
+        j.end_object();
+    }
+}
+
+impl JsonView for PairView {
+    fn json(&self, j: &mut JsonText) {
+        j.begin_object();
+        j.key(k!("nonce"));
+        j_opt(j, self.nonce, |j, n| {
+            j.quote();
+            push_hex(j.buf(), &n);
+            j.quote();
+        });
+        j.key(k!("rs_frame"));
+        j_opt(j, self.rs_frame, |j, f| f.json(j));
+        j.key(k!("ra_frame"));
+        j_opt(j, self.ra_frame, |j, f| f.json(j));
+        j.key(k!("rtt_ms"));
+        j_opt(j, self.rtt_ms, JsonText::f64);
+        j.key(k!("client"));
+        j_opt(j, self.client, j_sock);
+        j.key(k!("server"));
+        j_opt(j, self.server, j_ipv4);
+        j.key(k!("ra_from"));
+        j_opt(j, self.ra_from, j_ipv4);
+        j.key(k!("cone"));
+        j_opt(j, self.cone, JsonText::bool);
+        j.key(k!("origin"));
+        j_opt(j, self.origin, j_sock);
+        j.key(k!("flags"));
+        j_strs(j, &self.flags);
+        j.end_object();
+    }
+}
+
+impl JsonView for AnomalyView {
+    fn json(&self, j: &mut JsonText) {
+        j.begin_object();
+        j.key(k!("kind"));
+        j.string(self.kind);
+        j.key(k!("frames"));
+        j_frames(j, &self.frames);
+        j.key(k!("detail"));
+        j.string(&self.detail);
+        j.key(k!("count"));
+        j.u64(self.count);
+        j.end_object();
+    }
+}
+
+impl JsonView for SummaryView {
+    fn json(&self, j: &mut JsonText) {
+        j.begin_object();
+        for (k, v) in [
+            (k!("frames"), self.frames),
+            (k!("teredo_frames"), self.teredo_frames),
+            (k!("duplicates"), self.duplicates),
+            (k!("packets"), self.packets),
+            (k!("icmp_quoting_teredo"), self.icmp_quoting_teredo),
+        ] {
+            j.key(k);
+            j.u64(v);
+        }
+        j.key(k!("first_seen"));
+        j_opt(j, self.first_seen.as_deref(), JsonText::string);
+        j.key(k!("last_seen"));
+        j_opt(j, self.last_seen.as_deref(), JsonText::string);
+        for (k, v) in [
+            (k!("clients_not_tracked"), self.clients_not_tracked),
+            (k!("processes_not_kept"), self.processes_not_kept),
+            (k!("pairs_not_kept"), self.pairs_not_kept),
+        ] {
+            j.key(k);
+            j.u64(v);
+        }
+        j.end_object();
+    }
+}
+
+/// A top-level array of the report: each element's text, handed to `w` whenever 64 KiB are
+/// ready.
+fn j_seq<T: JsonView>(j: &mut JsonText, w: &mut dyn Write, v: &[T]) -> io::Result<()> {
+    j.begin_array();
+    for x in v {
+        j.element();
+        x.json(j);
+        j.write_to_when_full(w)?;
+    }
+    j.end_array();
+    Ok(())
+}
+
+/// Up to `max` items separated by spaces, then `… (N more)`: one table cell.
+fn cell_join<T>(t: &mut TextTable, v: &[T], max: usize, mut f: impl FnMut(&mut Vec<u8>, &T)) {
+    let b = t.buf();
+    for (i, x) in v.iter().take(max).enumerate() {
+        if i > 0 {
+            b.push(b' ');
+        }
+        f(b, x);
+    }
+    if v.len() > max {
+        if max > 0 {
+            b.push(b' ');
+        }
+        b.extend_from_slice("… (".as_bytes());
+        push_u64(b, (v.len() - max) as u64);
+        b.extend_from_slice(b" more)");
+    }
+    t.end_cell();
+}
+
+fn cell_u64(t: &mut TextTable, v: u64) {
+    push_u64(t.buf(), v);
+    t.end_cell();
+}
+
+fn push_sock(b: &mut Vec<u8>, s: &Sock) {
+    push_ipv4_port(b, s.ip, s.port);
+}
+
+/// `-` or the value's text.
+fn cell_opt<T>(t: &mut TextTable, v: Option<T>, f: impl FnOnce(&mut Vec<u8>, T)) {
+    match v {
+        Some(v) => f(t.buf(), v),
+        None => t.buf().push(b'-'),
+    }
+    t.end_cell();
+}
+
+/// A float with `{:.N}` (core::fmt: its rounding is the reference).
+fn push_fixed(b: &mut Vec<u8>, x: f64, digits: usize) {
+    // Writing to a Vec cannot fail.
+    let _ = write!(b, "{x:.digits$}");
 }
 
 impl AnalysisReport {
     /// The report as one JSON document.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Writes the report as one JSON document to `w`, byte for byte what serde_json writes
+    /// from its `Serialize` (`to_writer_pretty` for [`Style::Pretty`], `to_writer` for
+    /// [`Style::Compact`]) with no newline after it, but without a serde call per key and
+    /// value. `capture`, when given, is added as the document's last key, `capture`
+    /// (`pcap --analyze --summary`: the capture counters).
+    pub fn write_json(&self, w: &mut dyn Write, style: Style, capture: Option<&serde_json::Value>) -> io::Result<()> {
+        let mut j = JsonText::new(style);
+        j.begin_object();
+        j.key(k!("clients"));
+        j_seq(&mut j, w, &self.clients)?;
+        j.key(k!("servers"));
+        j_seq(&mut j, w, &self.servers)?;
+        j.key(k!("relays"));
+        j_seq(&mut j, w, &self.relays)?;
+        j.key(k!("processes"));
+        j_seq(&mut j, w, &self.processes)?;
+        j.key(k!("rs_ra"));
+        j_seq(&mut j, w, &self.rs_ra)?;
+        j.key(k!("anomalies"));
+        j_seq(&mut j, w, &self.anomalies)?;
+        j.key(k!("summary"));
+        self.summary.json(&mut j);
+        if let Some(c) = capture {
+            j.key(k!("capture"));
+            j.value(c);
+        }
+        j.end_object();
+        j.write_to(w)
     }
 
     /// Processes of one kind (the kind name as in JSON).
@@ -886,14 +1342,18 @@ impl AnalysisReport {
         self.anomalies.iter().filter(move |a| a.kind == k)
     }
 
-    /// The client with this Teredo address or mapped address:port.
+    /// The client with this Teredo address or mapped address:port (text as their `Display`, or
+    /// any text that parses to the same address).
     pub fn client(&self, key: &str) -> Option<&ClientView> {
-        self.clients.iter().find(|c| c.address == key || format!("{}:{}", c.mapped_address, c.mapped_port) == key)
+        let v6: Option<Ipv6Addr> = key.parse().ok();
+        let mapped: Option<std::net::SocketAddrV4> = key.parse().ok();
+        self.clients.iter().find(|c| {
+            Some(c.address) == v6 || mapped.is_some_and(|m| (*m.ip(), m.port()) == (c.mapped_address, c.mapped_port))
+        })
     }
 
     /// Human tables: clients, servers, relays, processes, RS/RA pairs, anomalies.
     pub fn write_tables(&self, w: &mut dyn Write, color: bool) -> io::Result<()> {
-        use crate::output::new_table;
         let s = &self.summary;
         writeln!(
             w,
@@ -906,133 +1366,186 @@ impl AnalysisReport {
             self.processes.len(),
             self.anomalies.len()
         )?;
+        let yes_no = |x: bool| if x { "yes" } else { "no" };
+        let draw = |w: &mut dyn Write, title: &str, t: &TextTable| -> io::Result<()> {
+            write!(w, "\n{title}\n")?;
+            t.write(w)?;
+            w.write_all(b"\n")
+        };
         if !self.clients.is_empty() {
-            let mut t = new_table(color);
-            t.set_header(vec![
-                "client",
-                "server",
-                "cone",
-                "mapped",
-                "NAT",
-                "first seen",
-                "last seen",
-                "pkts out/in",
-                "peers",
-                "relays",
-            ]);
+            let mut t = TextTable::new(
+                &[
+                    "client",
+                    "server",
+                    "cone",
+                    "mapped",
+                    "NAT",
+                    "first seen",
+                    "last seen",
+                    "pkts out/in",
+                    "peers",
+                    "relays",
+                ],
+                color,
+            );
             for c in &self.clients {
-                t.add_row(vec![
-                    format!("{}{}", c.address, if c.address_observed { "" } else { " (from RA)" }),
-                    c.server.clone(),
-                    if c.cone { "yes" } else { "no" }.to_string(),
-                    format!("{}:{}", c.mapped_address, c.mapped_port),
-                    c.nat_type.to_string(),
-                    c.first_seen.clone(),
-                    c.last_seen.clone(),
-                    format!("{}/{}", c.packets.sent, c.packets.received),
-                    c.peers_total.to_string(),
-                    join(&c.relays, 3),
-                ]);
+                push_ipv6(t.buf(), &c.address);
+                if !c.address_observed {
+                    t.buf().extend_from_slice(b" (from RA)");
+                }
+                t.end_cell();
+                push_ipv4(t.buf(), c.server);
+                t.end_cell();
+                t.cell(yes_no(c.cone));
+                push_ipv4_port(t.buf(), c.mapped_address, c.mapped_port);
+                t.end_cell();
+                t.cell(c.nat_type);
+                t.cell(&c.first_seen);
+                t.cell(&c.last_seen);
+                push_u64(t.buf(), c.packets.sent);
+                t.buf().push(b'/');
+                push_u64(t.buf(), c.packets.received);
+                t.end_cell();
+                cell_u64(&mut t, c.peers_total.into());
+                cell_join(&mut t, &c.relays, 3, push_sock);
             }
-            writeln!(w, "\nClients\n{t}")?;
+            draw(w, "Clients", &t)?;
         }
         if !self.servers.is_empty() {
-            let mut t = new_table(color);
-            t.set_header(vec!["server", "secondary", "clients", "RS", "RA", "unanswered RS", "RTT ms min/median/max"]);
+            let mut t = TextTable::new(
+                &["server", "secondary", "clients", "RS", "RA", "unanswered RS", "RTT ms min/median/max"],
+                color,
+            );
             for v in &self.servers {
-                let f = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{x:.3}"));
-                t.add_row(vec![
-                    v.address.clone(),
-                    v.secondary.clone().unwrap_or_default(),
-                    v.clients.to_string(),
-                    v.rs.to_string(),
-                    v.ra.to_string(),
-                    v.unanswered_rs.to_string(),
-                    format!("{}/{}/{}", f(v.rtt_ms.min), f(v.rtt_ms.median), f(v.rtt_ms.max)),
-                ]);
+                push_ipv4(t.buf(), v.address);
+                t.end_cell();
+                if let Some(x) = v.secondary {
+                    push_ipv4(t.buf(), x);
+                }
+                t.end_cell();
+                cell_u64(&mut t, v.clients as u64);
+                cell_u64(&mut t, v.rs);
+                cell_u64(&mut t, v.ra);
+                cell_u64(&mut t, v.unanswered_rs);
+                for (i, x) in [v.rtt_ms.min, v.rtt_ms.median, v.rtt_ms.max].into_iter().enumerate() {
+                    if i > 0 {
+                        t.buf().push(b'/');
+                    }
+                    match x {
+                        Some(x) => push_fixed(t.buf(), x, 3),
+                        None => t.buf().push(b'-'),
+                    }
+                }
+                t.end_cell();
             }
-            writeln!(w, "\nServers\n{t}")?;
+            draw(w, "Servers", &t)?;
         }
         if !self.relays.is_empty() {
-            let mut t = new_table(color);
-            t.set_header(vec!["relay", "host-specific", "packets", "clients", "IPv6 hosts"]);
+            let mut t = TextTable::new(&["relay", "host-specific", "packets", "clients", "IPv6 hosts"], color);
             for r in &self.relays {
-                t.add_row(vec![
-                    format!("{}:{}", r.address, r.port),
-                    if r.host_specific { "yes" } else { "no" }.to_string(),
-                    r.packets.to_string(),
-                    join(&r.clients, 3),
-                    join(&r.ipv6_hosts, 3),
-                ]);
+                push_ipv4_port(t.buf(), r.address, r.port);
+                t.end_cell();
+                t.cell(yes_no(r.host_specific));
+                cell_u64(&mut t, r.packets);
+                cell_join(&mut t, &r.clients, 3, push_ipv6);
+                cell_join(&mut t, &r.ipv6_hosts, 3, push_ipv6);
             }
-            writeln!(w, "\nRelays\n{t}")?;
+            draw(w, "Relays", &t)?;
         }
         if !self.processes.is_empty() {
-            let mut t = new_table(color);
-            t.set_header(vec!["process", "outcome", "ms", "client", "peer/relay", "verdict", "steps (frame)"]);
+            let mut t = TextTable::new(
+                &["process", "outcome", "ms", "client", "peer/relay", "verdict", "steps (frame)"],
+                color,
+            );
             for p in &self.processes {
-                let verdict = match p.kind {
-                    "qualification" => format!(
-                        "{} {}",
-                        p.nat_type.unwrap_or("?"),
-                        match (p.mapped_address.get(), p.mapped_port.get()) {
-                            (Some(a), Some(port)) => format!("{a}:{port}"),
-                            _ => String::new(),
-                        }
-                    ),
-                    "maintenance" => p.interval_s.map_or(String::new(), |i| {
-                        format!("every {:.1} s (min {:.1}, max {:.1})", i.median, i.min, i.max)
-                    }),
-                    _ => p.path.map(|x| format!("path {x}")).unwrap_or_default(),
-                };
-                let mut outcome = p.outcome.to_string();
+                t.cell(p.kind);
+                t.buf().extend_from_slice(p.outcome.as_bytes());
                 if let Some(f) = p.failed_step {
-                    outcome.push_str(&format!(" at {f}"));
+                    t.buf().extend_from_slice(b" at ");
+                    t.buf().extend_from_slice(f.as_bytes());
                 }
-                let steps: Vec<String> = p.steps.iter().take(8).map(|s| format!("{} ({})", s.step, s.frame)).collect();
-                let mut steps = steps.join(", ");
+                t.end_cell();
+                push_fixed(t.buf(), p.duration_ms, 1);
+                t.end_cell();
+                if let Some(c) = &p.client {
+                    push_ipv6(t.buf(), c);
+                }
+                t.end_cell();
+                match (&p.peer, p.relay) {
+                    (Some(x), _) => push_ipv6(t.buf(), x),
+                    (None, Some(r)) => push_sock(t.buf(), &r),
+                    (None, None) => {}
+                }
+                t.end_cell();
+                let b = t.buf();
+                match p.kind {
+                    "qualification" => {
+                        b.extend_from_slice(p.nat_type.unwrap_or("?").as_bytes());
+                        b.push(b' ');
+                        if let (Some(a), Some(port)) = (p.mapped_address.get(), p.mapped_port.get()) {
+                            push_ipv4_port(b, *a, *port);
+                        }
+                    }
+                    "maintenance" => {
+                        if let Some(i) = p.interval_s {
+                            let _ = write!(b, "every {:.1} s (min {:.1}, max {:.1})", i.median, i.min, i.max);
+                        }
+                    }
+                    _ => {
+                        if let Some(x) = p.path {
+                            b.extend_from_slice(b"path ");
+                            b.extend_from_slice(x.as_bytes());
+                        }
+                    }
+                }
+                t.end_cell();
+                let b = t.buf();
+                for (i, st) in p.steps.iter().take(8).enumerate() {
+                    if i > 0 {
+                        b.extend_from_slice(b", ");
+                    }
+                    b.extend_from_slice(st.step.as_bytes());
+                    b.extend_from_slice(b" (");
+                    st.frame.push(b);
+                    b.push(b')');
+                }
                 if p.steps.len() > 8 {
-                    steps.push_str(&format!(", … {} more", p.steps.len() - 8));
+                    b.extend_from_slice(", … ".as_bytes());
+                    push_u64(b, (p.steps.len() - 8) as u64);
+                    b.extend_from_slice(b" more");
                 }
-                t.add_row(vec![
-                    p.kind.to_string(),
-                    outcome,
-                    format!("{:.1}", p.duration_ms),
-                    p.client.clone().unwrap_or_default(),
-                    p.peer.clone().or(p.relay.clone()).unwrap_or_default(),
-                    verdict,
-                    steps,
-                ]);
+                t.end_cell();
             }
-            writeln!(w, "\nProcesses\n{t}")?;
+            draw(w, "Processes", &t)?;
         }
         if !self.rs_ra.is_empty() {
-            let mut t = new_table(color);
-            t.set_header(vec!["RS", "RA", "nonce", "client", "server", "RA from", "cone", "origin", "RTT ms", "flags"]);
+            let mut t = TextTable::new(
+                &["RS", "RA", "nonce", "client", "server", "RA from", "cone", "origin", "RTT ms", "flags"],
+                color,
+            );
             for p in &self.rs_ra {
-                let o = |x: &Option<String>| x.clone().unwrap_or_else(|| "-".into());
-                t.add_row(vec![
-                    p.rs_frame.as_ref().map_or("-".into(), |f| f.to_string()),
-                    p.ra_frame.as_ref().map_or("-".into(), |f| f.to_string()),
-                    o(&p.nonce),
-                    o(&p.client),
-                    o(&p.server),
-                    o(&p.ra_from),
-                    p.cone.map_or("-".into(), |c| if c { "yes".into() } else { "no".into() }),
-                    o(&p.origin),
-                    p.rtt_ms.map_or("-".into(), |r| format!("{r:.3}")),
-                    p.flags.join(" "),
-                ]);
+                cell_opt(&mut t, p.rs_frame, |b, f| f.push(b));
+                cell_opt(&mut t, p.ra_frame, |b, f| f.push(b));
+                cell_opt(&mut t, p.nonce, |b, n| push_hex(b, &n));
+                cell_opt(&mut t, p.client, |b, s| push_sock(b, &s));
+                cell_opt(&mut t, p.server, push_ipv4);
+                cell_opt(&mut t, p.ra_from, push_ipv4);
+                cell_opt(&mut t, p.cone, |b, c| b.extend_from_slice(yes_no(c).as_bytes()));
+                cell_opt(&mut t, p.origin, |b, s| push_sock(b, &s));
+                cell_opt(&mut t, p.rtt_ms, |b, r| push_fixed(b, r, 3));
+                cell_join(&mut t, &p.flags, usize::MAX, |b, f| b.extend_from_slice(f.as_bytes()));
             }
-            writeln!(w, "\nRS/RA pairs\n{t}")?;
+            draw(w, "RS/RA pairs", &t)?;
         }
         if !self.anomalies.is_empty() {
-            let mut t = new_table(color);
-            t.set_header(vec!["anomaly", "count", "frames", "detail"]);
+            let mut t = TextTable::new(&["anomaly", "count", "frames", "detail"], color);
             for a in &self.anomalies {
-                t.add_row(vec![a.kind.to_string(), a.count.to_string(), join(&a.frames, 8), a.detail.clone()]);
+                t.cell(a.kind);
+                cell_u64(&mut t, a.count);
+                cell_join(&mut t, &a.frames, 8, |b, f| f.push(b));
+                t.cell(&a.detail);
             }
-            writeln!(w, "\nAnomalies\n{t}")?;
+            draw(w, "Anomalies", &t)?;
         }
         Ok(())
     }
@@ -1044,5 +1557,251 @@ impl crate::output::Record for AnalysisReport {
     }
     fn write_table(&self, w: &mut dyn Write, color: bool) -> io::Result<()> {
         self.write_tables(w, color)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::{Format, Output};
+    use std::net::SocketAddrV4;
+
+    fn sock(ip: [u8; 4], port: u16) -> Sock {
+        Sock { ip: Ipv4Addr::from(ip), port }
+    }
+
+    /// IPv6 addresses with the run of zeros at every place and length, and the IPv4 forms.
+    fn v6s() -> Vec<Ipv6Addr> {
+        let mut v = Vec::new();
+        for start in 0..8 {
+            for len in 1..=8 - start {
+                let mut g = [0x2001u16, 0xdb8, 0xa, 0xbc, 0xdef, 0x1, 0xffff, 0x9];
+                for x in &mut g[start..start + len] {
+                    *x = 0;
+                }
+                v.push(Ipv6Addr::from(g));
+            }
+        }
+        v.extend(
+            ["::ffff:192.0.2.1", "::192.0.2.1", "2001:0:c000:201:8000:356e:39cc:9be1"]
+                .map(|s| s.parse::<Ipv6Addr>().unwrap()),
+        );
+        v
+    }
+
+    fn edge_report() -> AnalysisReport {
+        let v6 = v6s();
+        let socks = vec![sock([0, 0, 0, 0], 0), sock([255, 255, 255, 255], 65535), sock([192, 0, 2, 1], 3544)];
+        let frames =
+            vec![FrameNo::N(0), FrameNo::N(1), FrameNo::N(u64::MAX), FrameNo::F(0, 1), FrameNo::F(u32::MAX, u64::MAX)];
+        let client = ClientView {
+            address: v6[3],
+            server: Ipv4Addr::new(192, 0, 2, 1),
+            cone: true,
+            mapped_address: Ipv4Addr::new(198, 51, 100, 255),
+            mapped_port: 65535,
+            nat_type: "cone",
+            first_seen: rfc3339(0),
+            last_seen: rfc3339(1_700_000_000_123_456_789),
+            packets: Directions { sent: 0, received: u64::MAX },
+            peers: v6.clone(),
+            relays: socks.clone(),
+            bytes: Directions { sent: 1, received: 2 },
+            address_observed: false,
+            flags: Some(FlagsView {
+                value: "0x8000".into(),
+                random_bits: "0x0000".into(),
+                reserved: false,
+                u: true,
+                g: false,
+            }),
+            sockets: socks.clone(),
+            mapping_changes: vec![MappingChangeView { frame: FrameNo::F(1, 2), from: socks[0], to: socks[1] }],
+            first_frame: FrameNo::N(1),
+            last_frame: FrameNo::F(2, 3),
+            peers_total: u32::MAX,
+        };
+        let process = |kind: &'static str, q: bool| ProcessView {
+            kind,
+            outcome: "failed",
+            frames: frames.clone(),
+            duration_ms: 0.1 + 0.2,
+            nat_type: q.then_some("unknown"),
+            mapped_address: if q { QualField::Value(None) } else { QualField::Absent },
+            mapped_port: if q { QualField::Value(Some(0)) } else { QualField::Absent },
+            server: if q { QualField::Value(Some(Ipv4Addr::new(10, 0, 0, 1))) } else { QualField::Absent },
+            frames_truncated: q,
+            steps: frames.iter().map(|&frame| StepView { step: "rs-to-primary", frame }).collect(),
+            failed_step: Some("ra-from-primary"),
+            client: Some(v6[0]),
+            peer: None,
+            relay: Some(socks[1]),
+            path: None,
+            interval_s: Some(IntervalView { min: 1e-7, median: 30.0, max: 1e21 }),
+            evidence: vec!["quote \" backslash \\ newline \n tab \t § €".into(), String::new()],
+        };
+        AnalysisReport {
+            clients: vec![client.clone(), ClientView { flags: None, peers: vec![], relays: vec![], ..client }],
+            servers: vec![ServerView {
+                address: Ipv4Addr::new(192, 0, 2, 1),
+                clients: 0,
+                rs: 1,
+                ra: 2,
+                unanswered_rs: 3,
+                rtt_ms: RttView { min: Some(0.0), median: Some(f64::NAN), max: None },
+                secondary: Some(Ipv4Addr::new(192, 0, 2, 2)),
+            }],
+            relays: vec![RelayView {
+                address: Ipv4Addr::UNSPECIFIED,
+                port: 0,
+                clients: v6.clone(),
+                ipv6_hosts: vec![],
+                host_specific: true,
+                packets: 7,
+            }],
+            processes: vec![process("qualification", true), process("inter-site", false)],
+            rs_ra: vec![
+                PairView {
+                    nonce: Some([0, 1, 0xab, 0xcd, 0xef, 0x10, 0xff, 9]),
+                    rs_frame: Some(FrameNo::N(5)),
+                    ra_frame: Some(FrameNo::F(1, 6)),
+                    rtt_ms: Some(f64::INFINITY),
+                    client: Some(socks[0]),
+                    server: Some(Ipv4Addr::new(192, 0, 2, 1)),
+                    ra_from: None,
+                    cone: Some(false),
+                    origin: Some(socks[1]),
+                    flags: vec!["unanswered", "reused-nonce"],
+                },
+                PairView {
+                    nonce: None,
+                    rs_frame: None,
+                    ra_frame: None,
+                    rtt_ms: None,
+                    client: None,
+                    server: None,
+                    ra_from: None,
+                    cone: None,
+                    origin: None,
+                    flags: vec![],
+                },
+            ],
+            anomalies: vec![AnomalyView {
+                kind: "mapping-mismatch",
+                frames: vec![],
+                detail: "\u{1} control".into(),
+                count: 0,
+            }],
+            summary: SummaryView {
+                frames: 1,
+                teredo_frames: 2,
+                duplicates: 3,
+                packets: 4,
+                icmp_quoting_teredo: 5,
+                first_seen: None,
+                last_seen: Some(rfc3339(-1)),
+                clients_not_tracked: 6,
+                processes_not_kept: 7,
+                pairs_not_kept: 8,
+            },
+        }
+    }
+
+    /// The document `pcap --analyze` writes: `write_json` through `Output::document_with`.
+    fn document_with_capture(r: &AnalysisReport, format: Format, capture: Option<&serde_json::Value>) -> String {
+        let mut o = Output::new(Vec::new(), format, false);
+        o.document_with(|w, style| r.write_json(w, style, capture)).unwrap();
+        o.finish().unwrap();
+        String::from_utf8(o.writer().clone()).unwrap()
+    }
+
+    fn document(r: &AnalysisReport, format: Format) -> String {
+        document_with_capture(r, format, None)
+    }
+
+    /// What serde_json writes for the report with the capture counters after it (the
+    /// `#[serde(flatten)]` document `pcap --analyze --summary` used to serialise).
+    fn serde_text(r: &AnalysisReport, capture: Option<&serde_json::Value>, pretty: bool) -> String {
+        #[derive(Serialize)]
+        struct Doc<'r> {
+            #[serde(flatten)]
+            report: &'r AnalysisReport,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            capture: Option<&'r serde_json::Value>,
+        }
+        let d = Doc { report: r, capture };
+        if pretty {
+            serde_json::to_string_pretty(&d).unwrap()
+        } else {
+            serde_json::to_string(&d).unwrap()
+        }
+    }
+
+    #[test]
+    fn written_json_is_serde_json_on_edge_values() {
+        let capture = serde_json::json!({
+            "files": 2, "frames": 10, "ts": -1, "ratio": 0.25,
+            "by_type": {"bubble": 1, "odd \"key\"\n": [], "empty": {}},
+            "linktypes": [{"linktype": 1, "name": "EN10MB"}],
+            "note": null, "ok": true
+        });
+        for r in [edge_report(), AnalysisReport { clients: vec![], processes: vec![], ..edge_report() }] {
+            let value = serde_json::to_value(&r).unwrap();
+            assert_eq!(document(&r, Format::Json), serde_json::to_string_pretty(&value).unwrap() + "\n");
+            assert_eq!(document(&r, Format::Ndjson), serde_json::to_string(&value).unwrap() + "\n");
+            // and field by field serde gives the same text as through a Value
+            assert_eq!(serde_json::to_string_pretty(&r).unwrap(), serde_json::to_string_pretty(&value).unwrap());
+            for (format, pretty) in [(Format::Json, true), (Format::Ndjson, false)] {
+                assert_eq!(document(&r, format), serde_text(&r, None, pretty) + "\n");
+                let got = document_with_capture(&r, format, Some(&capture));
+                assert_eq!(got, serde_text(&r, Some(&capture), pretty) + "\n", "{format:?}");
+                let mut want = value.clone();
+                want["capture"] = capture.clone();
+                assert_eq!(serde_json::from_str::<serde_json::Value>(&got).unwrap(), want);
+            }
+        }
+    }
+
+    /// Addresses, sockets and frames in JSON and tables are std's `Display` text.
+    #[test]
+    fn values_are_display_text() {
+        let r = edge_report();
+        let v = serde_json::from_str::<serde_json::Value>(&document(&r, Format::Json)).unwrap();
+        let c = &v["clients"][0];
+        let peers: Vec<String> = v6s().iter().map(|a| a.to_string()).collect();
+        assert_eq!(c["peers"], serde_json::json!(peers));
+        let socks = ["0.0.0.0:0", "255.255.255.255:65535", "192.0.2.1:3544"];
+        assert_eq!(c["relays"], serde_json::json!(socks));
+        for (s, want) in r.clients[0].relays.iter().zip(socks) {
+            assert_eq!(SocketAddrV4::new(s.ip, s.port).to_string(), want);
+        }
+        assert_eq!(c["mapped_address"], "198.51.100.255");
+        assert_eq!(c["mapping_changes"][0]["frame"], format!("{}:{}", 1, 2));
+        let frames = &v["processes"][0]["frames"];
+        assert_eq!(frames[2], u64::MAX);
+        assert_eq!(frames[4], format!("{}:{}", u32::MAX, u64::MAX));
+        assert_eq!(frames[3], "0:1");
+        assert_eq!(v["rs_ra"][0]["nonce"], "0001abcdef10ff09");
+        assert_eq!(v["rs_ra"][0]["rtt_ms"], serde_json::Value::Null);
+        for f in &r.processes[0].frames {
+            let d = match *f {
+                FrameNo::N(n) => n.to_string(),
+                FrameNo::F(a, b) => format!("{a}:{b}"),
+            };
+            assert_eq!(f.to_string(), d);
+        }
+        let mut t = Vec::new();
+        r.write_tables(&mut t, false).unwrap();
+        let t = String::from_utf8(t).unwrap();
+        for want in [
+            format!("{} (from RA)", r.clients[0].address),
+            "198.51.100.255:65535".to_string(),
+            "255.255.255.255:65535".to_string(),
+            format!("rs-to-primary ({}:{})", u32::MAX, u64::MAX),
+            format!("{}", v6s()[0]),
+            "0001abcdef10ff09".to_string(),
+        ] {
+            assert!(t.contains(&want), "{want}");
+        }
     }
 }

@@ -560,16 +560,9 @@ impl Processor {
                     }
                 }
                 Format::Json | Format::Ndjson => {
-                    /// The report, plus the counters under `capture` with --summary.
-                    #[derive(serde::Serialize)]
-                    struct Doc<'r> {
-                        #[serde(flatten)]
-                        report: &'r teredo_tool::analyze::AnalysisReport,
-                        #[serde(skip_serializing_if = "Option::is_none")]
-                        capture: Option<serde_json::Value>,
-                    }
+                    // The report, plus the counters under `capture` with --summary.
                     let capture = self.show.summary.then(|| self.stats.to_json());
-                    out.document_serialize(&Doc { report: &report, capture })?;
+                    out.document_with(|w, style| report.write_json(w, style, capture.as_ref()))?;
                 }
             }
         } else if self.show.summary {

@@ -2,6 +2,11 @@
 //! goes through the formatting machinery digit group by digit group, which
 //! made address text a quarter of the cost of an NDJSON line; this writes
 //! the same text into a stack buffer.
+//!
+//! The `push_*` functions append the same text as `Display` (IPv4, IPv6,
+//! `IPV4:PORT`, decimal numbers, lower-case hex bytes) to a byte buffer, for
+//! the analysis report's JSON and tables, which print hundreds of thousands
+//! of addresses and frame numbers.
 
 use serde::{Serialize, Serializer};
 use std::net::Ipv6Addr;
@@ -65,6 +70,83 @@ fn format(a: &Ipv6Addr, buf: &mut [u8; 39]) -> Option<usize> {
     Some(n)
 }
 
+/// Appends the `Display` text of `a` (RFC 5952) to `out`.
+pub fn push_ipv6(out: &mut Vec<u8>, a: &Ipv6Addr) {
+    let mut buf = [0u8; 39];
+    match format(a, &mut buf) {
+        Some(n) => out.extend_from_slice(&buf[..n]),
+        None => {
+            use std::io::Write as _;
+            // Writing to a Vec cannot fail.
+            let _ = write!(out, "{a}");
+        }
+    }
+}
+
+/// Appends the `Display` text of `a` (dotted quad) to `out`.
+pub fn push_ipv4(out: &mut Vec<u8>, a: std::net::Ipv4Addr) {
+    let mut buf = [0u8; 15];
+    let n = format_ipv4(a, &mut buf);
+    out.extend_from_slice(&buf[..n]);
+}
+
+/// Appends `IPV4:PORT` (as `SocketAddrV4`'s `Display`) to `out`.
+pub fn push_ipv4_port(out: &mut Vec<u8>, a: std::net::Ipv4Addr, port: u16) {
+    let mut buf = [0u8; 21];
+    let mut b4 = [0u8; 15];
+    let n = format_ipv4(a, &mut b4);
+    buf[..n].copy_from_slice(&b4[..n]);
+    buf[n] = b':';
+    let m = n + 1 + format_u64(u64::from(port), &mut buf[n + 1..]);
+    out.extend_from_slice(&buf[..m]);
+}
+
+/// Appends the decimal digits of `v` to `out`.
+pub fn push_u64(out: &mut Vec<u8>, v: u64) {
+    let mut buf = [0u8; 20];
+    let n = format_u64(v, &mut buf);
+    out.extend_from_slice(&buf[..n]);
+}
+
+/// Appends the bytes as lower-case hex, two digits each, to `out`.
+pub fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.reserve(bytes.len() * 2);
+    for b in bytes {
+        out.push(HEX[usize::from(b >> 4)]);
+        out.push(HEX[usize::from(b & 0xf)]);
+    }
+}
+
+/// Writes the decimal digits of `v` at the start of `buf` (at least 20
+/// bytes, or as many as `v` has digits) and returns how many.
+fn format_u64(mut v: u64, buf: &mut [u8]) -> usize {
+    let mut tmp = [0u8; 20];
+    let mut i = tmp.len();
+    loop {
+        i -= 1;
+        tmp[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    let n = tmp.len() - i;
+    buf[..n].copy_from_slice(&tmp[i..]);
+    n
+}
+
+fn format_ipv4(a: std::net::Ipv4Addr, buf: &mut [u8; 15]) -> usize {
+    let mut n = 0;
+    for (i, o) in a.octets().into_iter().enumerate() {
+        if i > 0 {
+            buf[n] = b'.';
+            n += 1;
+        }
+        push_u8(buf, &mut n, o);
+    }
+    n
+}
+
 impl Serialize for Ipv6Text {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut buf = [0u8; 39];
@@ -98,14 +180,7 @@ fn push_u8(buf: &mut [u8; 15], n: &mut usize, v: u8) {
 impl Serialize for Ipv4Text {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut buf = [0u8; 15];
-        let mut n = 0;
-        for (i, o) in self.0.octets().into_iter().enumerate() {
-            if i > 0 {
-                buf[n] = b'.';
-                n += 1;
-            }
-            push_u8(&mut buf, &mut n, o);
-        }
+        let n = format_ipv4(self.0, &mut buf);
         // Only ASCII digits and dots were written.
         s.serialize_str(std::str::from_utf8(&buf[..n]).unwrap_or_default())
     }
@@ -114,6 +189,81 @@ impl Serialize for Ipv4Text {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::{Ipv4Addr, SocketAddrV4};
+
+    fn pushed(f: impl FnOnce(&mut Vec<u8>)) -> String {
+        let mut v = b"x".to_vec();
+        f(&mut v);
+        assert_eq!(v[0], b'x', "appends, keeps what was there");
+        String::from_utf8(v[1..].to_vec()).unwrap()
+    }
+
+    #[test]
+    fn push_numbers_and_sockets_as_display() {
+        let mut x = 0x2545_f491_4f6c_dd1d_u64;
+        let mut nums: Vec<u64> =
+            vec![0, 1, 9, 10, 99, 100, 65_535, 65_536, u64::from(u32::MAX), u64::MAX, u64::MAX - 1];
+        nums.extend((0..20).map(|i| 10u64.pow(i)).flat_map(|p| [p - 1, p, p + 1]));
+        for _ in 0..10_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            nums.push(x >> (x % 64));
+        }
+        for v in nums {
+            assert_eq!(pushed(|o| push_u64(o, v)), v.to_string());
+        }
+        for port in [0u16, 1, 9, 10, 80, 3544, 9999, 10_000, 65_535] {
+            for ip in
+                [Ipv4Addr::UNSPECIFIED, Ipv4Addr::BROADCAST, Ipv4Addr::new(192, 0, 2, 1), Ipv4Addr::new(10, 0, 100, 9)]
+            {
+                assert_eq!(pushed(|o| push_ipv4_port(o, ip, port)), SocketAddrV4::new(ip, port).to_string());
+            }
+        }
+        for v in (0u32..=u32::MAX).step_by(104_729).chain([0, 1, 255, 256, u32::MAX]) {
+            let a = Ipv4Addr::from(v);
+            assert_eq!(pushed(|o| push_ipv4(o, a)), a.to_string());
+            let port = (v % 65_536) as u16;
+            assert_eq!(pushed(|o| push_ipv4_port(o, a, port)), SocketAddrV4::new(a, port).to_string());
+        }
+    }
+
+    #[test]
+    fn push_hex_as_format() {
+        let bytes: Vec<u8> = (0..=255).collect();
+        let want: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(pushed(|o| push_hex(o, &bytes)), want);
+        assert_eq!(pushed(|o| push_hex(o, &[])), "");
+    }
+
+    #[test]
+    fn push_ipv6_as_display_with_the_zero_run_at_every_place() {
+        // every run of zero groups (start, length), with the other groups non-zero
+        for start in 0..8 {
+            for len in 1..=8 - start {
+                for fill in [1u16, 0xabcd, 0xffff, 0x10] {
+                    let mut g = [fill; 8];
+                    for x in &mut g[start..start + len] {
+                        *x = 0;
+                    }
+                    let a = Ipv6Addr::from(g);
+                    assert_eq!(pushed(|o| push_ipv6(o, &a)), a.to_string(), "{g:?}");
+                }
+            }
+        }
+        // two runs: the longer one (or the first on a tie) is compressed
+        for a in [
+            "1:0:0:2:0:0:0:3",
+            "1:0:0:2:0:0:3:4",
+            "0:0:1:0:0:1:0:0",
+            "1:0:1:0:1:0:1:0",
+            "::ffff:192.0.2.1",
+            "::192.0.2.1",
+        ] {
+            let a: Ipv6Addr = a.parse().unwrap();
+            assert_eq!(pushed(|o| push_ipv6(o, &a)), a.to_string());
+        }
+    }
 
     #[test]
     fn ipv4_same_text_as_display() {

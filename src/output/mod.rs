@@ -8,11 +8,14 @@
 
 mod address;
 pub mod ipfmt;
+pub mod jsontext;
 pub mod packet;
 pub mod probe;
+pub mod table;
 pub mod time;
 
 pub use address::AddressView;
+pub use jsontext::Style;
 
 use std::io::{self, IsTerminal, Write};
 
@@ -152,18 +155,30 @@ impl<W: Write> Output<W> {
         self.w.flush()
     }
 
-    /// Like [`Output::document`] for any serialisable view, without building
-    /// a `Value` first (an analysis report can be tens of megabytes).
-    pub fn document_serialize<T: serde::Serialize>(&mut self, v: &T) -> io::Result<()> {
-        if self.format == Format::Ndjson {
-            serde_json::to_writer(&mut self.w, v)?;
-        } else {
-            serde_json::to_writer_pretty(&mut self.w, v)?;
-        }
+    /// Writes a single JSON document with `write`, which is handed the
+    /// writer and the layout of the format: [`Style::Pretty`] (`json`) or
+    /// [`Style::Compact`] (`ndjson`). For views that write their own JSON text
+    /// (an analysis report can be tens of megabytes); `write` writes the
+    /// document without a newline, as serde_json does.
+    pub fn document_with(&mut self, write: impl FnOnce(&mut dyn Write, Style) -> io::Result<()>) -> io::Result<()> {
+        let style = if self.format == Format::Ndjson { Style::Compact } else { Style::Pretty };
+        write(&mut self.w, style)?;
         self.w.write_all(b"\n")?;
         self.count += 1;
         self.document = true;
         self.w.flush()
+    }
+
+    /// Like [`Output::document`] for any serialisable view, without building
+    /// a `Value` first.
+    pub fn document_serialize<T: serde::Serialize>(&mut self, v: &T) -> io::Result<()> {
+        self.document_with(|w, style| {
+            match style {
+                Style::Pretty => serde_json::to_writer_pretty(w, v)?,
+                Style::Compact => serde_json::to_writer(w, v)?,
+            }
+            Ok(())
+        })
     }
 
     /// Writes a single JSON document (for commands whose result is one

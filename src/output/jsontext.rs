@@ -1,0 +1,432 @@
+//! JSON text written by hand, byte for byte as serde_json writes it, for
+//! documents too large to go through serde one token at a time (an analysis
+//! report holds tens of thousands of processes: through serde_json's pretty
+//! printer every key, indent and value is a separate write).
+//!
+//! A [`JsonText`] builds the text of a whole document in a buffer that the
+//! caller hands to the writer now and then ([`JsonText::write_to_when_full`]),
+//! in the layout [`Style`] chosen by the output format: pretty for `json`,
+//! compact for `ndjson` ([`Output::document_with`](super::Output::document_with)).
+//! Tests check the bytes against serde_json's for the same values.
+
+use serde::Serialize;
+use std::io::{self, Write};
+
+/// How serde_json lays out a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// `to_writer_pretty`: two-space indent, `": "` after keys.
+    Pretty,
+    /// `to_writer`: no whitespace.
+    Compact,
+}
+
+/// `,`, a newline and two spaces per level (serde_json's `PrettyFormatter`): the text before a
+/// key or an element is a slice of it.
+const SEP_INDENT: &[u8; 66] = b",\n                                                                ";
+
+/// Bytes copied at once for a key or an indent: a copy of a fixed size is a few moves, where
+/// a copy of a variable size is a call to `memcpy` (a report writes about a million keys).
+const CHUNK: usize = 32;
+
+/// An object key as JSON text, `"name": `, made at compile time: `&const { Key::new("name") }`.
+#[derive(Debug, Clone, Copy)]
+pub struct Key {
+    text: [u8; CHUNK],
+    len: usize,
+}
+
+impl Key {
+    /// The key `name` (at most 28 bytes; nothing that JSON escapes: checked at compile time in
+    /// a `const` block).
+    pub const fn new(name: &str) -> Key {
+        let b = name.as_bytes();
+        assert!(b.len() + 4 <= CHUNK, "key too long");
+        let mut text = [b' '; CHUNK];
+        text[0] = b'"';
+        let mut i = 0;
+        while i < b.len() {
+            assert!(b[i] >= 0x20 && b[i] != b'"' && b[i] != b'\\', "key needs escaping");
+            text[i + 1] = b[i];
+            i += 1;
+        }
+        text[i + 1] = b'"';
+        text[i + 2] = b':';
+        Key { text, len: b.len() + 4 }
+    }
+}
+
+/// Bytes of text a [`JsonText`] holds before [`JsonText::write_to_when_full`] hands them on.
+const FULL: usize = 64 * 1024;
+
+/// A JSON writer that lays text out as serde_json does, into a byte buffer.
+///
+/// Containers are opened and closed by the caller (`begin_object`, `key`,
+/// `end_object`; `begin_array`, `element`, `end_array`); values are written
+/// after a `key` or an `element`. The text goes to an [`io::Write`] in pieces
+/// ([`JsonText::write_to`], between any two calls) so that a large document is
+/// never held whole.
+#[derive(Debug)]
+pub struct JsonText {
+    buf: Vec<u8>,
+    pretty: bool,
+    depth: usize,
+    /// The innermost open container has no key or element yet. (Those around it
+    /// all have one: the container being written is the value of their last.)
+    empty: bool,
+}
+
+impl JsonText {
+    /// A writer for one document in the layout `style`.
+    pub fn new(style: Style) -> JsonText {
+        JsonText { buf: Vec::with_capacity(FULL + 4096), pretty: style == Style::Pretty, depth: 0, empty: true }
+    }
+
+    /// Writes the text so far to `w` and empties the buffer; the document goes
+    /// on where it stopped.
+    pub fn write_to(&mut self, w: &mut dyn Write) -> io::Result<()> {
+        w.write_all(&self.buf)?;
+        self.buf.clear();
+        Ok(())
+    }
+
+    /// [`JsonText::write_to`] once the buffer holds 64 KiB or more (call it
+    /// after each element of a long array).
+    #[inline]
+    pub fn write_to_when_full(&mut self, w: &mut dyn Write) -> io::Result<()> {
+        if self.buf.len() >= FULL {
+            self.write_to(w)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The text still in the buffer.
+    pub fn as_str(&self) -> &str {
+        // Only UTF-8 text is ever appended (str slices, ASCII).
+        std::str::from_utf8(&self.buf).unwrap_or_default()
+    }
+
+    /// The buffer, to append a value's text (e.g. with `ipfmt::push_*`).
+    pub fn buf(&mut self) -> &mut Vec<u8> {
+        &mut self.buf
+    }
+
+    /// A newline (after a comma unless `first`) and the indent of the current depth.
+    #[inline]
+    fn newline(&mut self, first: bool) {
+        let n = 2 + 2 * self.depth - usize::from(first);
+        if n < CHUNK {
+            // fixed-size copy, then cut to the length
+            let len = self.buf.len();
+            self.buf.extend_from_slice(if first { &SEP_INDENT[1..=CHUNK] } else { &SEP_INDENT[..CHUNK] });
+            self.buf.truncate(len + n);
+        } else {
+            self.newline_deep(first);
+        }
+    }
+
+    #[cold]
+    fn newline_deep(&mut self, first: bool) {
+        let (from, n) = (usize::from(first), 2 + 2 * self.depth);
+        if n <= SEP_INDENT.len() {
+            self.buf.extend_from_slice(&SEP_INDENT[from..n]);
+        } else {
+            self.buf.extend_from_slice(&SEP_INDENT[from..2]);
+            for _ in 0..self.depth {
+                self.buf.extend_from_slice(b"  ");
+            }
+        }
+    }
+
+    /// The separator before a key or an element of the open container.
+    #[inline]
+    fn separator(&mut self) {
+        let first = std::mem::replace(&mut self.empty, false);
+        if self.pretty {
+            self.newline(first);
+        } else if !first {
+            self.buf.push(b',');
+        }
+    }
+
+    fn open(&mut self, c: u8) {
+        self.buf.push(c);
+        self.depth += 1;
+        self.empty = true;
+    }
+
+    fn close(&mut self, c: u8) {
+        let had = !std::mem::replace(&mut self.empty, false);
+        self.depth = self.depth.saturating_sub(1);
+        if self.pretty && had {
+            self.newline(true);
+        }
+        self.buf.push(c);
+    }
+
+    /// `{`
+    pub fn begin_object(&mut self) {
+        self.open(b'{');
+    }
+
+    /// `}` (an empty object is `{}`).
+    pub fn end_object(&mut self) {
+        self.close(b'}');
+    }
+
+    /// `[`
+    pub fn begin_array(&mut self) {
+        self.open(b'[');
+    }
+
+    /// `]` (an empty array is `[]`).
+    pub fn end_array(&mut self) {
+        self.close(b']');
+    }
+
+    /// The next element of the open array: write its value next.
+    pub fn element(&mut self) {
+        self.separator();
+    }
+
+    /// A key of the open object (made at compile time, see [`Key`]): write its value next.
+    pub fn key(&mut self, k: &Key) {
+        self.separator();
+        let len = self.buf.len();
+        self.buf.extend_from_slice(&k.text);
+        // pretty: `"name": `, compact: `"name":`
+        self.buf.truncate(len + k.len - usize::from(!self.pretty));
+    }
+
+    /// A key of the open object, escaped as needed.
+    pub fn key_escaped(&mut self, k: &str) {
+        self.separator();
+        self.string(k);
+        self.buf.extend_from_slice(if self.pretty { b": " } else { b":" });
+    }
+
+    /// A string, escaped as serde_json escapes it.
+    pub fn string(&mut self, s: &str) {
+        if !needs_escape(s) {
+            self.buf.push(b'"');
+            self.buf.extend_from_slice(s.as_bytes());
+            self.buf.push(b'"');
+        } else {
+            self.serde(s);
+        }
+    }
+
+    /// `"` — to write a string's text with `buf()` (no character may need
+    /// escaping), closed with [`JsonText::quote`] again.
+    pub fn quote(&mut self) {
+        self.buf.push(b'"');
+    }
+
+    /// An unsigned integer.
+    pub fn u64(&mut self, v: u64) {
+        super::ipfmt::push_u64(&mut self.buf, v);
+    }
+
+    /// A float as serde_json writes it (shortest text that reads back the
+    /// same; `null` for NaN and infinities).
+    pub fn f64(&mut self, v: f64) {
+        self.serde(&v);
+    }
+
+    /// `true` or `false`.
+    pub fn bool(&mut self, v: bool) {
+        self.buf.extend_from_slice(if v { b"true" } else { b"false" });
+    }
+
+    /// `null`
+    pub fn null(&mut self) {
+        self.buf.extend_from_slice(b"null");
+    }
+
+    /// Any `serde_json::Value`, as serde_json writes it (object keys in the
+    /// map's order).
+    pub fn value(&mut self, v: &serde_json::Value) {
+        use serde_json::Value;
+        match v {
+            Value::Null => self.null(),
+            Value::Bool(b) => self.bool(*b),
+            Value::Number(n) => self.serde(n),
+            Value::String(s) => self.string(s),
+            Value::Array(a) => {
+                self.begin_array();
+                for x in a {
+                    self.element();
+                    self.value(x);
+                }
+                self.end_array();
+            }
+            Value::Object(o) => {
+                self.begin_object();
+                for (k, x) in o {
+                    self.key_escaped(k);
+                    self.value(x);
+                }
+                self.end_object();
+            }
+        }
+    }
+
+    /// Any value through serde_json itself (a leaf: a number or a string).
+    fn serde<T: Serialize + ?Sized>(&mut self, v: &T) {
+        // Writing to a Vec cannot fail, and leaves serialise without error.
+        let _ = serde_json::to_writer(&mut self.buf, v);
+    }
+}
+
+/// serde_json escapes `"`, `\` and the C0 controls only.
+#[inline]
+fn needs_escape(s: &str) -> bool {
+    !s.bytes().fold(true, |ok, b| ok & (b >= 0x20 && b != b'"' && b != b'\\'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sample() -> serde_json::Value {
+        json!({
+            "a": [],
+            "b": {},
+            "c": [0, 1, u64::MAX, -1, i64::MIN, 2.5, -0.0, 1e300, 0.1, 123456789.125, null, true, false],
+            "d": {"x": {"y": [[], [{}], [[1]]]}, "e": "quote \" backslash \\ tab \t nl \n ctl \u{1} del \u{7f} § é 🦀"},
+            "key \"escaped\"": "",
+            "deep": deep(40)
+        })
+    }
+
+    /// Arrays nested `n` deep, an object at the bottom.
+    fn deep(n: usize) -> serde_json::Value {
+        (0..n).fold(json!({"k": [1, {"z": null}]}), |v, _| json!([v, 2]))
+    }
+
+    #[test]
+    fn same_bytes_as_serde_json_in_both_layouts() {
+        let v = sample();
+        let mut j = JsonText::new(Style::Pretty);
+        j.value(&v);
+        assert_eq!(j.as_str(), serde_json::to_string_pretty(&v).unwrap());
+        let mut j = JsonText::new(Style::Compact);
+        j.value(&v);
+        assert_eq!(j.as_str(), serde_json::to_string(&v).unwrap());
+    }
+
+    /// Keys made at compile time, numbers and strings written by the typed
+    /// calls give serde_json's text for the same values.
+    #[test]
+    fn typed_calls_are_serde_json_text() {
+        let nums = [0, 1, 9, 10, 99, 100, 65535, 1 << 32, u64::MAX / 10, u64::MAX];
+        let floats = [0.0, -0.0, 0.1, 1e-7, 1e21, 123.456, f64::MAX, f64::MIN_POSITIVE, f64::NAN, f64::INFINITY];
+        let strs = ["", "plain", "a\"b", "\\", "\u{0}\u{1f}", "\u{7f}é🦀"];
+        let want = json!({
+            "n": nums,
+            "x": floats.map(|x| serde_json::Number::from_f64(x).map_or(serde_json::Value::Null, Into::into)),
+            "s": strs,
+            "t": true,
+            "f": false,
+            "z": null,
+            "an_exactly_28_byte_long_key_": {},
+        });
+        for (style, text) in [
+            (Style::Pretty, serde_json::to_string_pretty(&want).unwrap()),
+            (Style::Compact, serde_json::to_string(&want).unwrap()),
+        ] {
+            let mut j = JsonText::new(style);
+            j.begin_object();
+            j.key(&const { Key::new("n") });
+            j.begin_array();
+            for n in nums {
+                j.element();
+                j.u64(n);
+            }
+            j.end_array();
+            j.key(&const { Key::new("x") });
+            j.begin_array();
+            for x in floats {
+                j.element();
+                j.f64(x);
+            }
+            j.end_array();
+            j.key(&const { Key::new("s") });
+            j.begin_array();
+            for s in strs {
+                j.element();
+                j.string(s);
+            }
+            j.end_array();
+            j.key(&const { Key::new("t") });
+            j.bool(true);
+            j.key(&const { Key::new("f") });
+            j.bool(false);
+            j.key(&const { Key::new("z") });
+            j.null();
+            j.key(&const { Key::new("an_exactly_28_byte_long_key_") });
+            j.begin_object();
+            j.end_object();
+            j.end_object();
+            assert_eq!(j.as_str(), text, "{style:?}");
+        }
+    }
+
+    /// A writer that records how many pieces it was handed.
+    struct Pieces(Vec<u8>, usize);
+    impl Write for Pieces {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            self.0.extend_from_slice(b);
+            self.1 += 1;
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Text handed to the writer in pieces, between any two calls, makes up
+    /// the same document; a long array goes out in 64 KiB pieces.
+    #[test]
+    fn written_in_pieces() {
+        let v = sample();
+        let big: Vec<serde_json::Value> = (0..5000).map(|i| json!({"i": i, "v": &v["c"]})).collect();
+        let doc = json!({"big": big, "sample": v});
+        for (style, text) in [
+            (Style::Pretty, serde_json::to_string_pretty(&doc).unwrap()),
+            (Style::Compact, serde_json::to_string(&doc).unwrap()),
+        ] {
+            for every in [false, true] {
+                let mut w = Pieces(Vec::new(), 0);
+                let mut j = JsonText::new(style);
+                j.begin_object();
+                j.key(&const { Key::new("big") });
+                j.begin_array();
+                for x in &big {
+                    j.element();
+                    if every {
+                        j.write_to(&mut w).unwrap();
+                    }
+                    j.value(x);
+                    j.write_to_when_full(&mut w).unwrap();
+                    assert!(j.as_str().len() < FULL + 1000);
+                }
+                j.end_array();
+                j.key(&const { Key::new("sample") });
+                j.value(&doc["sample"]);
+                j.end_object();
+                j.write_to(&mut w).unwrap();
+                assert_eq!(j.as_str(), "");
+                assert_eq!(String::from_utf8(w.0).unwrap(), text, "{style:?} {every}");
+                if every {
+                    assert!(w.1 >= big.len(), "{}", w.1);
+                } else {
+                    // each piece but the last is 64 KiB or more
+                    assert!(w.1 >= 2 && w.1 <= text.len() / FULL + 1, "{} {}", w.1, text.len());
+                }
+            }
+        }
+    }
+}
