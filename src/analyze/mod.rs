@@ -1425,8 +1425,10 @@ impl Analyzer {
                 } else {
                     flags.push("unmatched-nonce");
                     let n = a.nonce;
-                    self.anomaly((9, u64::from_be_bytes(n), 0), "ra-unmatched-nonce", m, || {
-                        format!("RA from {src} to {dst} carries nonce {} that no captured RS sent: an RS outside the capture, a stale nonce (miredo-server answers an RS without authentication with the previous one), or a forged RA", crate::wire::teredo::Hex(&n))
+                    // one anomaly per server address and client socket, not one per nonce: a
+                    // capture that starts mid-session shows many
+                    self.anomaly((9, ip_key(src), ip_key(dst)), "ra-unmatched-nonce", m, || {
+                        format!("RA from {src} to {dst} carries nonce {} that no captured RS sent (the frames list every such RA between them): an RS outside the capture, a stale nonce (miredo-server answers an RS without authentication with the previous one), or a forged RA", crate::wire::teredo::Hex(&n))
                     });
                 }
             }
