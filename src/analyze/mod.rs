@@ -127,7 +127,7 @@ impl FrameList {
 }
 
 /// An IPv4 transport address as a small Copy key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Sock {
     /// IPv4 address.
     pub ip: Ipv4Addr,
@@ -142,12 +142,26 @@ impl std::fmt::Display for Sock {
 }
 
 /// A client's mapping: its Teredo server and the NAT's external address and port (RFC 4380 §4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Mapping {
     /// Teredo server (from the address or the RA's prefix).
     pub server: Ipv4Addr,
     /// Mapped (external) address and port.
     pub mapped: Sock,
+}
+
+// The analysis tables are keyed by these: hashed as one or two words (the derived impls feed
+// the hasher every octet array with its length).
+impl std::hash::Hash for Sock {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(ip_key(*self));
+    }
+}
+
+impl std::hash::Hash for Mapping {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(u64::from(u32::from(self.server)) << 16 ^ ip_key(self.mapped).rotate_left(24));
+    }
 }
 
 pub use crate::nat::NatType;
@@ -583,7 +597,7 @@ pub struct Analyzer {
     procs_dropped: u64,
     quals_open: HashMap<Ipv4Addr, ProcId>,
     inter_site: HashMap<(ClientId, ClientId), ProcId>,
-    host_procs: HashMap<(ClientId, Ipv6Addr), ProcId>,
+    host_procs: HashMap<(ClientId, u128), ProcId>,
     relay_pending: HashMap<(ClientId, Sock), ProcId>,
     on_link: HashMap<Sock, ProcId>,
     pairs_flowing: HashSet<(ClientId, ClientId)>,
@@ -1949,7 +1963,7 @@ impl Analyzer {
     }
 
     fn host_proc(&mut self, m: &FrameMeta, c: ClientId, host: Ipv6Addr, client_first: bool) -> Option<ProcId> {
-        if let Some(&p) = self.host_procs.get(&(c, host)) {
+        if let Some(&p) = self.host_procs.get(&(c, u128::from(host))) {
             return (p != NOT_KEPT).then_some(p);
         }
         let kind = if client_first { ProcessKind::RelayDiscovery } else { ProcessKind::Ipv6Initiated };
@@ -1959,7 +1973,7 @@ impl Analyzer {
         let id = self.new_proc((6, u64::from(c), u128::from(host)), p);
         if self.host_procs.len() < 1 << 20 {
             // a process not kept is remembered as such: its next packets cost one lookup
-            self.host_procs.insert((c, host), id.unwrap_or(NOT_KEPT));
+            self.host_procs.insert((c, u128::from(host)), id.unwrap_or(NOT_KEPT));
         }
         id
     }
@@ -2047,7 +2061,7 @@ impl Analyzer {
         if let (Some(c), true) = (receiver, t.native[0]) {
             let relay = src;
             self.note_relay(relay, c, v6src);
-            let existing = self.host_procs.get(&(c, v6src)).copied();
+            let existing = self.host_procs.get(&(c, u128::from(v6src))).copied();
             let pid = match existing {
                 Some(NOT_KEPT) => None,
                 Some(p) => Some(p),
@@ -2055,7 +2069,7 @@ impl Analyzer {
                     Some(p) if self.procs[p].host.is_none() => {
                         self.procs[p].host = Some(v6src);
                         if self.host_procs.len() < 1 << 20 {
-                            self.host_procs.insert((c, v6src), p);
+                            self.host_procs.insert((c, u128::from(v6src)), p);
                         }
                         Some(p)
                     }
