@@ -496,3 +496,21 @@ fn dedup_table_grows_with_the_packet_rate() {
     assert_eq!((s.packets, s.duplicates), (6_000, 6_000));
     assert!(g.a.seen_bits > DEDUP_MIN_BITS, "{}", g.a.seen_bits);
 }
+
+/// RAs whose nonces match no captured RS (a capture that starts mid-session) make one
+/// anomaly per server address and client socket, listing every such RA, not one per nonce.
+#[test]
+fn unmatched_ras_group_by_server_and_client() {
+    let mut g = Gen::new();
+    let f1 = g.at(0).ra(S2, S1, "198.51.100.7:40000", "198.51.100.7:40000", false, 1);
+    let f2 = g.at(30_000).ra(S2, S1, "198.51.100.7:40000", "198.51.100.7:40000", false, 2);
+    let f3 = g.at(60_000).ra(S2, S1, "203.0.113.9:51234", "203.0.113.9:51234", false, 3);
+    let r = g.report();
+    let a: Vec<_> = r.anomalies_of("ra-unmatched-nonce").collect();
+    assert_eq!(a.len(), 2, "{a:?}");
+    let frames = |x: &&report::AnomalyView| x.frames.iter().map(|f| f.number()).collect::<Vec<_>>();
+    assert_eq!(frames(&a[0]), vec![f1, f2]);
+    assert_eq!(a[0].count, 2);
+    assert_eq!(frames(&a[1]), vec![f3]);
+    assert!(a[0].detail.contains("198.51.100.7:40000"), "{}", a[0].detail);
+}
