@@ -2037,6 +2037,10 @@ impl Analyzer {
         // client -> IPv6 host
         if let (Some(a), true) = (sender, t.native[1]) {
             let to_server = dst.port == TEREDO_PORT && self.clients[a as usize].mapping.server == dst.ip;
+            if !to_server {
+                // counted whether or not the process is kept (beyond the cap)
+                self.note_relay(dst, a, v6dst);
+            }
             let Some(pid) = self.host_proc(m, a, v6dst, true) else { return };
             if to_server {
                 let p = &mut self.procs[pid];
@@ -2047,7 +2051,6 @@ impl Analyzer {
                     p.step("data-via-server", m, cap);
                 }
             } else {
-                self.note_relay(dst, a, v6dst);
                 let p = &mut self.procs[pid];
                 p.relay.get_or_insert(dst);
                 if p.kind == Some(ProcessKind::Ipv6Initiated) && p.done.is_none() && p.has("data-from-relay") {

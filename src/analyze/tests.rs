@@ -514,3 +514,18 @@ fn unmatched_ras_group_by_server_and_client() {
     assert_eq!(frames(&a[1]), vec![f3]);
     assert!(a[0].detail.contains("198.51.100.7:40000"), "{}", a[0].detail);
 }
+
+/// Relays count every host and packet they carry, also for processes beyond the cap.
+#[test]
+fn relays_count_traffic_of_processes_not_kept() {
+    let mut g = Gen { a: Analyzer::new(AnalyzeOptions { max_processes: 1, ..Default::default() }), n: 0, t_ms: 0 };
+    let a = teredo(S1, "203.0.113.7:40000", false);
+    for (i, h) in ["2001:db8::1", "2001:db8::2", "2001:db8::3"].iter().enumerate() {
+        g.at(i as i64 * 1000).echo("203.0.113.7:40000", "198.51.100.9:3545", a, v6(h), false);
+    }
+    let r = g.report();
+    assert_eq!(r.processes.len(), 1);
+    assert_eq!(r.summary.processes_not_kept, 2);
+    let relay = r.relays.iter().find(|x| x.port == 3545).expect("relay");
+    assert_eq!((relay.packets, relay.ipv6_hosts.len()), (3, 3), "{relay:?}");
+}
