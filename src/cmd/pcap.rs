@@ -91,13 +91,14 @@ struct Dissected {
     observations: Vec<(u32, Observation)>,
 }
 
-/// A worker: dissects every frame of the batches it is sent and counts it, except IPv4
-/// fragments, whose indexes go back with the batch. With `observe`, it also extracts what
-/// the analysis needs of each Teredo frame.
+/// A worker: dissects every frame of the batches it is sent and, with `count`, counts it,
+/// except IPv4 fragments, whose indexes go back with the batch. With `observe`, it also
+/// extracts what the analysis needs of each Teredo frame.
 fn dissect_batches(
     rx: mpsc::Receiver<Dissected>,
     tx: mpsc::SyncSender<Dissected>,
     opts: &DissectOptions,
+    count: bool,
     observe: bool,
 ) -> CaptureStats {
     let mut stats = CaptureStats::default();
@@ -112,10 +113,12 @@ fn dissect_batches(
                 fragments.push(i as u32);
                 continue;
             }
-            stats.frame(f.linktype, f.caplen, f.origlen, f.ts_sec, f.ts_nsec, f.ts_precision.decimal_digits());
-            stats.dissection(&d);
-            // No filter: every Teredo packet matches.
+            if count {
+                stats.frame(f.linktype, f.caplen, f.origlen, f.ts_sec, f.ts_nsec, f.ts_precision.decimal_digits());
+                stats.dissection(&d);
+            }
             if d.teredo.is_some() {
+                // No filter: every Teredo packet matches.
                 stats.matched += 1;
                 if observe {
                     observations.push((i as u32, Observation::from_dissection(&d)));
@@ -160,6 +163,8 @@ fn dissect_in_parallel<R: io::Read + Send, W: Write>(
     const WORKERS: usize = 2;
     let opts = p.opts.clone();
     let observe = p.analyzer.is_some();
+    // The capture counters are shown with --summary only (--analyze alone shows the analysis).
+    let count = p.show.summary;
     std::thread::scope(|scope| {
         let mut to = Vec::new();
         let mut from = Vec::new();
@@ -170,7 +175,7 @@ fn dissect_in_parallel<R: io::Read + Send, W: Write>(
             let (tx, rx) = mpsc::sync_channel::<Dissected>(IN_FLIGHT / WORKERS - 1);
             let (rtx, rrx) = mpsc::sync_channel(IN_FLIGHT / WORKERS - 1);
             let opts = &opts;
-            workers.push(scope.spawn(move || dissect_batches(rx, rtx, opts, observe)));
+            workers.push(scope.spawn(move || dissect_batches(rx, rtx, opts, count, observe)));
             to.push(tx);
             from.push(rrx);
         }
