@@ -425,6 +425,17 @@ pub fn open(path: &str) -> Result<CaptureReader<Box<dyn Read + Send>>, CaptureEr
     CaptureReader::new(Box::new(file), path)
 }
 
+/// A classic pcap record's timestamp: seconds and a fraction in µs or ns, which may exceed a
+/// second (carried into the seconds).
+#[inline]
+fn pcap_ts(sec: u32, frac: u32, precision: TsPrecision) -> (i64, u32) {
+    let (carry, nsec) = match precision {
+        TsPrecision::Micro => (frac / 1_000_000, (frac % 1_000_000) * 1000),
+        _ => (frac / 1_000_000_000, frac % 1_000_000_000),
+    };
+    (i64::from(sec) + i64::from(carry), nsec)
+}
+
 #[inline]
 fn rd16(b: &[u8], at: usize, be: bool) -> u16 {
     let x = [b[at], b[at + 1]];
@@ -735,6 +746,42 @@ impl<R: Read> CaptureReader<R> {
         }
     }
 
+    /// Classic pcap: every whole record in the buffer, in one tight loop (what `advance_pcap`
+    /// does for one, without its general path). Stops at a record that is not whole or
+    /// claims too much, which `advance_pcap` then reads or reports.
+    fn take_buffered_pcap(&mut self, frames: &mut Vec<BatchFrame>) {
+        let (be, max, iface) = (self.big_endian, self.pcap_max_caplen, self.pcap_iface);
+        let (mut at, end) = (self.start, self.end);
+        let mut n = 0;
+        while end - at >= 16 {
+            let h = &self.buf[at..at + 16];
+            let caplen = rd32(h, 8, be);
+            if caplen > max || end - at - 16 < caplen as usize {
+                break;
+            }
+            let (ts_sec, ts_nsec) = pcap_ts(rd32(h, 0, be), rd32(h, 4, be), iface.precision);
+            n += 1;
+            frames.push(BatchFrame {
+                number: self.frames + n,
+                ts_sec,
+                ts_nsec,
+                ts_precision: iface.precision,
+                linktype: iface.linktype,
+                interface_id: 0,
+                origlen: rd32(h, 12, be),
+                len: caplen,
+                start: at + 16,
+                file_offset: self.base + at as u64,
+            });
+            at += 16 + caplen as usize;
+        }
+        self.frames += n;
+        if let Some(i) = self.all_ifaces.first_mut() {
+            i.frames += n;
+        }
+        self.start = at;
+    }
+
     /// Reads the next frames into `batch` (replacing what it held) without copying them: the
     /// batch takes over the reader's buffer, and its previous buffer becomes the reader's, of
     /// at least `buffer_bytes`. A batch ends where the buffer does, so it holds about
@@ -745,6 +792,9 @@ impl<R: Read> CaptureReader<R> {
         batch.frames.clear();
         let mut result = Ok(true);
         loop {
+            if self.format == CaptureFormat::Pcap && !self.done {
+                self.take_buffered_pcap(&mut batch.frames);
+            }
             if !batch.frames.is_empty() && !self.next_is_buffered() {
                 break;
             }
@@ -928,12 +978,9 @@ impl<R: Read> CaptureReader<R> {
             return Err(self.truncated_data(REC, total));
         }
         let iface = &self.pcap_iface;
-        let (sec_carry, ts_nsec) = match iface.precision {
-            TsPrecision::Micro => (ts_frac / 1_000_000, (ts_frac % 1_000_000) * 1000),
-            _ => (ts_frac / 1_000_000_000, ts_frac % 1_000_000_000),
-        };
+        let (ts_sec, ts_nsec) = pcap_ts(ts_sec, ts_frac, iface.precision);
         let meta = Meta {
-            ts_sec: i64::from(ts_sec) + i64::from(sec_carry),
+            ts_sec,
             ts_nsec,
             precision: iface.precision,
             linktype: iface.linktype,
