@@ -43,13 +43,11 @@ use crate::wire::icmpv4::{parse_icmpv4, Icmpv4};
 use crate::wire::icmpv6::{parse_icmpv6, Icmpv6, Icmpv6Body, Icmpv6Type};
 use crate::wire::ipv4::{parse_ipv4, IpProtocol, Ipv4Header, Ipv4Packet};
 use crate::wire::ipv6::{
-    is_extension_header, is_link_local, is_teredo, parse_extension_chain, parse_ipv6_header, ExtensionHeader,
-    Ipv6Header, IPV6_HEADER, MAX_EXTENSIONS,
+    is_extension_header, is_link_local, is_teredo, parse_extension_chain, parse_ipv6_header, Extensions, Ipv6Header,
+    IPV6_HEADER,
 };
 use crate::wire::link::{parse_link, EtherType, Link};
-use crate::wire::teredo::{
-    parse_indicators, parse_trailers, Authentication, OriginIndication, Trailer, Unparsed, MAX_TRAILERS,
-};
+use crate::wire::teredo::{parse_indicators, parse_trailers, Authentication, OriginIndication, Trailers, Unparsed};
 use crate::wire::transport::{parse_tcp, TcpHeader};
 use crate::wire::udp::{parse_udp, UdpHeader, TEREDO_PORT};
 use crate::wire::{checksum_add, checksum_finish, ipv4_pseudo_sum, InlineVec};
@@ -172,7 +170,7 @@ pub struct TeredoPacket<'a> {
     /// IPv6 header.
     pub ipv6: Option<Ipv6Header>,
     /// IPv6 extension headers.
-    pub extensions: InlineVec<ExtensionHeader, MAX_EXTENSIONS>,
+    pub extensions: Extensions<'a>,
     /// Upper layer.
     pub upper: Upper<'a>,
     /// ICMPv6 checksum verdict when the message was complete.
@@ -180,7 +178,7 @@ pub struct TeredoPacket<'a> {
     /// IPv6 payload bytes (after the 40-byte header) as captured, within the payload length.
     pub ipv6_payload: &'a [u8],
     /// RFC 6081 trailers.
-    pub trailers: InlineVec<Trailer<'a>, MAX_TRAILERS>,
+    pub trailers: Trailers<'a>,
     /// Bytes after the IPv6 packet that are not trailers.
     pub unparsed: Option<Unparsed<'a>>,
     /// Message type.
@@ -195,11 +193,11 @@ impl<'a> TeredoPacket<'a> {
             auth: None,
             origin: None,
             ipv6: None,
-            extensions: InlineVec::new(),
+            extensions: Extensions::default(),
             upper: Upper::None,
             icmpv6_checksum_ok: None,
             ipv6_payload: &[],
-            trailers: InlineVec::new(),
+            trailers: Trailers::default(),
             unparsed: None,
             message_type: MessageType::Malformed,
         }
@@ -344,8 +342,7 @@ pub fn looks_like_teredo(payload: &[u8], src_port: u16, dst_port: u16, cut: bool
             return false;
         }
     } else if end < rest.len() {
-        let mut trailers = InlineVec::new();
-        if parse_trailers(&rest[end..], 0, &mut trailers, &mut |_| {}).is_some() {
+        if parse_trailers(&rest[end..], 0, &mut |_| {}).1.is_some() {
             // Bytes after the IPv6 packet that are not valid RFC 6081 trailers: still Teredo
             // when an address is a Teredo address (the bytes are then reported as unparsed,
             // not dropped with the whole packet), but not on link-local evidence alone.
@@ -693,7 +690,8 @@ fn walk_teredo<'a>(d: &mut Dissection<'a>, payload: &'a [u8], offset: usize, lf:
         let tr = &avail[plen..];
         if !tr.is_empty() {
             let mut notes: InlineVec<Notice, 4> = InlineVec::new();
-            t.unparsed = parse_trailers(tr, body_off + plen, &mut t.trailers, &mut |n| {
+            // The first four notices are kept (as they always were).
+            (t.trailers, t.unparsed) = parse_trailers(tr, body_off + plen, &mut |n| {
                 notes.push(n);
             });
             for n in notes.iter() {
