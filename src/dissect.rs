@@ -236,8 +236,10 @@ pub struct Dissection<'a> {
     pub detection: Detection,
     /// The Teredo packet.
     pub teredo: Option<TeredoPacket<'a>>,
-    /// Fatal errors: where and why a walk stopped (the main walk, then possibly the quoted one).
-    pub errors: InlineVec<DissectError, 4>,
+    /// Fatal errors: where and why the walk stopped. A walk stops at its first error, and the
+    /// walk of a datagram quoted in an ICMPv4 error runs only when the main walk had none, so
+    /// this holds at most one error (two slots, for the main walk and the quoted one).
+    pub errors: InlineVec<DissectError, 2>,
     /// Non-fatal findings.
     pub notices: InlineVec<Notice, 12>,
 }
@@ -360,11 +362,28 @@ pub fn dissect<'a>(frame: &'a [u8], linktype: u32, opts: &DissectOptions) -> Dis
 /// Dissect a frame of `frame.len()` captured bytes out of `orig_len` on the wire.
 #[inline]
 pub fn dissect_frame<'a>(frame: &'a [u8], orig_len: usize, linktype: u32, opts: &DissectOptions) -> Dissection<'a> {
-    // Inlined so that the ~2 KiB result is built in the caller's slot: returning a local from
-    // a non-inlined function cost a full copy of it per frame.
+    // Inlined so that the result can be built in the caller's slot: returning a local from a
+    // non-inlined function cost a full copy of it per frame. Whether the copy goes away
+    // depends on the caller; [`dissect_frame_with`] never copies.
     let mut d = Dissection::new(frame, orig_len.max(frame.len()), linktype);
     walk_frame(&mut d, opts);
     d
+}
+
+/// Dissect a frame like [`dissect_frame`] and hand the result to `f` by reference, for a
+/// loop that only looks at each dissection: the [`Dissection`] (over 1 KiB) is built in
+/// place and never moved, where `let d = dissect_frame(..)` may cost a copy of it per frame.
+#[inline]
+pub fn dissect_frame_with<'a, R>(
+    frame: &'a [u8],
+    orig_len: usize,
+    linktype: u32,
+    opts: &DissectOptions,
+    f: impl FnOnce(&Dissection<'a>) -> R,
+) -> R {
+    let mut d = Dissection::new(frame, orig_len.max(frame.len()), linktype);
+    walk_frame(&mut d, opts);
+    f(&d)
 }
 
 fn walk_frame(d: &mut Dissection<'_>, opts: &DissectOptions) {
