@@ -400,14 +400,14 @@ fn walk_frame(d: &mut Dissection<'_>, opts: &DissectOptions) {
         return;
     }
     let net = frame.get(link.header_len..).unwrap_or(&[]);
-    walk_ipv4(d, net, link.header_len, opts, false);
+    walk_ipv4::<false>(d, net, link.header_len, opts);
 }
 
 /// Dissect a complete IPv4 datagram (e.g. one rebuilt by
 /// [`crate::reassembly::Ipv4Reassembler`]); `base_offset` is added to every reported offset.
 pub fn dissect_ipv4_datagram<'a>(datagram: &'a [u8], base_offset: usize, opts: &DissectOptions) -> Dissection<'a> {
     let mut d = Dissection::new(datagram, datagram.len(), 228);
-    walk_ipv4(&mut d, datagram, base_offset, opts, false);
+    walk_ipv4::<false>(&mut d, datagram, base_offset, opts);
     d
 }
 
@@ -428,7 +428,10 @@ fn bound(missing: usize, field: &'static str) -> LengthSource {
     }
 }
 
-fn walk_ipv4<'a>(d: &mut Dissection<'a>, net: &'a [u8], offset: usize, opts: &DissectOptions, quoted: bool) {
+/// The IPv4 walk; `QUOTED` for a datagram quoted in an ICMPv4 error (a separate copy of the
+/// code, so the main walk does not pick its destination fields at run time).
+fn walk_ipv4<'a, const QUOTED: bool>(d: &mut Dissection<'a>, net: &'a [u8], offset: usize, opts: &DissectOptions) {
+    let quoted = QUOTED;
     // Fast path: only IPv4 carrying UDP or ICMP can hold Teredo.
     if net.len() >= 20 && !matches!(net[9], 1 | 17) && net[0] >> 4 == 4 {
         if !quoted {
@@ -475,7 +478,7 @@ fn walk_ipv4<'a>(d: &mut Dissection<'a>, net: &'a [u8], offset: usize, opts: &Di
         }
     }
     match h.protocol {
-        IpProtocol::UDP => walk_udp(d, &p, payload_off, opts, quoted),
+        IpProtocol::UDP => walk_udp::<QUOTED>(d, &p, payload_off, opts),
         IpProtocol::ICMP if !quoted => {
             let m = match parse_icmpv4(p.payload, payload_off, bound(p.missing, "ipv4.total_length")) {
                 Ok(m) => m,
@@ -486,24 +489,26 @@ fn walk_ipv4<'a>(d: &mut Dissection<'a>, net: &'a [u8], offset: usize, opts: &Di
             };
             d.icmpv4 = Some(m);
             if m.is_error() && !m.payload.is_empty() {
-                walk_ipv4(d, m.payload, payload_off + 8, opts, true);
+                walk_ipv4::<true>(d, m.payload, payload_off + 8, opts);
             }
         }
         _ => {}
     }
 }
 
+#[inline]
 fn port_detection(sp: u16, dp: u16, opts: &DissectOptions) -> Detection {
     if sp == TEREDO_PORT || dp == TEREDO_PORT {
         Detection::Port3544
-    } else if opts.extra_ports.contains(&sp) || opts.extra_ports.contains(&dp) {
+    } else if !opts.extra_ports.is_empty() && (opts.extra_ports.contains(&sp) || opts.extra_ports.contains(&dp)) {
         Detection::ExtraPort
     } else {
         Detection::NotTeredo
     }
 }
 
-fn walk_udp<'a>(d: &mut Dissection<'a>, ip: &Ipv4Packet<'a>, offset: usize, opts: &DissectOptions, quoted: bool) {
+fn walk_udp<'a, const QUOTED: bool>(d: &mut Dissection<'a>, ip: &Ipv4Packet<'a>, offset: usize, opts: &DissectOptions) {
+    let quoted = QUOTED;
     let lf = bound(ip.missing, "ipv4.total_length");
     let u = match parse_udp(ip.payload, offset, lf, Layer::Udp) {
         Ok(u) => u,
@@ -531,41 +536,40 @@ fn walk_udp<'a>(d: &mut Dissection<'a>, ip: &Ipv4Packet<'a>, offset: usize, opts
     d.udp = Some(h);
     d.detection = det;
     d.quoted = quoted;
-    let ip_h = if quoted { d.quoted_ipv4 } else { d.ipv4 };
     // Checks that only matter for Teredo frames (kept off the fast path).
     if !quoted {
-        if let Some(iph) = ip_h {
-            if opts.verify_checksums && !iph.checksum_ok() {
+        // the header walk_ipv4 just stored in d.ipv4
+        let iph = &ip.header;
+        if opts.verify_checksums && !iph.checksum_ok() {
+            d.notice(
+                Layer::Ipv4,
+                iph.offset + 10,
+                NoticeKind::BadIpv4Checksum { found: iph.checksum, expected: iph.expected_checksum() },
+            );
+        }
+        if ip.padding > 0 {
+            d.notice(
+                Layer::Link,
+                iph.offset + usize::from(iph.total_length),
+                NoticeKind::LinkPadding { len: ip.padding },
+            );
+        }
+        let ip_payload = usize::from(iph.total_length).saturating_sub(iph.header_len);
+        if ip.missing == 0 && usize::from(h.length) != ip_payload {
+            d.notice(Layer::Udp, offset + 4, NoticeKind::UdpLengthMismatch { udp_length: h.length, ip_payload });
+        }
+        if opts.verify_checksums && h.checksum != 0 && u.missing == 0 {
+            let ps = ipv4_pseudo_sum(iph.src.octets(), iph.dst.octets(), 17, h.length);
+            let whole = &ip.payload[..usize::from(h.length)];
+            if checksum_finish(checksum_add(ps, whole)) != 0 {
                 d.notice(
-                    Layer::Ipv4,
-                    iph.offset + 10,
-                    NoticeKind::BadIpv4Checksum { found: iph.checksum, expected: iph.expected_checksum() },
+                    Layer::Udp,
+                    offset + 6,
+                    NoticeKind::BadUdpChecksum {
+                        found: h.checksum,
+                        expected: crate::wire::udp::expected_checksum(ps, whole),
+                    },
                 );
-            }
-            if ip.padding > 0 {
-                d.notice(
-                    Layer::Link,
-                    iph.offset + usize::from(iph.total_length),
-                    NoticeKind::LinkPadding { len: ip.padding },
-                );
-            }
-            let ip_payload = usize::from(iph.total_length).saturating_sub(iph.header_len);
-            if ip.missing == 0 && usize::from(h.length) != ip_payload {
-                d.notice(Layer::Udp, offset + 4, NoticeKind::UdpLengthMismatch { udp_length: h.length, ip_payload });
-            }
-            if opts.verify_checksums && h.checksum != 0 && u.missing == 0 {
-                let ps = ipv4_pseudo_sum(iph.src.octets(), iph.dst.octets(), 17, h.length);
-                let whole = &ip.payload[..usize::from(h.length)];
-                if checksum_finish(checksum_add(ps, whole)) != 0 {
-                    d.notice(
-                        Layer::Udp,
-                        offset + 6,
-                        NoticeKind::BadUdpChecksum {
-                            found: h.checksum,
-                            expected: crate::wire::udp::expected_checksum(ps, whole),
-                        },
-                    );
-                }
             }
         }
     }

@@ -135,8 +135,14 @@ impl CaptureStats {
             self.start_linktype_run(linktype);
         }
         let k = ts_key(ts_sec, ts_nsec);
-        self.first_key = self.first_key.min(k);
-        self.last_key = self.last_key.max(k);
+        // Branches rather than min/max: captures are nearly always in time order, so both
+        // are predicted, where a 128-bit min/max costs a compare and two moves each.
+        if k > self.last_key {
+            self.last_key = k;
+        }
+        if k < self.first_key {
+            self.first_key = k;
+        }
         self.ts_digits = self.ts_digits.max(ts_digits);
     }
 

@@ -206,11 +206,21 @@ pub struct Indicators<'a> {
 /// Parse the indicators at the start of a Teredo UDP payload (RFC 4380 §5.1.1).
 /// Returns the indicators decoded and, when the walk failed, the error (the indicators
 /// decoded before it are kept).
+#[inline]
 pub fn parse_indicators(
     data: &[u8],
     offset: usize,
     length_from: LengthSource,
 ) -> (Indicators<'_>, Option<DissectError>) {
+    // Both indicator types (0x0001, 0x0000) start with a zero byte; anything else is the
+    // IPv6 packet itself (or not Teredo), which is most packets.
+    if data.first().is_some_and(|&b| b != 0) {
+        return (Indicators::default(), None);
+    }
+    walk_indicators(data, offset, length_from)
+}
+
+fn walk_indicators(data: &[u8], offset: usize, length_from: LengthSource) -> (Indicators<'_>, Option<DissectError>) {
     let mut ind = Indicators::default();
     loop {
         let rest = &data[ind.len..];
