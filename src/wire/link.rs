@@ -311,7 +311,28 @@ fn raw_ethertype(first: Option<&u8>) -> EtherType {
 ///
 /// Errors: `Malformed { field: "linktype" }` for an unsupported link type, `Truncated` when the
 /// frame is shorter than the link header.
+#[inline]
 pub fn parse_link(frame: &[u8], linktype: u32) -> Result<Link, DissectError> {
+    // Untagged Ethernet II, the common case, inline: it runs for every frame.
+    if linktype == 1 {
+        if let Some(h) = frame.first_chunk::<14>() {
+            let ethertype = EtherType(u16::from_be_bytes([h[12], h[13]]));
+            if !ethertype.is_vlan_tag() {
+                let mac = |b: &[u8]| [b[0], b[1], b[2], b[3], b[4], b[5]];
+                return Ok(Link {
+                    linktype: LinkType::ETHERNET,
+                    header: LinkHeader::Ethernet { dst: mac(&h[0..6]), src: mac(&h[6..12]) },
+                    vlans: VlanTags { raw: [0; MAX_VLAN_TAGS], offset: 12, count: 0 },
+                    ethertype,
+                    header_len: 14,
+                });
+            }
+        }
+    }
+    parse_link_any(frame, linktype)
+}
+
+fn parse_link_any(frame: &[u8], linktype: u32) -> Result<Link, DissectError> {
     let lt = LinkType(linktype);
     let snap = LengthSource::Snaplen;
     let (header, mut ethertype, mut header_len): (LinkHeader, EtherType, usize) = match linktype {
