@@ -191,7 +191,7 @@ pub const MAX_EXTENSIONS: usize = 8;
 /// [`parse_extension_chain`] validates the chain once and keeps only the bytes, the first
 /// next header and the frame offset, so a packet without extension headers costs nothing to
 /// hold. At most [`MAX_EXTENSIONS`] are listed.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 pub struct Extensions<'a> {
     /// The IPv6 payload, from its start (an ESP header takes the rest of it).
     data: &'a [u8],
@@ -242,6 +242,15 @@ impl<'a> Extensions<'a> {
         self.iter().nth(i)
     }
 }
+
+/// Equal when they list the same headers.
+impl PartialEq for Extensions<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Extensions<'_> {}
 
 impl fmt::Debug for Extensions<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -493,5 +502,10 @@ mod tests {
         assert_eq!(c.headers.len(), 8);
         let esp = c.headers.get(7).unwrap();
         assert_eq!((esp.kind, esp.len, esp.routing_type_or_spi), (IpProtocol::ESP, 8, 7));
+        // equality is by content: a chain cut in its first header lists nothing
+        let cut = parse_extension_chain(&q[..4], IpProtocol::DSTOPTS, 9, LengthSource::Snaplen);
+        assert!(cut.error.is_some());
+        assert_eq!(cut.headers, Extensions::default());
+        assert_ne!(c.headers, Extensions::default());
     }
 }

@@ -130,7 +130,7 @@ pub const MAX_VLAN_TAGS: usize = 4;
 
 /// The 802.1Q / 802.1ad tags of a frame, outermost first, held as their 4 raw bytes each
 /// (TPID, TCI) and decoded by [`VlanTags::iter`]: tags are back to back from the first TPID.
-#[derive(Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Default)]
 pub struct VlanTags {
     /// `TPID << 16 | TCI` of each tag.
     raw: [u32; MAX_VLAN_TAGS],
@@ -167,6 +167,15 @@ impl VlanTags {
         self.iter().nth(i)
     }
 }
+
+/// Equal when they hold the same tags (at the same offsets).
+impl PartialEq for VlanTags {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for VlanTags {}
 
 impl fmt::Debug for VlanTags {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

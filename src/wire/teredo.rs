@@ -474,7 +474,7 @@ pub const MAX_TRAILERS: usize = 8;
 /// [`super::icmpv6::NdOptions`]): [`parse_trailers`] validates them once and keeps only the
 /// bytes and the frame offset, so a packet without trailers costs nothing to hold. At most
 /// [`MAX_TRAILERS`] are listed; [`Trailers::overflowed`] says when more were found.
-#[derive(Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Default)]
 pub struct Trailers<'a> {
     /// Frame offset of the first trailer.
     offset: usize,
@@ -518,6 +518,15 @@ impl<'a> Trailers<'a> {
         self.overflowed
     }
 }
+
+/// Equal when they list the same trailers (at the same offsets) and both overflowed or not.
+impl PartialEq for Trailers<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.overflowed == other.overflowed && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Trailers<'_> {}
 
 impl fmt::Debug for Trailers<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -758,5 +767,10 @@ mod tests {
         // exactly eight: listed, no overflow
         let (out, _) = parse_trailers(&v[..48], 0, &mut |_| panic!("no notice"));
         assert_eq!((out.len(), out.overflowed()), (8, false));
+        // equality is by content: no trailer at offset 7 is no trailer at all
+        let (none, un) = parse_trailers(&[0x01], 7, &mut |_| {});
+        assert!(un.is_some());
+        assert_eq!(none, Trailers::default());
+        assert_ne!(out, Trailers::default());
     }
 }
