@@ -478,7 +478,7 @@ fn walk_ipv4<'a, const QUOTED: bool>(d: &mut Dissection<'a>, net: &'a [u8], offs
         }
     }
     match h.protocol {
-        IpProtocol::UDP => walk_udp::<QUOTED>(d, &p, payload_off, opts),
+        IpProtocol::UDP => walk_udp::<QUOTED>(d, p.payload, p.missing, p.padding, payload_off, opts),
         IpProtocol::ICMP if !quoted => {
             let m = match parse_icmpv4(p.payload, payload_off, bound(p.missing, "ipv4.total_length")) {
                 Ok(m) => m,
@@ -496,6 +496,13 @@ fn walk_ipv4<'a, const QUOTED: bool>(d: &mut Dissection<'a>, net: &'a [u8], offs
     }
 }
 
+/// What walk_udp needs of an IPv4 packet besides its header.
+struct IpRest<'a> {
+    payload: &'a [u8],
+    missing: usize,
+    padding: usize,
+}
+
 #[inline]
 fn port_detection(sp: u16, dp: u16, opts: &DissectOptions) -> Detection {
     if sp == TEREDO_PORT || dp == TEREDO_PORT {
@@ -507,7 +514,18 @@ fn port_detection(sp: u16, dp: u16, opts: &DissectOptions) -> Detection {
     }
 }
 
-fn walk_udp<'a, const QUOTED: bool>(d: &mut Dissection<'a>, ip: &Ipv4Packet<'a>, offset: usize, opts: &DissectOptions) {
+/// The UDP walk over the IPv4 payload `ip_payload` (`missing` bytes short of the total length,
+/// `padding` bytes after it). The IPv4 header is the one walk_ipv4 stored in `d` (passed
+/// by value it would be kept twice per frame, on the stack and in `d`).
+fn walk_udp<'a, const QUOTED: bool>(
+    d: &mut Dissection<'a>,
+    ip_payload: &'a [u8],
+    missing: usize,
+    padding: usize,
+    offset: usize,
+    opts: &DissectOptions,
+) {
+    let ip = IpRest { payload: ip_payload, missing, padding };
     let quoted = QUOTED;
     let lf = bound(ip.missing, "ipv4.total_length");
     let u = match parse_udp(ip.payload, offset, lf, Layer::Udp) {
@@ -538,8 +556,8 @@ fn walk_udp<'a, const QUOTED: bool>(d: &mut Dissection<'a>, ip: &Ipv4Packet<'a>,
     d.quoted = quoted;
     // Checks that only matter for Teredo frames (kept off the fast path).
     if !quoted {
-        // the header walk_ipv4 just stored in d.ipv4
-        let iph = &ip.header;
+        // the header walk_ipv4 just stored
+        let Some(iph) = d.ipv4 else { return };
         if opts.verify_checksums && !iph.checksum_ok() {
             d.notice(
                 Layer::Ipv4,
@@ -583,7 +601,7 @@ fn walk_udp<'a, const QUOTED: bool>(d: &mut Dissection<'a>, ip: &Ipv4Packet<'a>,
             let (layer, off, needed, avail) = if u.missing > 0 {
                 (Layer::Udp, offset, usize::from(h.length), ip.payload.len())
             } else {
-                let iph = ip.header;
+                let Some(iph) = d.ipv4 else { return };
                 (Layer::Ipv4, iph.offset, usize::from(iph.total_length), iph.header_len + ip.payload.len())
             };
             d.error(DissectError::Truncated {
