@@ -5,7 +5,8 @@
 //! RFC 6081 §4 trailers), or IPv4 -> ICMPv4 error -> quoted IPv4 -> UDP -> Teredo (`quoted`).
 //! A frame that is not UDP/IPv4 is classified after reading only its link and IPv4 headers;
 //! a UDP datagram on other ports than 3544 costs one call to [`looks_like_teredo`].
-//! Nothing here allocates: lists are fixed-capacity [`InlineVec`]s. [`Dissection::layers`]
+//! Nothing here allocates: lists are fixed-capacity [`InlineVec`]s or views walked on demand
+//! ([`Trailers`], [`Extensions`]). [`Dissection::layers`]
 //! (for verbose output only) does allocate.
 //!
 //! # Detection
@@ -343,13 +344,11 @@ pub fn looks_like_teredo(payload: &[u8], src_port: u16, dst_port: u16, cut: bool
         if !cut {
             return false;
         }
-    } else if end < rest.len() {
-        if parse_trailers(&rest[end..], 0, &mut |_| {}).1.is_some() {
-            // Bytes after the IPv6 packet that are not valid RFC 6081 trailers: still Teredo
-            // when an address is a Teredo address (the bytes are then reported as unparsed,
-            // not dropped with the whole packet), but not on link-local evidence alone.
-            return is_teredo(&h.src) || is_teredo(&h.dst);
-        }
+    } else if end < rest.len() && parse_trailers(&rest[end..], 0, &mut |_| {}).1.is_some() {
+        // Bytes after the IPv6 packet that are not valid RFC 6081 trailers: still Teredo
+        // when an address is a Teredo address (the bytes are then reported as unparsed,
+        // not dropped with the whole packet), but not on link-local evidence alone.
+        return is_teredo(&h.src) || is_teredo(&h.dst);
     }
     plausible_addresses(&h.src, &h.dst)
 }
