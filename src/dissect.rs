@@ -5,7 +5,8 @@
 //! RFC 6081 §4 trailers), or IPv4 -> ICMPv4 error -> quoted IPv4 -> UDP -> Teredo (`quoted`).
 //! A frame that is not UDP/IPv4 is classified after reading only its link and IPv4 headers;
 //! a UDP datagram on other ports than 3544 costs one call to [`looks_like_teredo`].
-//! Nothing here allocates: lists are fixed-capacity [`InlineVec`]s. [`Dissection::layers`]
+//! Nothing here allocates: lists are fixed-capacity [`InlineVec`]s or views walked on demand
+//! ([`Trailers`], [`Extensions`]). [`Dissection::layers`]
 //! (for verbose output only) does allocate.
 //!
 //! # Detection
@@ -43,13 +44,11 @@ use crate::wire::icmpv4::{parse_icmpv4, Icmpv4};
 use crate::wire::icmpv6::{parse_icmpv6, Icmpv6, Icmpv6Body, Icmpv6Type};
 use crate::wire::ipv4::{parse_ipv4, IpProtocol, Ipv4Header, Ipv4Packet};
 use crate::wire::ipv6::{
-    is_extension_header, is_link_local, is_teredo, parse_extension_chain, parse_ipv6_header, ExtensionHeader,
-    Ipv6Header, IPV6_HEADER, MAX_EXTENSIONS,
+    is_extension_header, is_link_local, is_teredo, parse_extension_chain, parse_ipv6_header, Extensions, Ipv6Header,
+    IPV6_HEADER,
 };
 use crate::wire::link::{parse_link, EtherType, Link};
-use crate::wire::teredo::{
-    parse_indicators, parse_trailers, Authentication, OriginIndication, Trailer, Unparsed, MAX_TRAILERS,
-};
+use crate::wire::teredo::{parse_indicators, parse_trailers, Authentication, OriginIndication, Trailers, Unparsed};
 use crate::wire::transport::{parse_tcp, TcpHeader};
 use crate::wire::udp::{parse_udp, UdpHeader, TEREDO_PORT};
 use crate::wire::{checksum_add, checksum_finish, ipv4_pseudo_sum, InlineVec};
@@ -172,7 +171,7 @@ pub struct TeredoPacket<'a> {
     /// IPv6 header.
     pub ipv6: Option<Ipv6Header>,
     /// IPv6 extension headers.
-    pub extensions: InlineVec<ExtensionHeader, MAX_EXTENSIONS>,
+    pub extensions: Extensions<'a>,
     /// Upper layer.
     pub upper: Upper<'a>,
     /// ICMPv6 checksum verdict when the message was complete.
@@ -180,7 +179,7 @@ pub struct TeredoPacket<'a> {
     /// IPv6 payload bytes (after the 40-byte header) as captured, within the payload length.
     pub ipv6_payload: &'a [u8],
     /// RFC 6081 trailers.
-    pub trailers: InlineVec<Trailer<'a>, MAX_TRAILERS>,
+    pub trailers: Trailers<'a>,
     /// Bytes after the IPv6 packet that are not trailers.
     pub unparsed: Option<Unparsed<'a>>,
     /// Message type.
@@ -195,11 +194,11 @@ impl<'a> TeredoPacket<'a> {
             auth: None,
             origin: None,
             ipv6: None,
-            extensions: InlineVec::new(),
+            extensions: Extensions::default(),
             upper: Upper::None,
             icmpv6_checksum_ok: None,
             ipv6_payload: &[],
-            trailers: InlineVec::new(),
+            trailers: Trailers::default(),
             unparsed: None,
             message_type: MessageType::Malformed,
         }
@@ -238,8 +237,10 @@ pub struct Dissection<'a> {
     pub detection: Detection,
     /// The Teredo packet.
     pub teredo: Option<TeredoPacket<'a>>,
-    /// Fatal errors: where and why a walk stopped (the main walk, then possibly the quoted one).
-    pub errors: InlineVec<DissectError, 4>,
+    /// Fatal errors: where and why the walk stopped. A walk stops at its first error, and the
+    /// walk of a datagram quoted in an ICMPv4 error runs only when the main walk had none, so
+    /// this holds at most one error (two slots, for the main walk and the quoted one).
+    pub errors: InlineVec<DissectError, 2>,
     /// Non-fatal findings.
     pub notices: InlineVec<Notice, 12>,
 }
@@ -343,14 +344,11 @@ pub fn looks_like_teredo(payload: &[u8], src_port: u16, dst_port: u16, cut: bool
         if !cut {
             return false;
         }
-    } else if end < rest.len() {
-        let mut trailers = InlineVec::new();
-        if parse_trailers(&rest[end..], 0, &mut trailers, &mut |_| {}).is_some() {
-            // Bytes after the IPv6 packet that are not valid RFC 6081 trailers: still Teredo
-            // when an address is a Teredo address (the bytes are then reported as unparsed,
-            // not dropped with the whole packet), but not on link-local evidence alone.
-            return is_teredo(&h.src) || is_teredo(&h.dst);
-        }
+    } else if end < rest.len() && parse_trailers(&rest[end..], 0, &mut |_| {}).1.is_some() {
+        // Bytes after the IPv6 packet that are not valid RFC 6081 trailers: still Teredo
+        // when an address is a Teredo address (the bytes are then reported as unparsed,
+        // not dropped with the whole packet), but not on link-local evidence alone.
+        return is_teredo(&h.src) || is_teredo(&h.dst);
     }
     plausible_addresses(&h.src, &h.dst)
 }
@@ -363,11 +361,28 @@ pub fn dissect<'a>(frame: &'a [u8], linktype: u32, opts: &DissectOptions) -> Dis
 /// Dissect a frame of `frame.len()` captured bytes out of `orig_len` on the wire.
 #[inline]
 pub fn dissect_frame<'a>(frame: &'a [u8], orig_len: usize, linktype: u32, opts: &DissectOptions) -> Dissection<'a> {
-    // Inlined so that the ~2 KiB result is built in the caller's slot: returning a local from
-    // a non-inlined function cost a full copy of it per frame.
+    // Inlined so that the result can be built in the caller's slot: returning a local from a
+    // non-inlined function cost a full copy of it per frame. Whether the copy goes away
+    // depends on the caller; [`dissect_frame_with`] never copies.
     let mut d = Dissection::new(frame, orig_len.max(frame.len()), linktype);
     walk_frame(&mut d, opts);
     d
+}
+
+/// Dissect a frame like [`dissect_frame`] and hand the result to `f` by reference, for a
+/// loop that only looks at each dissection: the [`Dissection`] (over 1 KiB) is built in
+/// place and never moved, where `let d = dissect_frame(..)` may cost a copy of it per frame.
+#[inline]
+pub fn dissect_frame_with<'a, R>(
+    frame: &'a [u8],
+    orig_len: usize,
+    linktype: u32,
+    opts: &DissectOptions,
+    f: impl FnOnce(&Dissection<'a>) -> R,
+) -> R {
+    let mut d = Dissection::new(frame, orig_len.max(frame.len()), linktype);
+    walk_frame(&mut d, opts);
+    f(&d)
 }
 
 fn walk_frame(d: &mut Dissection<'_>, opts: &DissectOptions) {
@@ -384,14 +399,14 @@ fn walk_frame(d: &mut Dissection<'_>, opts: &DissectOptions) {
         return;
     }
     let net = frame.get(link.header_len..).unwrap_or(&[]);
-    walk_ipv4(d, net, link.header_len, opts, false);
+    walk_ipv4::<false>(d, net, link.header_len, opts);
 }
 
 /// Dissect a complete IPv4 datagram (e.g. one rebuilt by
 /// [`crate::reassembly::Ipv4Reassembler`]); `base_offset` is added to every reported offset.
 pub fn dissect_ipv4_datagram<'a>(datagram: &'a [u8], base_offset: usize, opts: &DissectOptions) -> Dissection<'a> {
     let mut d = Dissection::new(datagram, datagram.len(), 228);
-    walk_ipv4(&mut d, datagram, base_offset, opts, false);
+    walk_ipv4::<false>(&mut d, datagram, base_offset, opts);
     d
 }
 
@@ -412,7 +427,10 @@ fn bound(missing: usize, field: &'static str) -> LengthSource {
     }
 }
 
-fn walk_ipv4<'a>(d: &mut Dissection<'a>, net: &'a [u8], offset: usize, opts: &DissectOptions, quoted: bool) {
+/// The IPv4 walk; `QUOTED` for a datagram quoted in an ICMPv4 error (a separate copy of the
+/// code, so the main walk does not pick its destination fields at run time).
+fn walk_ipv4<'a, const QUOTED: bool>(d: &mut Dissection<'a>, net: &'a [u8], offset: usize, opts: &DissectOptions) {
+    let quoted = QUOTED;
     // Fast path: only IPv4 carrying UDP or ICMP can hold Teredo.
     if net.len() >= 20 && !matches!(net[9], 1 | 17) && net[0] >> 4 == 4 {
         if !quoted {
@@ -459,7 +477,7 @@ fn walk_ipv4<'a>(d: &mut Dissection<'a>, net: &'a [u8], offset: usize, opts: &Di
         }
     }
     match h.protocol {
-        IpProtocol::UDP => walk_udp(d, &p, payload_off, opts, quoted),
+        IpProtocol::UDP => walk_udp::<QUOTED>(d, p.payload, p.missing, p.padding, payload_off, opts),
         IpProtocol::ICMP if !quoted => {
             let m = match parse_icmpv4(p.payload, payload_off, bound(p.missing, "ipv4.total_length")) {
                 Ok(m) => m,
@@ -470,24 +488,44 @@ fn walk_ipv4<'a>(d: &mut Dissection<'a>, net: &'a [u8], offset: usize, opts: &Di
             };
             d.icmpv4 = Some(m);
             if m.is_error() && !m.payload.is_empty() {
-                walk_ipv4(d, m.payload, payload_off + 8, opts, true);
+                walk_ipv4::<true>(d, m.payload, payload_off + 8, opts);
             }
         }
         _ => {}
     }
 }
 
+/// What walk_udp needs of an IPv4 packet besides its header.
+struct IpRest<'a> {
+    payload: &'a [u8],
+    missing: usize,
+    padding: usize,
+}
+
+#[inline]
 fn port_detection(sp: u16, dp: u16, opts: &DissectOptions) -> Detection {
     if sp == TEREDO_PORT || dp == TEREDO_PORT {
         Detection::Port3544
-    } else if opts.extra_ports.contains(&sp) || opts.extra_ports.contains(&dp) {
+    } else if !opts.extra_ports.is_empty() && (opts.extra_ports.contains(&sp) || opts.extra_ports.contains(&dp)) {
         Detection::ExtraPort
     } else {
         Detection::NotTeredo
     }
 }
 
-fn walk_udp<'a>(d: &mut Dissection<'a>, ip: &Ipv4Packet<'a>, offset: usize, opts: &DissectOptions, quoted: bool) {
+/// The UDP walk over the IPv4 payload `ip_payload` (`missing` bytes short of the total length,
+/// `padding` bytes after it). The IPv4 header is the one walk_ipv4 stored in `d` (passed
+/// by value it would be kept twice per frame, on the stack and in `d`).
+fn walk_udp<'a, const QUOTED: bool>(
+    d: &mut Dissection<'a>,
+    ip_payload: &'a [u8],
+    missing: usize,
+    padding: usize,
+    offset: usize,
+    opts: &DissectOptions,
+) {
+    let ip = IpRest { payload: ip_payload, missing, padding };
+    let quoted = QUOTED;
     let lf = bound(ip.missing, "ipv4.total_length");
     let u = match parse_udp(ip.payload, offset, lf, Layer::Udp) {
         Ok(u) => u,
@@ -515,41 +553,40 @@ fn walk_udp<'a>(d: &mut Dissection<'a>, ip: &Ipv4Packet<'a>, offset: usize, opts
     d.udp = Some(h);
     d.detection = det;
     d.quoted = quoted;
-    let ip_h = if quoted { d.quoted_ipv4 } else { d.ipv4 };
     // Checks that only matter for Teredo frames (kept off the fast path).
     if !quoted {
-        if let Some(iph) = ip_h {
-            if opts.verify_checksums && !iph.checksum_ok() {
+        // the header walk_ipv4 just stored
+        let Some(iph) = d.ipv4 else { return };
+        if opts.verify_checksums && !iph.checksum_ok() {
+            d.notice(
+                Layer::Ipv4,
+                iph.offset + 10,
+                NoticeKind::BadIpv4Checksum { found: iph.checksum, expected: iph.expected_checksum() },
+            );
+        }
+        if ip.padding > 0 {
+            d.notice(
+                Layer::Link,
+                iph.offset + usize::from(iph.total_length),
+                NoticeKind::LinkPadding { len: ip.padding },
+            );
+        }
+        let ip_payload = usize::from(iph.total_length).saturating_sub(iph.header_len);
+        if ip.missing == 0 && usize::from(h.length) != ip_payload {
+            d.notice(Layer::Udp, offset + 4, NoticeKind::UdpLengthMismatch { udp_length: h.length, ip_payload });
+        }
+        if opts.verify_checksums && h.checksum != 0 && u.missing == 0 {
+            let ps = ipv4_pseudo_sum(iph.src.octets(), iph.dst.octets(), 17, h.length);
+            let whole = &ip.payload[..usize::from(h.length)];
+            if checksum_finish(checksum_add(ps, whole)) != 0 {
                 d.notice(
-                    Layer::Ipv4,
-                    iph.offset + 10,
-                    NoticeKind::BadIpv4Checksum { found: iph.checksum, expected: iph.expected_checksum() },
+                    Layer::Udp,
+                    offset + 6,
+                    NoticeKind::BadUdpChecksum {
+                        found: h.checksum,
+                        expected: crate::wire::udp::expected_checksum(ps, whole),
+                    },
                 );
-            }
-            if ip.padding > 0 {
-                d.notice(
-                    Layer::Link,
-                    iph.offset + usize::from(iph.total_length),
-                    NoticeKind::LinkPadding { len: ip.padding },
-                );
-            }
-            let ip_payload = usize::from(iph.total_length).saturating_sub(iph.header_len);
-            if ip.missing == 0 && usize::from(h.length) != ip_payload {
-                d.notice(Layer::Udp, offset + 4, NoticeKind::UdpLengthMismatch { udp_length: h.length, ip_payload });
-            }
-            if opts.verify_checksums && h.checksum != 0 && u.missing == 0 {
-                let ps = ipv4_pseudo_sum(iph.src.octets(), iph.dst.octets(), 17, h.length);
-                let whole = &ip.payload[..usize::from(h.length)];
-                if checksum_finish(checksum_add(ps, whole)) != 0 {
-                    d.notice(
-                        Layer::Udp,
-                        offset + 6,
-                        NoticeKind::BadUdpChecksum {
-                            found: h.checksum,
-                            expected: crate::wire::udp::expected_checksum(ps, whole),
-                        },
-                    );
-                }
             }
         }
     }
@@ -563,7 +600,7 @@ fn walk_udp<'a>(d: &mut Dissection<'a>, ip: &Ipv4Packet<'a>, offset: usize, opts
             let (layer, off, needed, avail) = if u.missing > 0 {
                 (Layer::Udp, offset, usize::from(h.length), ip.payload.len())
             } else {
-                let iph = ip.header;
+                let Some(iph) = d.ipv4 else { return };
                 (Layer::Ipv4, iph.offset, usize::from(iph.total_length), iph.header_len + ip.payload.len())
             };
             d.error(DissectError::Truncated {
@@ -693,7 +730,8 @@ fn walk_teredo<'a>(d: &mut Dissection<'a>, payload: &'a [u8], offset: usize, lf:
         let tr = &avail[plen..];
         if !tr.is_empty() {
             let mut notes: InlineVec<Notice, 4> = InlineVec::new();
-            t.unparsed = parse_trailers(tr, body_off + plen, &mut t.trailers, &mut |n| {
+            // The first four notices are kept (as they always were).
+            (t.trailers, t.unparsed) = parse_trailers(tr, body_off + plen, &mut |n| {
                 notes.push(n);
             });
             for n in notes.iter() {

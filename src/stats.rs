@@ -1,6 +1,11 @@
 //! Counters over a capture run, for `pcap --summary` and the end-of-run
 //! line of `pcap` and `live`. Constant memory: a few counters and one small
 //! map keyed by link type.
+//!
+//! [`CaptureStats::frame`] runs for every frame, so it touches no map: frames
+//! of the link type seen last are counted in a plain counter, and only a change
+//! of link type (once per file or interface in practice) goes to the map; the
+//! time span is kept as two ordered integer keys.
 
 use crate::dissect::{Detection, Dissection, MessageType};
 use crate::output::packet::MESSAGE_TYPES;
@@ -14,7 +19,7 @@ use std::io::{self, Write};
 
 /// What a run saw. Fill it with [`CaptureStats::frame`] and
 /// [`CaptureStats::dissection`].
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct CaptureStats {
     pub files: u64,
     pub frames: u64,
@@ -44,19 +49,79 @@ pub struct CaptureStats {
     pub matched: u64,
     /// Fatal capture-file errors (one per file at most).
     pub capture_errors: u64,
-    pub linktypes: BTreeMap<u32, u64>,
-    pub first: Option<(i64, u32)>,
-    pub last: Option<(i64, u32)>,
+    /// Frames per link type, except the current run (`run_linktype`,
+    /// `run_frames`): read them through [`CaptureStats::linktypes`].
+    linktypes: BTreeMap<u32, u64>,
+    /// Link type of the last frame counted.
+    run_linktype: u32,
+    /// Frames of `run_linktype` counted since it last changed (not yet in `linktypes`).
+    run_frames: u64,
+    /// Earliest and latest timestamp as [`ts_key`]s; `i128::MAX` / `i128::MIN` when no frame.
+    first_key: i128,
+    last_key: i128,
     /// Fractional digits of the finest timestamp precision seen.
     pub ts_digits: u8,
 }
 
+impl Default for CaptureStats {
+    fn default() -> Self {
+        CaptureStats {
+            files: 0,
+            frames: 0,
+            bytes: 0,
+            wire_bytes: 0,
+            teredo: 0,
+            by_type: [0; 8],
+            on_3544: 0,
+            on_extra_port: 0,
+            by_heuristic: 0,
+            quoted: 0,
+            non_teredo: 0,
+            malformed: 0,
+            truncated: 0,
+            snaplen_cut: 0,
+            ipv4_fragments: 0,
+            reassembled: 0,
+            fragments_dropped: 0,
+            matched: 0,
+            capture_errors: 0,
+            linktypes: BTreeMap::new(),
+            run_linktype: 0,
+            run_frames: 0,
+            first_key: i128::MAX,
+            last_key: i128::MIN,
+            ts_digits: 0,
+        }
+    }
+}
+
+/// A timestamp as one integer with the order of `(seconds, nanoseconds)`: nanoseconds are
+/// below 2^32, so they fit under the seconds shifted by 32 bits.
+fn ts_key(sec: i64, nsec: u32) -> i128 {
+    (i128::from(sec) << 32) | i128::from(nsec)
+}
+
+fn ts_from_key(k: i128) -> (i64, u32) {
+    ((k >> 32) as i64, k as u32)
+}
+
+/// Index of `t` in [`MESSAGE_TYPES`] (the order of `by_type`).
 fn type_index(t: MessageType) -> usize {
-    MESSAGE_TYPES.iter().position(|&m| m == t).unwrap_or(MESSAGE_TYPES.len() - 1)
+    match t {
+        MessageType::Bubble => 0,
+        MessageType::IndirectBubble => 1,
+        MessageType::RouterSolicitation => 2,
+        MessageType::RouterAdvertisement => 3,
+        MessageType::EchoRequest => 4,
+        MessageType::EchoReply => 5,
+        MessageType::Data => 6,
+        MessageType::Malformed => 7,
+    }
 }
 
 impl CaptureStats {
     /// Counts a capture record.
+    #[inline]
     pub fn frame(&mut self, linktype: u32, caplen: u32, origlen: u32, ts_sec: i64, ts_nsec: u32, ts_digits: u8) {
         self.frames += 1;
         self.bytes += u64::from(caplen);
@@ -64,15 +129,57 @@ impl CaptureStats {
         if caplen < origlen {
             self.snaplen_cut += 1;
         }
-        *self.linktypes.entry(linktype).or_insert(0) += 1;
-        let ts = (ts_sec, ts_nsec);
-        if self.first.is_none_or(|f| ts < f) {
-            self.first = Some(ts);
+        if linktype == self.run_linktype {
+            self.run_frames += 1;
+        } else {
+            self.start_linktype_run(linktype);
         }
-        if self.last.is_none_or(|l| ts > l) {
-            self.last = Some(ts);
+        let k = ts_key(ts_sec, ts_nsec);
+        // Branches rather than min/max: captures are nearly always in time order, so both
+        // are predicted, where a 128-bit min/max costs a compare and two moves each.
+        if k > self.last_key {
+            self.last_key = k;
+        }
+        if k < self.first_key {
+            self.first_key = k;
         }
         self.ts_digits = self.ts_digits.max(ts_digits);
+    }
+
+    /// A frame of another link type than the last one: the run ends, a new one starts.
+    #[cold]
+    #[inline(never)]
+    fn start_linktype_run(&mut self, linktype: u32) {
+        self.end_linktype_run();
+        self.run_linktype = linktype;
+        self.run_frames = 1;
+    }
+
+    /// Moves the current run of one link type into the map.
+    fn end_linktype_run(&mut self) {
+        if self.run_frames > 0 {
+            *self.linktypes.entry(self.run_linktype).or_insert(0) += self.run_frames;
+            self.run_frames = 0;
+        }
+    }
+
+    /// Frames per link type.
+    pub fn linktypes(&self) -> BTreeMap<u32, u64> {
+        let mut m = self.linktypes.clone();
+        if self.run_frames > 0 {
+            *m.entry(self.run_linktype).or_insert(0) += self.run_frames;
+        }
+        m
+    }
+
+    /// Earliest timestamp seen (seconds, nanoseconds).
+    pub fn first(&self) -> Option<(i64, u32)> {
+        (self.first_key != i128::MAX).then(|| ts_from_key(self.first_key))
+    }
+
+    /// Latest timestamp seen (seconds, nanoseconds).
+    pub fn last(&self) -> Option<(i64, u32)> {
+        (self.last_key != i128::MIN).then(|| ts_from_key(self.last_key))
     }
 
     /// Counts what the dissector found in a frame (or a reassembled datagram).
@@ -125,9 +232,11 @@ impl CaptureStats {
             fragments_dropped,
             matched,
             capture_errors,
-            linktypes,
-            first,
-            last,
+            linktypes: _,
+            run_linktype: _,
+            run_frames: _,
+            first_key,
+            last_key,
             ts_digits,
         } = o;
         for (a, b) in [
@@ -155,25 +264,18 @@ impl CaptureStats {
         for (a, b) in self.by_type.iter_mut().zip(by_type) {
             *a += *b;
         }
-        for (&lt, &n) in linktypes {
+        self.end_linktype_run();
+        for (lt, n) in o.linktypes() {
             *self.linktypes.entry(lt).or_insert(0) += n;
         }
-        if let Some(f) = *first {
-            if self.first.is_none_or(|s| f < s) {
-                self.first = Some(f);
-            }
-        }
-        if let Some(l) = *last {
-            if self.last.is_none_or(|s| l > s) {
-                self.last = Some(l);
-            }
-        }
+        self.first_key = self.first_key.min(*first_key);
+        self.last_key = self.last_key.max(*last_key);
         self.ts_digits = self.ts_digits.max(*ts_digits);
     }
 
     /// Seconds from the first to the last timestamp.
     pub fn duration(&self) -> f64 {
-        match (self.first, self.last) {
+        match (self.first(), self.last()) {
             (Some(a), Some(b)) => (b.0 - a.0) as f64 + (f64::from(b.1) - f64::from(a.1)) / 1e9,
             _ => 0.0,
         }
@@ -199,7 +301,7 @@ impl CaptureStats {
         let by_type: serde_json::Map<String, Value> =
             MESSAGE_TYPES.iter().zip(self.by_type).map(|(t, n)| (t.as_str().to_string(), json!(n))).collect();
         let linktypes: Vec<Value> = self
-            .linktypes
+            .linktypes()
             .iter()
             .map(|(&lt, &n)| json!({ "linktype": lt, "name": LinkType(lt).name(), "frames": n }))
             .collect();
@@ -227,8 +329,8 @@ impl CaptureStats {
             "matched": self.matched,
             "capture_errors": self.capture_errors,
             "linktypes": linktypes,
-            "first": self.first.map(|(s, n)| rfc3339(s, n, digits)),
-            "last": self.last.map(|(s, n)| rfc3339(s, n, digits)),
+            "first": self.first().map(|(s, n)| rfc3339(s, n, digits)),
+            "last": self.last().map(|(s, n)| rfc3339(s, n, digits)),
             "duration_s": self.duration(),
         })
     }
@@ -274,9 +376,9 @@ impl Record for CaptureStats {
             );
         }
         let lts: Vec<String> =
-            self.linktypes.iter().map(|(&lt, &n)| format!("{} ({lt}): {n}", LinkType(lt).name())).collect();
+            self.linktypes().iter().map(|(&lt, &n)| format!("{} ({lt}): {n}", LinkType(lt).name())).collect();
         row("link types", lts.join(", "));
-        if let (Some(a), Some(b)) = (self.first, self.last) {
+        if let (Some(a), Some(b)) = (self.first(), self.last()) {
             row(
                 "time span",
                 format!(
@@ -314,13 +416,65 @@ mod tests {
         let [mut a, b] = halves;
         a.merge(&b);
         assert_eq!(a.to_json(), whole.to_json());
-        assert_eq!(a.first, Some((99, 7)));
-        assert_eq!(a.last, Some((101, 0)));
-        assert_eq!(a.linktypes.get(&1), Some(&2));
+        assert_eq!(a.first(), Some((99, 7)));
+        assert_eq!(a.last(), Some((101, 0)));
+        assert_eq!(a.linktypes().get(&1), Some(&2));
         assert_eq!(a.snaplen_cut, 1);
         // merging into an empty run copies
         let mut e = CaptureStats::default();
         e.merge(&whole);
         assert_eq!(e.to_json(), whole.to_json());
+    }
+
+    /// Link types counted through runs and the map give the counts a plain map gives,
+    /// including link type 0 (the value the run starts with) and runs split by merges.
+    #[test]
+    fn linktype_runs_count_like_a_map() {
+        let lts = [0u32, 0, 1, 1, 1, 113, 0, 1, 276, 276, 0, 101, 1];
+        let mut want: BTreeMap<u32, u64> = BTreeMap::new();
+        let mut s = CaptureStats::default();
+        assert!(s.linktypes().is_empty());
+        for (i, &lt) in lts.iter().enumerate() {
+            *want.entry(lt).or_insert(0) += 1;
+            s.frame(lt, 1, 1, i as i64, 0, 6);
+            assert_eq!(s.linktypes(), want, "after frame {i}");
+        }
+        // three parts merged, each ending inside a run
+        let mut parts = [CaptureStats::default(), CaptureStats::default(), CaptureStats::default()];
+        for (i, &lt) in lts.iter().enumerate() {
+            parts[i * 3 / lts.len()].frame(lt, 1, 1, i as i64, 0, 6);
+        }
+        let [mut a, b, c] = parts;
+        a.merge(&b);
+        a.merge(&c);
+        assert_eq!(a.linktypes(), want);
+        // counting goes on correctly after a merge
+        a.frame(1, 1, 1, 0, 0, 6);
+        s.frame(1, 1, 1, 0, 0, 6);
+        assert_eq!(a.linktypes(), s.linktypes());
+    }
+
+    /// The time span orders (seconds, nanoseconds) pairs, before 1970 too; no frame, no span.
+    #[test]
+    fn time_span_orders_timestamps() {
+        let mut s = CaptureStats::default();
+        assert_eq!((s.first(), s.last(), s.duration()), (None, None, 0.0));
+        for &(sec, ns) in &[(5i64, 999_999_999u32), (-3, 7), (-3, 6), (5, 1_000), (-4, 999_999_999), (6, 0)] {
+            s.frame(1, 1, 1, sec, ns, 9);
+        }
+        assert_eq!(s.first(), Some((-4, 999_999_999)));
+        assert_eq!(s.last(), Some((6, 0)));
+        let mut e = CaptureStats::default();
+        e.merge(&CaptureStats::default());
+        assert_eq!((e.first(), e.last()), (None, None));
+        e.merge(&s);
+        assert_eq!((e.first(), e.last()), (s.first(), s.last()));
+    }
+
+    #[test]
+    fn type_index_follows_message_types() {
+        for (i, &t) in MESSAGE_TYPES.iter().enumerate() {
+            assert_eq!(type_index(t), i, "{t:?}");
+        }
     }
 }

@@ -21,7 +21,11 @@ proptest! {
     fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..300), lt in 0usize..12, extra in 0usize..50) {
         let d = dissect_frame(&data, data.len() + extra, LINKTYPES[lt], &DissectOptions::default());
         let _ = d.layers();
-        let _ = dissect_teredo_payload(&data, 0).layers();
+        // a walk stops at its first error (Dissection::errors)
+        prop_assert!(d.errors.len() <= 1 && !d.notices.overflowed());
+        let p = dissect_teredo_payload(&data, 0);
+        let _ = p.layers();
+        prop_assert!(p.errors.len() <= 1);
     }
 
     /// Arbitrary bytes after a valid Ethernet/IPv4/UDP 3544 header exercise the Teredo walk.
@@ -31,6 +35,23 @@ proptest! {
         let d = dissect(&f, 1, &DissectOptions::default());
         prop_assert!(d.is_teredo());
         let _ = d.layers();
+        prop_assert!(d.errors.len() <= 1 && !d.notices.overflowed());
+    }
+
+    /// The same datagram quoted (and cut anywhere) in an ICMPv4 Port Unreachable: the main
+    /// walk and the quoted one together still stop at one error at most.
+    #[test]
+    fn arbitrary_quoted_teredo_stops_once(payload in proptest::collection::vec(any::<u8>(), 0..200), cut in 0usize..260) {
+        let inner = frame(&payload, 40000, 3544);
+        let inner = &inner[14..14 + cut.min(inner.len() - 14)];
+        let mut icmp = vec![3, 3, 0, 0, 0, 0, 0, 0];
+        icmp.extend_from_slice(inner);
+        let mut f = emit_ipv4(Ipv4Addr::new(198, 51, 100, 2), Ipv4Addr::new(192, 0, 2, 1), IpProtocol::ICMP, icmp.len(), 64, 2, 0).to_vec();
+        f.extend_from_slice(&icmp);
+        let d = dissect(&f, 228, &DissectOptions::default());
+        let _ = d.layers();
+        prop_assert!(d.errors.len() <= 1 && !d.notices.overflowed(), "{:?} {:?}", d.errors, d.notices);
+        prop_assert_eq!(d.quoted, d.is_teredo());
     }
 }
 

@@ -17,6 +17,8 @@ fn check(d: &Dissection<'_>) {
     for l in d.layers() {
         assert!(l.offset <= d.frame.len() + 65_536, "layer {:?} offset {} past frame", l.layer, l.offset);
     }
+    // A walk stops at its first error; the quoted walk runs only when the main one had none.
+    assert!(d.errors.len() <= 1, "{:?}", d.errors);
     if let Some(t) = &d.teredo {
         assert!(t.len <= d.frame.len());
         let _ = t.message_type.as_str();

@@ -526,7 +526,7 @@ impl<'a> PacketView<'a> {
             dst_teredo: t.ipv6.as_ref().and_then(|h| cache.teredo(h.dst)),
             icmpv6: t.icmpv6().map(|m| icmpv6_view(m, t.icmpv6_checksum_ok)),
             transport,
-            trailers: t.trailers.iter().map(trailer_view).collect(),
+            trailers: t.trailers.iter().map(|tr| trailer_view(&tr)).collect(),
             unparsed_trailer_bytes: t.unparsed.as_ref().map(|u| HexStr(u.bytes)),
             quoted: d.quoted,
             quoted_by,

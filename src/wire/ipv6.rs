@@ -3,7 +3,7 @@
 //! No Next Header 59. Emit helpers build headers and Teredo bubbles (RFC 4380 §2.8).
 
 use super::ipv4::IpProtocol;
-use super::{need, nom_fail, InlineVec, NomResult};
+use super::{need, nom_fail, NomResult};
 use crate::error::{DissectError, Layer, LengthSource};
 use nom::bytes::complete::take;
 use nom::number::complete::{be_u16, be_u32, be_u8};
@@ -187,11 +187,82 @@ impl fmt::Display for ExtensionHeader {
 /// Capacity of the extension header list.
 pub const MAX_EXTENSIONS: usize = 8;
 
+/// The extension headers of one packet, walked lazily by [`Extensions::iter`]:
+/// [`parse_extension_chain`] validates the chain once and keeps only the bytes, the first
+/// next header and the frame offset, so a packet without extension headers costs nothing to
+/// hold. At most [`MAX_EXTENSIONS`] are listed.
+#[derive(Clone, Copy)]
+pub struct Extensions<'a> {
+    /// The IPv6 payload, from its start (an ESP header takes the rest of it).
+    data: &'a [u8],
+    /// The IPv6 header's Next Header.
+    first: IpProtocol,
+    /// Frame offset of `data`.
+    offset: usize,
+    /// Number of headers walked.
+    count: u8,
+}
+
+impl Default for Extensions<'_> {
+    fn default() -> Self {
+        Extensions { data: &[], first: IpProtocol::NO_NEXT_HEADER, offset: 0, count: 0 }
+    }
+}
+
+impl<'a> Extensions<'a> {
+    /// The headers, in order.
+    pub fn iter(&self) -> impl Iterator<Item = ExtensionHeader> + 'a {
+        let (data, offset) = (self.data, self.offset);
+        let (mut pos, mut nh, mut left) = (0usize, self.first, self.count);
+        std::iter::from_fn(move || {
+            if left == 0 {
+                return None;
+            }
+            left -= 1;
+            // Validated by parse_extension_chain: the step cannot fail here.
+            let h = match extension_step(data, pos, nh, offset, LengthSource::Snaplen) {
+                Ok(Some(h)) => h,
+                _ => return None,
+            };
+            pos += h.len;
+            nh = h.next_header;
+            Some(h)
+        })
+    }
+    /// Number of headers.
+    pub fn len(&self) -> usize {
+        usize::from(self.count)
+    }
+    /// True when there is none.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+    /// Header `i`, if any.
+    pub fn get(&self, i: usize) -> Option<ExtensionHeader> {
+        self.iter().nth(i)
+    }
+}
+
+/// Equal when they list the same headers.
+impl PartialEq for Extensions<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Extensions<'_> {}
+
+impl fmt::Debug for Extensions<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
 /// Result of walking the extension header chain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ExtensionChain {
+pub struct ExtensionChain<'a> {
     /// Headers walked, in order.
-    pub headers: InlineVec<ExtensionHeader, MAX_EXTENSIONS>,
+    pub headers: Extensions<'a>,
     /// Upper-layer protocol after the chain.
     pub upper: IpProtocol,
     /// Offset of the upper layer relative to the start of the IPv6 payload.
@@ -218,106 +289,107 @@ pub fn is_extension_header(p: IpProtocol) -> bool {
     )
 }
 
+/// Decode the extension header `nh` at `data[pos..]`: `Ok(None)` when `nh` is not one
+/// ([`is_extension_header`]). An ESP header takes the rest of `data` and names no next header
+/// (reported as 59).
+fn extension_step(
+    data: &[u8],
+    pos: usize,
+    nh: IpProtocol,
+    offset: usize,
+    length_from: LengthSource,
+) -> Result<Option<ExtensionHeader>, DissectError> {
+    let rest = data.get(pos..).unwrap_or(&[]);
+    let at = offset + pos;
+    let l = Layer::Ipv6Extension;
+    let (len, next, fragment, extra) = match nh {
+        IpProtocol::HOPOPT | IpProtocol::ROUTING | IpProtocol::DSTOPTS => {
+            need(l, rest, 8, at, length_from)?;
+            let len = (usize::from(rest[1]) + 1) * 8;
+            need(l, rest, len, at, length_from)?;
+            let extra = if nh == IpProtocol::ROUTING { u32::from(rest[2]) } else { 0 };
+            (len, IpProtocol(rest[0]), None, extra)
+        }
+        IpProtocol::FRAGMENT => {
+            need(l, rest, 8, at, length_from)?;
+            let fo = u16::from_be_bytes([rest[2], rest[3]]);
+            let fr = FragmentInfo {
+                offset_bytes: fo & 0xfff8,
+                more: fo & 1 != 0,
+                identification: u32::from_be_bytes([rest[4], rest[5], rest[6], rest[7]]),
+            };
+            (8, IpProtocol(rest[0]), Some(fr), 0)
+        }
+        IpProtocol::AH => {
+            need(l, rest, 12, at, length_from)?;
+            let len = (usize::from(rest[1]) + 2) * 4;
+            need(l, rest, len, at, length_from)?;
+            let spi = u32::from_be_bytes([rest[4], rest[5], rest[6], rest[7]]);
+            (len, IpProtocol(rest[0]), None, spi)
+        }
+        IpProtocol::ESP => {
+            need(l, rest, 8, at, length_from)?;
+            let spi = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]);
+            (rest.len(), IpProtocol::NO_NEXT_HEADER, None, spi)
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(ExtensionHeader { offset: at, kind: nh, next_header: next, len, fragment, routing_type_or_spi: extra }))
+}
+
 /// Walk the extension headers at the start of the IPv6 payload `data` (frame offset `offset`).
 pub fn parse_extension_chain(
     data: &[u8],
     first: IpProtocol,
     offset: usize,
     length_from: LengthSource,
-) -> ExtensionChain {
-    let mut chain =
-        ExtensionChain { headers: InlineVec::new(), upper: first, upper_start: 0, opaque: false, error: None };
+) -> ExtensionChain<'_> {
+    let mut chain = ExtensionChain {
+        headers: Extensions { data, first, offset, count: 0 },
+        upper: first,
+        upper_start: 0,
+        opaque: false,
+        error: None,
+    };
     let mut pos = 0usize;
     let mut nh = first;
     loop {
-        let rest = &data[pos..];
-        let at = offset + pos;
-        let l = Layer::Ipv6Extension;
-        let (len, next, fragment, extra) = match nh {
-            IpProtocol::HOPOPT | IpProtocol::ROUTING | IpProtocol::DSTOPTS => {
-                if let Err(e) = need(l, rest, 8, at, length_from) {
-                    chain.error = Some(e);
-                    return chain;
-                }
-                let len = (usize::from(rest[1]) + 1) * 8;
-                if let Err(e) = need(l, rest, len, at, length_from) {
-                    chain.error = Some(e);
-                    return chain;
-                }
-                let extra = if nh == IpProtocol::ROUTING { u32::from(rest[2]) } else { 0 };
-                (len, IpProtocol(rest[0]), None, extra)
-            }
-            IpProtocol::FRAGMENT => {
-                if let Err(e) = need(l, rest, 8, at, length_from) {
-                    chain.error = Some(e);
-                    return chain;
-                }
-                let fo = u16::from_be_bytes([rest[2], rest[3]]);
-                let fr = FragmentInfo {
-                    offset_bytes: fo & 0xfff8,
-                    more: fo & 1 != 0,
-                    identification: u32::from_be_bytes([rest[4], rest[5], rest[6], rest[7]]),
-                };
-                (8, IpProtocol(rest[0]), Some(fr), 0)
-            }
-            IpProtocol::AH => {
-                if let Err(e) = need(l, rest, 12, at, length_from) {
-                    chain.error = Some(e);
-                    return chain;
-                }
-                let len = (usize::from(rest[1]) + 2) * 4;
-                if let Err(e) = need(l, rest, len, at, length_from) {
-                    chain.error = Some(e);
-                    return chain;
-                }
-                let spi = u32::from_be_bytes([rest[4], rest[5], rest[6], rest[7]]);
-                (len, IpProtocol(rest[0]), None, spi)
-            }
-            IpProtocol::ESP => {
-                if let Err(e) = need(l, rest, 8, at, length_from) {
-                    chain.error = Some(e);
-                    return chain;
-                }
-                let spi = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]);
-                chain.headers.push(ExtensionHeader {
-                    offset: at,
-                    kind: nh,
-                    next_header: IpProtocol::NO_NEXT_HEADER,
-                    len: rest.len(),
-                    fragment: None,
-                    routing_type_or_spi: spi,
-                });
-                chain.upper = IpProtocol::ESP;
-                chain.upper_start = pos;
-                chain.opaque = true;
-                return chain;
-            }
-            _ => {
+        let h = match extension_step(data, pos, nh, offset, length_from) {
+            Ok(Some(h)) => h,
+            Ok(None) => {
                 chain.upper = nh;
                 chain.upper_start = pos;
                 return chain;
             }
+            Err(e) => {
+                chain.error = Some(e);
+                return chain;
+            }
         };
-        if !chain.headers.push(ExtensionHeader {
-            offset: at,
-            kind: nh,
-            next_header: next,
-            len,
-            fragment,
-            routing_type_or_spi: extra,
-        }) {
+        if nh == IpProtocol::ESP {
+            // listed when there is room (a full list takes it silently: ESP ends the walk anyway)
+            if usize::from(chain.headers.count) < MAX_EXTENSIONS {
+                chain.headers.count += 1;
+            }
+            chain.upper = IpProtocol::ESP;
+            chain.upper_start = pos;
+            chain.opaque = true;
+            return chain;
+        }
+        if usize::from(chain.headers.count) == MAX_EXTENSIONS {
             chain.error = Some(DissectError::Malformed {
-                layer: l,
-                offset: at,
+                layer: Layer::Ipv6Extension,
+                offset: h.offset,
                 field: "next_header",
                 value: u64::from(nh.0),
                 reason: "more than 8 extension headers",
             });
             return chain;
         }
-        pos += len;
-        nh = next;
-        if let Some(fr) = fragment {
+        chain.headers.count += 1;
+        pos += h.len;
+        nh = h.next_header;
+        if let Some(fr) = h.fragment {
             if fr.offset_bytes != 0 {
                 chain.upper = nh;
                 chain.upper_start = pos;
@@ -402,5 +474,38 @@ mod tests {
         let c = parse_extension_chain(&[0, 0, 0, 9, 0, 0, 0, 1, 1, 2], IpProtocol::ESP, 0, LengthSource::Snaplen);
         assert!(c.opaque);
         assert_eq!(c.headers.get(0).unwrap().routing_type_or_spi, 9);
+    }
+
+    #[test]
+    fn chain_capacity() {
+        // nine 8-byte Destination Options headers: eight listed, the ninth is an error
+        let mut p = Vec::new();
+        for _ in 0..9 {
+            p.extend_from_slice(&[60, 0, 0, 0, 0, 0, 0, 0]);
+        }
+        let c = parse_extension_chain(&p, IpProtocol::DSTOPTS, 40, LengthSource::Snaplen);
+        assert_eq!(c.headers.len(), MAX_EXTENSIONS);
+        let offsets: Vec<usize> = c.headers.iter().map(|h| h.offset).collect();
+        assert_eq!(offsets, (0..8).map(|k| 40 + 8 * k).collect::<Vec<_>>());
+        assert!(matches!(c.error, Some(DissectError::Malformed { offset: 104, value: 60, .. })));
+        // eight, then ESP: the walk ends opaque, ESP not listed for lack of room
+        let mut q = p[..64].to_vec();
+        q[56] = 50;
+        q.extend_from_slice(&[0, 0, 0, 7, 0, 0, 0, 1]);
+        let c = parse_extension_chain(&q, IpProtocol::DSTOPTS, 0, LengthSource::Snaplen);
+        assert!(c.error.is_none() && c.opaque);
+        assert_eq!((c.upper, c.upper_start, c.headers.len()), (IpProtocol::ESP, 64, 8));
+        assert_eq!(c.headers.get(7).map(|h| h.next_header), Some(IpProtocol::ESP));
+        assert!(c.headers.get(8).is_none());
+        // seven, then ESP: listed, taking the rest of the payload
+        let c = parse_extension_chain(&q[8..], IpProtocol::DSTOPTS, 0, LengthSource::Snaplen);
+        assert_eq!(c.headers.len(), 8);
+        let esp = c.headers.get(7).unwrap();
+        assert_eq!((esp.kind, esp.len, esp.routing_type_or_spi), (IpProtocol::ESP, 8, 7));
+        // equality is by content: a chain cut in its first header lists nothing
+        let cut = parse_extension_chain(&q[..4], IpProtocol::DSTOPTS, 9, LengthSource::Snaplen);
+        assert!(cut.error.is_some());
+        assert_eq!(cut.headers, Extensions::default());
+        assert_ne!(c.headers, Extensions::default());
     }
 }

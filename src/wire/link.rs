@@ -2,7 +2,7 @@
 //! Linux cooked SLL (113) and SLL2 (276), raw IP (101, 12, 14), LINKTYPE_IPV4 (228),
 //! LINKTYPE_IPV6 (229), BSD NULL (0, host byte order) and OpenBSD LOOP (108, network order).
 
-use super::{need, InlineVec, NomResult};
+use super::{need, NomResult};
 use crate::error::{DissectError, Layer, LengthSource};
 use nom::bytes::complete::take;
 use nom::number::complete::{be_u16, be_u32, be_u8};
@@ -125,6 +125,64 @@ pub struct VlanTag {
     pub vid: u16,
 }
 
+/// Most stacked tags [`parse_link`] decodes.
+pub const MAX_VLAN_TAGS: usize = 4;
+
+/// The 802.1Q / 802.1ad tags of a frame, outermost first, held as their 4 raw bytes each
+/// (TPID, TCI) and decoded by [`VlanTags::iter`]: tags are back to back from the first TPID.
+#[derive(Clone, Copy, Default)]
+pub struct VlanTags {
+    /// `TPID << 16 | TCI` of each tag.
+    raw: [u32; MAX_VLAN_TAGS],
+    /// Frame offset of the first tag's TPID.
+    offset: u16,
+    /// Number of tags.
+    count: u8,
+}
+
+impl VlanTags {
+    /// The tags, outermost first.
+    pub fn iter(&self) -> impl Iterator<Item = VlanTag> + '_ {
+        self.raw[..usize::from(self.count)].iter().enumerate().map(|(i, &r)| {
+            let tci = r as u16;
+            VlanTag {
+                offset: usize::from(self.offset) + 4 * i,
+                tpid: (r >> 16) as u16,
+                pcp: (tci >> 13) as u8,
+                dei: tci & 0x1000 != 0,
+                vid: tci & 0x0fff,
+            }
+        })
+    }
+    /// Number of tags.
+    pub fn len(&self) -> usize {
+        usize::from(self.count)
+    }
+    /// True when the frame has no tag.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+    /// Tag `i` (0 is the outermost), if any.
+    pub fn get(&self, i: usize) -> Option<VlanTag> {
+        self.iter().nth(i)
+    }
+}
+
+/// Equal when they hold the same tags (at the same offsets).
+impl PartialEq for VlanTags {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for VlanTags {}
+
+impl fmt::Debug for VlanTags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
 /// The link-layer header proper.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkHeader {
@@ -178,7 +236,7 @@ pub struct Link {
     /// Header fields.
     pub header: LinkHeader,
     /// VLAN tags, outermost first.
-    pub vlans: InlineVec<VlanTag, 4>,
+    pub vlans: VlanTags,
     /// Network protocol carried (address families are mapped to EtherTypes).
     pub ethertype: EtherType,
     /// Length of the link header including tags: the network layer starts here.
@@ -211,13 +269,6 @@ impl fmt::Display for Mac {
         let m = self.0;
         write!(f, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5])
     }
-}
-
-fn mac(i: &[u8]) -> NomResult<'_, [u8; 6]> {
-    let (i, b) = take(6usize)(i)?;
-    let mut m = [0u8; 6];
-    m.copy_from_slice(b);
-    Ok((i, m))
 }
 
 fn addr8(i: &[u8]) -> NomResult<'_, [u8; 8]> {
@@ -269,15 +320,45 @@ fn raw_ethertype(first: Option<&u8>) -> EtherType {
 ///
 /// Errors: `Malformed { field: "linktype" }` for an unsupported link type, `Truncated` when the
 /// frame is shorter than the link header.
+#[inline]
 pub fn parse_link(frame: &[u8], linktype: u32) -> Result<Link, DissectError> {
+    // Untagged Ethernet II, the common case, inline: it runs for every frame.
+    if linktype == 1 {
+        if let Some(h) = frame.first_chunk::<14>() {
+            let ethertype = EtherType(u16::from_be_bytes([h[12], h[13]]));
+            if !ethertype.is_vlan_tag() {
+                let mac = |b: &[u8]| [b[0], b[1], b[2], b[3], b[4], b[5]];
+                return Ok(Link {
+                    linktype: LinkType::ETHERNET,
+                    header: LinkHeader::Ethernet { dst: mac(&h[0..6]), src: mac(&h[6..12]) },
+                    vlans: VlanTags { raw: [0; MAX_VLAN_TAGS], offset: 12, count: 0 },
+                    ethertype,
+                    header_len: 14,
+                });
+            }
+        }
+    }
+    parse_link_any(frame, linktype)
+}
+
+fn parse_link_any(frame: &[u8], linktype: u32) -> Result<Link, DissectError> {
     let lt = LinkType(linktype);
     let snap = LengthSource::Snaplen;
-    let mut vlans = InlineVec::new();
-    let (header, mut ethertype, mut header_len) = match linktype {
+    let (header, mut ethertype, mut header_len): (LinkHeader, EtherType, usize) = match linktype {
         1 => {
-            need(Layer::Link, frame, 14, 0, snap)?;
-            let (_, (dst, src, et)) = eth(frame).map_err(|_| super::nom_fail(Layer::Link, 14, frame, 0, snap))?;
-            (LinkHeader::Ethernet { dst, src }, EtherType(et), 14)
+            // The most common link type, read directly (no nom) as it runs for every frame.
+            let Some(h) = frame.first_chunk::<14>() else {
+                return Err(DissectError::Truncated {
+                    layer: Layer::Link,
+                    needed: 14,
+                    available: frame.len(),
+                    offset: 0,
+                    length_from: snap,
+                });
+            };
+            let (dst, src, et) = (&h[0..6], &h[6..12], u16::from_be_bytes([h[12], h[13]]));
+            let mac = |b: &[u8]| [b[0], b[1], b[2], b[3], b[4], b[5]];
+            (LinkHeader::Ethernet { dst: mac(dst), src: mac(src) }, EtherType(et), 14)
         }
         113 => {
             need(Layer::Link, frame, 16, 0, snap)?;
@@ -312,24 +393,22 @@ pub fn parse_link(frame: &[u8], linktype: u32) -> Result<Link, DissectError> {
             })
         }
     };
-    if matches!(header, LinkHeader::Ethernet { .. } | LinkHeader::Sll { .. } | LinkHeader::Sll2 { .. }) {
+    // The TPID of the first tag sits just before it.
+    let mut vlans = VlanTags { raw: [0; MAX_VLAN_TAGS], offset: header_len.saturating_sub(2) as u16, count: 0 };
+    if ethertype.is_vlan_tag()
+        && matches!(header, LinkHeader::Ethernet { .. } | LinkHeader::Sll { .. } | LinkHeader::Sll2 { .. })
+    {
         while ethertype.is_vlan_tag() {
             let off = header_len;
             let rest = frame.get(off..).unwrap_or(&[]);
             need(Layer::Vlan, rest, 4, off, snap)?;
             let tci = u16::from_be_bytes([rest[0], rest[1]]);
             let next = u16::from_be_bytes([rest[2], rest[3]]);
-            // The TPID of this tag sits just before it (offset - 2).
-            vlans.push(VlanTag {
-                offset: off - 2,
-                tpid: ethertype.0,
-                pcp: (tci >> 13) as u8,
-                dei: tci & 0x1000 != 0,
-                vid: tci & 0x0fff,
-            });
+            vlans.raw[usize::from(vlans.count)] = u32::from(ethertype.0) << 16 | u32::from(tci);
+            vlans.count += 1;
             ethertype = EtherType(next);
             header_len += 4;
-            if vlans.len() >= 4 && ethertype.is_vlan_tag() {
+            if vlans.len() >= MAX_VLAN_TAGS && ethertype.is_vlan_tag() {
                 return Err(DissectError::Malformed {
                     layer: Layer::Vlan,
                     offset: header_len - 2,
@@ -341,13 +420,6 @@ pub fn parse_link(frame: &[u8], linktype: u32) -> Result<Link, DissectError> {
         }
     }
     Ok(Link { linktype: lt, header, vlans, ethertype, header_len })
-}
-
-fn eth(i: &[u8]) -> NomResult<'_, ([u8; 6], [u8; 6], u16)> {
-    let (i, dst) = mac(i)?;
-    let (i, src) = mac(i)?;
-    let (i, et) = be_u16(i)?;
-    Ok((i, (dst, src, et)))
 }
 
 /// Build an Ethernet II header (used by tests and fake captures).

@@ -6,7 +6,7 @@
 //! Origin, a second Authentication or a second Origin, or a length that runs past the end of
 //! the datagram is malformed.
 
-use super::{need, nom_fail, InlineVec, NomResult};
+use super::{need, nom_fail, NomResult};
 use crate::error::{DissectError, Layer, LengthSource, Notice, NoticeKind};
 use nom::bytes::complete::take;
 use nom::number::complete::{be_u16, be_u8};
@@ -206,11 +206,21 @@ pub struct Indicators<'a> {
 /// Parse the indicators at the start of a Teredo UDP payload (RFC 4380 §5.1.1).
 /// Returns the indicators decoded and, when the walk failed, the error (the indicators
 /// decoded before it are kept).
+#[inline]
 pub fn parse_indicators(
     data: &[u8],
     offset: usize,
     length_from: LengthSource,
 ) -> (Indicators<'_>, Option<DissectError>) {
+    // Both indicator types (0x0001, 0x0000) start with a zero byte; anything else is the
+    // IPv6 packet itself (or not Teredo), which is most packets.
+    if data.first().is_some_and(|&b| b != 0) {
+        return (Indicators::default(), None);
+    }
+    walk_indicators(data, offset, length_from)
+}
+
+fn walk_indicators(data: &[u8], offset: usize, length_from: LengthSource) -> (Indicators<'_>, Option<DissectError>) {
     let mut ind = Indicators::default();
     loop {
         let rest = &data[ind.len..];
@@ -457,6 +467,73 @@ fn decode_trailer_value(t: TrailerType, v: &[u8]) -> TrailerValue {
     }
 }
 
+/// Capacity of the trailer list of one packet.
+pub const MAX_TRAILERS: usize = 8;
+
+/// The RFC 6081 trailers of one packet, walked lazily by [`Trailers::iter`] (like
+/// [`super::icmpv6::NdOptions`]): [`parse_trailers`] validates them once and keeps only the
+/// bytes and the frame offset, so a packet without trailers costs nothing to hold. At most
+/// [`MAX_TRAILERS`] are listed; [`Trailers::overflowed`] says when more were found.
+#[derive(Clone, Copy, Default)]
+pub struct Trailers<'a> {
+    /// Frame offset of the first trailer.
+    offset: usize,
+    /// The listed trailers, back to back, each complete (`2 + Length` bytes).
+    bytes: &'a [u8],
+    /// Number of trailers in `bytes`.
+    count: u8,
+    /// True when trailers after the first [`MAX_TRAILERS`] were not listed.
+    overflowed: bool,
+}
+
+impl<'a> Trailers<'a> {
+    /// The trailers, in order.
+    pub fn iter(&self) -> impl Iterator<Item = Trailer<'a>> + 'a {
+        let (bytes, base) = (self.bytes, self.offset);
+        let mut i = 0usize;
+        std::iter::from_fn(move || {
+            let rest = bytes.get(i..)?;
+            let (&ty, &len) = (rest.first()?, rest.get(1)?);
+            let value = rest.get(2..2 + usize::from(len))?;
+            let t = TrailerType(ty);
+            let tr = Trailer { offset: base + i, trailer_type: t, value, decoded: decode_trailer_value(t, value) };
+            i += 2 + value.len();
+            Some(tr)
+        })
+    }
+    /// Number of trailers listed.
+    pub fn len(&self) -> usize {
+        usize::from(self.count)
+    }
+    /// True when there is no trailer.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+    /// Trailer `i`, if any.
+    pub fn get(&self, i: usize) -> Option<Trailer<'a>> {
+        self.iter().nth(i)
+    }
+    /// True when more than [`MAX_TRAILERS`] trailers were found (the rest are not listed).
+    pub fn overflowed(&self) -> bool {
+        self.overflowed
+    }
+}
+
+/// Equal when they list the same trailers (at the same offsets) and both overflowed or not.
+impl PartialEq for Trailers<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.overflowed == other.overflowed && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Trailers<'_> {}
+
+impl fmt::Debug for Trailers<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
 /// Bytes after the IPv6 packet that could not be parsed as trailers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Unparsed<'a> {
@@ -466,19 +543,17 @@ pub struct Unparsed<'a> {
     pub bytes: &'a [u8],
 }
 
-/// Capacity of the trailer list of one packet.
-pub const MAX_TRAILERS: usize = 8;
-
 /// Walk RFC 6081 trailers (RFC 6081 §4.1: `Type (1) | Length (1) | Value`), in order. A trailer
 /// with fewer than 2 bytes left or fewer than 2 + Length stops the walk; the bytes from there
 /// are returned as unparsed. Unknown types are kept and skipped (high bits 01: flagged as
-/// "receiver must discard packet"). Notices go to `notice`.
+/// "receiver must discard packet"). Notices go to `notice`. Trailers past the first
+/// [`MAX_TRAILERS`] are walked (for their notices) but not listed.
 pub fn parse_trailers<'a>(
     data: &'a [u8],
     offset: usize,
-    out: &mut InlineVec<Trailer<'a>, MAX_TRAILERS>,
     notice: &mut dyn FnMut(Notice),
-) -> Option<Unparsed<'a>> {
+) -> (Trailers<'a>, Option<Unparsed<'a>>) {
+    let mut list = Trailers { offset, bytes: &[], count: 0, overflowed: false };
     let mut i = 0;
     while i < data.len() {
         let rest = &data[i..];
@@ -489,13 +564,11 @@ pub fn parse_trailers<'a>(
                 offset: at,
                 kind: NoticeKind::UnparsedTrailerBytes { len: rest.len() },
             });
-            return Some(Unparsed { offset: at, bytes: rest });
+            return (list, Some(Unparsed { offset: at, bytes: rest }));
         }
         let t = TrailerType(rest[0]);
         let len = usize::from(rest[1]);
-        let value = &rest[2..2 + len];
-        let decoded = decode_trailer_value(t, value);
-        match decoded {
+        match decode_trailer_value(t, &rest[2..2 + len]) {
             TrailerValue::BadLength => notice(Notice {
                 layer: Layer::Trailer,
                 offset: at,
@@ -512,12 +585,16 @@ pub fn parse_trailers<'a>(
             }),
             _ => {}
         }
-        if !out.push(Trailer { offset: at, trailer_type: t, value, decoded }) && out.len() == MAX_TRAILERS {
+        i += 2 + len;
+        if usize::from(list.count) < MAX_TRAILERS {
+            list.count += 1;
+            list.bytes = &data[..i];
+        } else {
+            list.overflowed = true;
             notice(Notice { layer: Layer::Trailer, offset: at, kind: NoticeKind::CapacityExceeded });
         }
-        i += 2 + len;
     }
-    None
+    (list, None)
 }
 
 /// Build a whole Teredo UDP payload: `[Authentication][Origin indication] IPv6 [trailers]`.
@@ -628,9 +705,8 @@ mod tests {
             t.emit(&mut v);
         }
         assert_eq!(v.len(), 6 + 4 + 4 + 16 + 6);
-        let mut out = InlineVec::new();
         let mut notes = Vec::new();
-        let un = parse_trailers(&v, 10, &mut out, &mut |n| notes.push(n));
+        let (out, un) = parse_trailers(&v, 10, &mut |n| notes.push(n));
         assert!(un.is_none());
         assert!(notes.is_empty());
         let got: Vec<TrailerValue> = out.iter().map(|t| t.decoded).collect();
@@ -642,9 +718,9 @@ mod tests {
     fn unknown_and_malformed_trailers() {
         // 0x41: high bits 01 -> must discard; 0x80: skip; then a cut trailer.
         let v = [0x41, 1, 0xaa, 0x80, 0, 0x01, 4, 1, 2];
-        let mut out = InlineVec::new();
         let mut notes = Vec::new();
-        let un = parse_trailers(&v, 0, &mut out, &mut |n| notes.push(n)).unwrap();
+        let (out, un) = parse_trailers(&v, 0, &mut |n| notes.push(n));
+        let un = un.unwrap();
         assert_eq!((un.offset, un.bytes.len()), (5, 4));
         assert_eq!(out.len(), 2);
         assert_eq!(out.get(0).unwrap().decoded, TrailerValue::Unknown { must_discard: true });
@@ -660,14 +736,41 @@ mod tests {
         );
         // nonce with length 3 is a bad length but the walk goes on
         let v = [0x01, 3, 1, 2, 3, 0x05, 2, 0, 80];
-        let mut out = InlineVec::new();
-        let un = parse_trailers(&v, 0, &mut out, &mut |_| {});
+        let (out, un) = parse_trailers(&v, 0, &mut |_| {});
         assert!(un.is_none());
         assert_eq!(out.get(0).unwrap().decoded, TrailerValue::BadLength);
         assert_eq!(out.get(1).unwrap().decoded, TrailerValue::RandomPort { code: 5, port: 80 });
         // the "1234" bytes of zeek's hand-edited bubbles: type '1' (0x31) len '2' (0x32) needs 52 bytes
-        let mut out = InlineVec::new();
-        let un = parse_trailers(b"1234", 0, &mut out, &mut |_| {}).unwrap();
-        assert_eq!(un.bytes, b"1234");
+        let (out, un) = parse_trailers(b"1234", 0, &mut |_| {});
+        assert_eq!(un.unwrap().bytes, b"1234");
+        assert!(out.is_empty() && out.iter().next().is_none());
+    }
+
+    #[test]
+    fn more_trailers_than_listed() {
+        // ten 6-byte nonce trailers: eight listed, the last two walked for a notice each
+        let mut v = Vec::new();
+        for k in 0..10u8 {
+            TrailerValue::Nonce([k; 4]).emit(&mut v);
+        }
+        let mut notes = Vec::new();
+        let (out, un) = parse_trailers(&v, 100, &mut |n| notes.push(n));
+        assert!(un.is_none());
+        assert_eq!(out.len(), MAX_TRAILERS);
+        assert!(out.overflowed());
+        let offsets: Vec<usize> = out.iter().map(|t| t.offset).collect();
+        assert_eq!(offsets, (0..8).map(|k| 100 + 6 * k).collect::<Vec<_>>());
+        assert_eq!(out.get(7).map(|t| t.decoded), Some(TrailerValue::Nonce([7; 4])));
+        assert!(out.get(8).is_none());
+        let caps: Vec<(usize, NoticeKind)> = notes.iter().map(|n| (n.offset, n.kind)).collect();
+        assert_eq!(caps, vec![(148, NoticeKind::CapacityExceeded), (154, NoticeKind::CapacityExceeded)]);
+        // exactly eight: listed, no overflow
+        let (out, _) = parse_trailers(&v[..48], 0, &mut |_| panic!("no notice"));
+        assert_eq!((out.len(), out.overflowed()), (8, false));
+        // equality is by content: no trailer at offset 7 is no trailer at all
+        let (none, un) = parse_trailers(&[0x01], 7, &mut |_| {});
+        assert!(un.is_some());
+        assert_eq!(none, Trailers::default());
+        assert_ne!(out, Trailers::default());
     }
 }
