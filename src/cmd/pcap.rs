@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use teredo_tool::addr::{parse_ipv6_token, TeredoAddress};
 use teredo_tool::analyze::{AnalyzeOptions, Analyzer, FrameMeta, Observation};
 use teredo_tool::capture::{self, CaptureFormat, CaptureWriter, Frame, FrameBatch, TsPrecision, LINKTYPE_IPV6};
-use teredo_tool::dissect::{dissect_frame, dissect_ipv4_datagram, DissectOptions, Dissection};
+use teredo_tool::dissect::{dissect_frame, dissect_frame_with, dissect_ipv4_datagram, DissectOptions, Dissection};
 use teredo_tool::output::packet::{table_header, AddressCache, FrameInfo, PacketView, MESSAGE_TYPES};
 use teredo_tool::output::time::parse_time;
 use teredo_tool::output::{Format, Output};
@@ -107,23 +107,25 @@ fn dissect_batches(
         fragments.clear();
         observations.clear();
         for (i, f) in batch.iter().enumerate() {
-            let d = dissect_frame(f.data, f.origlen as usize, f.linktype, opts);
-            // The same test as `Processor::frame_in`.
-            if d.ipv4.as_ref().is_some_and(|ip| ip.is_fragment() && !d.quoted) {
-                fragments.push(i as u32);
-                continue;
-            }
-            if count {
-                stats.frame(f.linktype, f.caplen, f.origlen, f.ts_sec, f.ts_nsec, f.ts_precision.decimal_digits());
-                stats.dissection(&d);
-            }
-            if d.teredo.is_some() {
-                // No filter: every Teredo packet matches.
-                stats.matched += 1;
-                if observe {
-                    observations.push((i as u32, Observation::from_dissection(&d)));
+            // Built in place: `let d = dissect_frame(..)` would copy the result every frame.
+            dissect_frame_with(f.data, f.origlen as usize, f.linktype, opts, |d| {
+                // The same test as `Processor::frame_in`.
+                if d.ipv4.as_ref().is_some_and(|ip| ip.is_fragment() && !d.quoted) {
+                    fragments.push(i as u32);
+                    return;
                 }
-            }
+                if count {
+                    stats.frame(f.linktype, f.caplen, f.origlen, f.ts_sec, f.ts_nsec, f.ts_precision.decimal_digits());
+                    stats.dissection(d);
+                }
+                if d.teredo.is_some() {
+                    // No filter: every Teredo packet matches.
+                    stats.matched += 1;
+                    if observe {
+                        observations.push((i as u32, Observation::from_dissection(d)));
+                    }
+                }
+            });
         }
         if tx.send(work).is_err() {
             break;
