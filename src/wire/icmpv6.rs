@@ -435,7 +435,7 @@ pub fn emit_router_solicitation(src: Ipv6Addr, out: &mut Vec<u8>) {
 /// Parameters of a Router Advertisement as a Teredo server sends it (RFC 4380 §5.3.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RouterAdvertisementRepr {
-    /// Teredo prefix to advertise (a /64: 2001:0:<server IPv4>::).
+    /// Teredo prefix to advertise (a /64: `2001:0:<server IPv4>::`).
     pub prefix: Ipv6Addr,
     /// MTU option value, if any.
     pub mtu: Option<u32>,
