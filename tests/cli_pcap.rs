@@ -424,7 +424,8 @@ fn summary_counts_match_per_packet_records() {
 /// `--summary`/`--analyze` without filters dissect on worker threads and hand the analysis
 /// each Teredo frame's observation in capture order; IPv4 fragments go back to the main
 /// thread in between. With a time window the same run goes frame by frame on one thread:
-/// both must give the same document. The input interleaves the lab captures (vantage copies,
+/// both must give the same document. NDJSON records rendered by the workers must equal those
+/// of the frame-by-frame path (taken with `--count`). The input interleaves the lab captures (vantage copies,
 /// every process), fragmented Teredo datagrams and link types, repeated into several MiB so
 /// that it spans many batches.
 #[test]
@@ -449,23 +450,30 @@ fn analysis_in_parallel_equals_the_sequential_one() {
     let path = dir.join("mix.pcapng");
     let mut w =
         CaptureWriter::create_with_format(path.to_str().unwrap(), CaptureFormat::Pcapng, TsPrecision::Nano).unwrap();
-    let mut frames = 0;
-    for rep in 0..60i64 {
-        for input in &inputs {
+    // Every input's frames, owned; then dealt round-robin (one frame of each input in turn),
+    // so that fragments of one datagram have other Teredo frames between them.
+    type Owned = (i64, u32, teredo_tool::capture::TsPrecision, u32, u32, Vec<u8>);
+    let decks: Vec<Vec<Owned>> = inputs
+        .iter()
+        .map(|input| {
             let file = std::fs::File::open(root().join(input)).unwrap();
             let mut r = CaptureReader::new(std::io::BufReader::new(file), input).unwrap();
+            let mut v = Vec::new();
             while let Some(f) = r.next_frame() {
                 let f = f.unwrap();
+                v.push((f.ts_sec, f.ts_nsec, f.ts_precision, f.linktype, f.origlen, f.data.to_vec()));
+            }
+            v
+        })
+        .collect();
+    let longest = decks.iter().map(Vec::len).max().unwrap();
+    let mut frames = 0;
+    for rep in 0..60i64 {
+        for k in 0..longest {
+            for (ts_sec, ts_nsec, precision, linktype, origlen, data) in decks.iter().filter_map(|d| d.get(k)) {
                 // Each repetition an hour later: no copy of an earlier one.
-                w.write_frame_with_precision(
-                    f.ts_sec + rep * 3600,
-                    f.ts_nsec,
-                    f.ts_precision,
-                    f.linktype,
-                    f.origlen,
-                    f.data,
-                )
-                .unwrap();
+                w.write_frame_with_precision(ts_sec + rep * 3600, *ts_nsec, *precision, *linktype, *origlen, data)
+                    .unwrap();
                 frames += 1;
             }
         }
@@ -488,5 +496,19 @@ fn analysis_in_parallel_equals_the_sequential_one() {
         assert_eq!(a[key], b[key], "{key} differs");
     }
     assert_eq!(a, b);
+    // NDJSON records: rendered by the workers without --count, in order with it.
+    for extra in [&[][..], &["-V", "-x"][..], &["--type", "bubble,data", "--host", "192.0.2.1"][..]] {
+        let mut args = vec!["pcap", "--format", "ndjson"];
+        args.extend_from_slice(extra);
+        args.push(file);
+        let (code, parallel, err) = run(&args, b"");
+        assert_eq!(code, 0, "{err}");
+        let mut seq = args.clone();
+        seq.splice(3..3, ["--count", "999999999"]);
+        let (code, in_order, err) = run(&seq, b"");
+        assert_eq!(code, 0, "{err}");
+        assert!(parallel.lines().count() > 1000, "{extra:?}: {} records", parallel.lines().count());
+        assert!(parallel == in_order, "{extra:?}: NDJSON differs");
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }

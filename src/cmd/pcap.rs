@@ -18,7 +18,7 @@ use teredo_tool::capture::{self, CaptureFormat, CaptureWriter, Frame, FrameBatch
 use teredo_tool::dissect::{dissect_frame, dissect_frame_with, dissect_ipv4_datagram, DissectOptions, Dissection};
 use teredo_tool::output::packet::{table_header, AddressCache, FrameInfo, PacketView, MESSAGE_TYPES};
 use teredo_tool::output::time::parse_time;
-use teredo_tool::output::{Format, Output};
+use teredo_tool::output::{Format, Output, Record};
 use teredo_tool::reassembly::{Ipv4Reassembler, ReassemblyLimits, ReassemblyOutcome};
 use teredo_tool::stats::CaptureStats;
 
@@ -89,6 +89,23 @@ struct Dissected {
     batch: FrameBatch,
     fragments: Vec<u32>,
     observations: Vec<(u32, Observation)>,
+    /// NDJSON records of the batch's matching Teredo frames, one line each, and where the
+    /// record of each such frame (index in the batch) ends.
+    records: Vec<u8>,
+    record_ends: Vec<(u32, usize)>,
+    /// Timestamp of the file's first frame, ns (for relative times).
+    file_start: i128,
+}
+
+/// What a worker needs to print NDJSON records itself (see [`Processor::order_free`]).
+#[derive(Clone)]
+struct Printing {
+    filter: Filter,
+    since: Option<i128>,
+    until: Option<i128>,
+    file: Option<String>,
+    verbose: bool,
+    hex: bool,
 }
 
 /// A worker: dissects every frame of the batches it is sent and, with `count`, counts it,
@@ -100,12 +117,16 @@ fn dissect_batches(
     opts: &DissectOptions,
     count: bool,
     observe: bool,
+    print: Option<&Printing>,
 ) -> CaptureStats {
     let mut stats = CaptureStats::default();
+    let mut addresses = AddressCache::default();
     for mut work in rx {
-        let Dissected { batch, fragments, observations } = &mut work;
+        let Dissected { batch, fragments, observations, records, record_ends, file_start } = &mut work;
         fragments.clear();
         observations.clear();
+        records.clear();
+        record_ends.clear();
         for (i, f) in batch.iter().enumerate() {
             // Built in place: `let d = dissect_frame(..)` would copy the result every frame.
             dissect_frame_with(f.data, f.origlen as usize, f.linktype, opts, |d| {
@@ -118,11 +139,50 @@ fn dissect_batches(
                     stats.frame(f.linktype, f.caplen, f.origlen, f.ts_sec, f.ts_nsec, f.ts_precision.decimal_digits());
                     stats.dissection(d);
                 }
-                if d.teredo.is_some() {
-                    // No filter: every Teredo packet matches.
-                    stats.matched += 1;
-                    if observe {
-                        observations.push((i as u32, Observation::from_dissection(d)));
+                let Some(ps) = print else {
+                    if d.teredo.is_some() {
+                        // No filter: every Teredo packet matches.
+                        stats.matched += 1;
+                        if observe {
+                            observations.push((i as u32, Observation::from_dissection(d)));
+                        }
+                    }
+                    return;
+                };
+                // As `Processor::packet` does for one frame, the record as `Output::record`
+                // writes it.
+                let ts_ns = i128::from(f.ts_sec) * 1_000_000_000 + i128::from(f.ts_nsec);
+                if d.teredo.is_none()
+                    || ps.since.is_some_and(|s| ts_ns < s)
+                    || ps.until.is_some_and(|u| ts_ns > u)
+                    || !ps.filter.matches(d)
+                {
+                    return;
+                }
+                stats.matched += 1;
+                let info = FrameInfo {
+                    file: ps.file.as_deref(),
+                    frame: f.number,
+                    ts_sec: f.ts_sec,
+                    ts_nsec: f.ts_nsec,
+                    ts_digits: f.ts_precision.decimal_digits(),
+                    relative: (ts_ns - *file_start) as f64 / 1e9,
+                    interface_id: f.interface_id,
+                    reassembled: false,
+                };
+                if let Some(mut view) = PacketView::new(&info, d, &mut addresses) {
+                    if ps.verbose {
+                        view = view.with_tree(d);
+                    }
+                    if ps.hex {
+                        view = view.with_hex();
+                    }
+                    let start = records.len();
+                    if view.write_json(records).is_ok() {
+                        records.push(b'\n');
+                        record_ends.push((i as u32, records.len()));
+                    } else {
+                        records.truncate(start);
                     }
                 }
             });
@@ -138,15 +198,33 @@ fn dissect_batches(
 /// analysis, in capture order.
 fn settle<W: Write>(p: &mut Processor, out: &mut Output<W>, done: &Dissected) -> anyhow::Result<()> {
     let mut observations = done.observations.iter().peekable();
+    let mut records = done.record_ends.iter().peekable();
+    let mut written = 0;
+    // The records of the frames before frame `i` of the batch.
+    let mut write_before = |i: u32, out: &mut Output<W>| -> io::Result<()> {
+        let mut n = 0;
+        let mut end = written;
+        while let Some(&(_, e)) = records.next_if(|(j, _)| *j < i) {
+            end = e;
+            n += 1;
+        }
+        if n > 0 {
+            out.rendered(&done.records[written..end], n)?;
+            written = end;
+        }
+        Ok(())
+    };
     for &i in &done.fragments {
         while let Some((j, o)) = observations.next_if(|(j, _)| *j < i) {
             p.feed(&done.batch.frame(*j as usize), o);
         }
+        write_before(i, out)?;
         p.frame(&done.batch.frame(i as usize), out)?;
     }
     for (j, o) in observations {
         p.feed(&done.batch.frame(*j as usize), o);
     }
+    write_before(u32::MAX, out)?;
     Ok(())
 }
 
@@ -166,7 +244,18 @@ fn dissect_in_parallel<R: io::Read + Send, W: Write>(
     let opts = p.opts.clone();
     let observe = p.analyzer.is_some();
     // The capture counters are shown with --summary only (--analyze alone shows the analysis).
-    let count = p.show.summary;
+    let count = p.show.summary || p.per_packet;
+    let print = p.per_packet.then(|| Printing {
+        filter: p.filter.clone(),
+        since: p.since,
+        until: p.until,
+        file: p.file.clone(),
+        verbose: p.show.verbose,
+        hex: p.show.hex,
+    });
+    // Printed records are about four times the size of their frames: smaller batches keep
+    // what is in flight about as large.
+    let batch_bytes = if print.is_some() { BATCH_BYTES / 4 } else { BATCH_BYTES };
     std::thread::scope(|scope| {
         let mut to = Vec::new();
         let mut from = Vec::new();
@@ -176,18 +265,24 @@ fn dissect_in_parallel<R: io::Read + Send, W: Write>(
             // (the analysis may be slower than the workers), about 3 * IN_FLIGHT MiB in all.
             let (tx, rx) = mpsc::sync_channel::<Dissected>(IN_FLIGHT / WORKERS - 1);
             let (rtx, rrx) = mpsc::sync_channel(IN_FLIGHT / WORKERS - 1);
-            let opts = &opts;
-            workers.push(scope.spawn(move || dissect_batches(rx, rtx, opts, count, observe)));
+            let (opts, print) = (&opts, print.as_ref());
+            workers.push(scope.spawn(move || dissect_batches(rx, rtx, opts, count, observe, print)));
             to.push(tx);
             from.push(rrx);
         }
         // Spent batches go back to the reader, buffers and all.
         let (spare_tx, spare_rx) = mpsc::channel::<Dissected>();
         let reading = scope.spawn(move || -> Result<(), capture::CaptureError> {
+            let mut file_start = None;
             for n in 0.. {
                 let mut work = spare_rx.try_recv().unwrap_or_default();
                 let batch = &mut work.batch;
-                let res = reader.next_batch(batch, BATCH_BYTES);
+                let res = reader.next_batch(batch, batch_bytes);
+                if let Some(f) = batch.iter().next() {
+                    file_start.get_or_insert(i128::from(f.ts_sec) * 1_000_000_000 + i128::from(f.ts_nsec));
+                }
+                work.file_start = file_start.unwrap_or(0);
+                let batch = &mut work.batch;
                 if let Some(last) = batch.len().checked_sub(1).map(|i| batch.frame(i)) {
                     progress.tick_batch(last.file_offset, last.number);
                 }
@@ -242,7 +337,7 @@ pub enum Flow {
 }
 
 /// The packet filters of `--type`, `--host`, `--port`, `--since/--until`.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Filter {
     types: Option<[bool; 8]>,
     hosts4: Vec<Ipv4Addr>,
@@ -338,6 +433,7 @@ pub struct Processor {
     file: Option<String>,
     file_start: Option<i128>,
     stopped: bool,
+    format: Format,
     addresses: AddressCache,
     analyzer: Option<Analyzer>,
     file_index: usize,
@@ -376,6 +472,7 @@ impl Processor {
             stats: CaptureStats::default(),
             per_packet: !show.summary && !show.analyze,
             header_done: format != Format::Table,
+            format,
             file: None,
             file_start: None,
             stopped: false,
@@ -396,14 +493,17 @@ impl Processor {
     /// True when the run only counts and analyses (`--summary` and/or `--analyze` without
     /// filters, time window, `--count` or output files): nothing depends on the order in which
     /// frames are dissected but IPv4 reassembly and the analysis, which take them in order.
+    ///
+    /// NDJSON records are the same whichever thread writes them: with `--format ndjson`
+    /// (and no `--count` or output files) the workers filter and render them, and they are
+    /// written here in capture order.
     fn order_free(&self) -> bool {
-        !self.per_packet
+        let counting = !self.per_packet && self.since.is_none() && self.until.is_none() && self.filter.is_empty();
+        let printing = self.per_packet && self.format == Format::Ndjson && self.analyzer.is_none();
+        (counting || printing)
             && self.write.is_none()
             && self.decap.is_none()
             && self.count.is_none()
-            && self.since.is_none()
-            && self.until.is_none()
-            && self.filter.is_empty()
             && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
     }
 

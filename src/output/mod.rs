@@ -147,6 +147,18 @@ impl<W: Write> Output<W> {
         Ok(())
     }
 
+    /// Writes `n` NDJSON records rendered elsewhere (each a line, as [`Output::record`] writes
+    /// them), for records made on other threads.
+    pub fn rendered(&mut self, lines: &[u8], n: u64) -> io::Result<()> {
+        debug_assert_eq!(self.format, Format::Ndjson);
+        self.w.write_all(lines)?;
+        self.count += n;
+        if self.flush_each {
+            self.w.flush()?;
+        }
+        Ok(())
+    }
+
     /// Ends the document (closes the JSON array) and flushes.
     pub fn finish(&mut self) -> io::Result<()> {
         if self.format == Format::Json && !self.document {
