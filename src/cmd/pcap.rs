@@ -302,10 +302,13 @@ fn dissect_in_parallel<R: io::Read + Send, W: Write>(
         });
         // Batches come back in the order they were dealt: worker 0, 1, 0, 1...
         let mut result = Ok(());
-        'batches: for n in 0.. {
-            let Ok(done) = from[n % WORKERS].recv() else { break 'batches };
-            if result.is_ok() {
-                result = settle(p, out, &done);
+        for n in 0.. {
+            let Ok(done) = from[n % WORKERS].recv() else { break };
+            result = settle(p, out, &done);
+            if result.is_err() {
+                // e.g. stdout closed: stop here; the workers and the reader stop when their
+                // next send finds no one listening
+                break;
             }
             let _ = spare_tx.send(done);
         }
