@@ -2,7 +2,10 @@
 //!
 //! [`Analyzer::observe`] takes one [`Dissection`] at a time (from a file or a live capture) and
 //! keeps state bounded by the number of clients, servers, relays and peers — never by the
-//! number of packets: every per-entity list is capped and says when it was cut.
+//! number of packets: every per-entity list is capped and says when it was cut. Frames may be
+//! dissected elsewhere (other threads): [`Observation::from_dissection`] keeps what the
+//! analysis needs of one, owned, and [`Analyzer::feed`] takes the observations in capture
+//! order.
 //! [`Analyzer::report`] may be called at any time and returns an [`AnalysisReport`] (JSON and
 //! tables, see [`report`]).
 //!
