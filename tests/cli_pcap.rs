@@ -424,8 +424,8 @@ fn summary_counts_match_per_packet_records() {
 /// `--summary`/`--analyze` without filters dissect on worker threads and hand the analysis
 /// each Teredo frame's observation in capture order; IPv4 fragments go back to the main
 /// thread in between. With a time window the same run goes frame by frame on one thread:
-/// both must give the same document. NDJSON records rendered by the workers must equal those
-/// of the frame-by-frame path (taken with `--count`). The input interleaves the lab captures (vantage copies,
+/// both must give the same document. Records rendered by the workers (NDJSON, table) must
+/// equal those of the frame-by-frame path (taken with `--count`). The input interleaves the lab captures (vantage copies,
 /// every process), fragmented Teredo datagrams and link types, repeated into several MiB so
 /// that it spans many batches.
 #[test]
@@ -496,19 +496,25 @@ fn analysis_in_parallel_equals_the_sequential_one() {
         assert_eq!(a[key], b[key], "{key} differs");
     }
     assert_eq!(a, b);
-    // NDJSON records: rendered by the workers without --count, in order with it.
-    for extra in [&[][..], &["-V", "-x"][..], &["--type", "bubble,data", "--host", "192.0.2.1"][..]] {
-        let mut args = vec!["pcap", "--format", "ndjson"];
+    // Records (NDJSON lines, table rows): rendered by the workers without --count, in order
+    // with it.
+    for extra in [
+        &["--format", "ndjson"][..],
+        &["--format", "ndjson", "-V", "-x"][..],
+        &["--format", "ndjson", "--type", "bubble,data", "--host", "192.0.2.1"][..],
+        &["--format", "table", "--color", "always", "-V"][..],
+    ] {
+        let mut args = vec!["pcap"];
         args.extend_from_slice(extra);
         args.push(file);
         let (code, parallel, err) = run(&args, b"");
         assert_eq!(code, 0, "{err}");
         let mut seq = args.clone();
-        seq.splice(3..3, ["--count", "999999999"]);
+        seq.splice(1..1, ["--count", "999999999"]);
         let (code, in_order, err) = run(&seq, b"");
         assert_eq!(code, 0, "{err}");
         assert!(parallel.lines().count() > 1000, "{extra:?}: {} records", parallel.lines().count());
-        assert!(parallel == in_order, "{extra:?}: NDJSON differs");
+        assert!(parallel == in_order, "{extra:?}: records differ");
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -89,8 +89,8 @@ struct Dissected {
     batch: FrameBatch,
     fragments: Vec<u32>,
     observations: Vec<(u32, Observation)>,
-    /// NDJSON records of the batch's matching Teredo frames, one line each, and where the
-    /// record of each such frame (index in the batch) ends.
+    /// The records of the batch's matching Teredo frames (NDJSON lines or table rows), and
+    /// where the record of each such frame (index in the batch) ends.
     records: Vec<u8>,
     record_ends: Vec<(u32, usize)>,
     /// Timestamp of the file's first frame, ns (for relative times).
@@ -106,6 +106,8 @@ struct Printing {
     file: Option<String>,
     verbose: bool,
     hex: bool,
+    /// Table rows (with or without colour) instead of NDJSON lines.
+    table: Option<bool>,
 }
 
 /// A worker: dissects every frame of the batches it is sent and, with `count`, counts it,
@@ -178,8 +180,11 @@ fn dissect_batches(
                         view = view.with_hex();
                     }
                     let start = records.len();
-                    if view.write_json(records).is_ok() {
-                        records.push(b'\n');
+                    let written = match ps.table {
+                        Some(color) => view.write_table(records, color),
+                        None => view.write_json(records).map(|()| records.push(b'\n')),
+                    };
+                    if written.is_ok() {
                         record_ends.push((i as u32, records.len()));
                     } else {
                         records.truncate(start);
@@ -197,11 +202,13 @@ fn dissect_batches(
 /// Hands a dissected batch's IPv4 fragments to the processor and its observations to the
 /// analysis, in capture order.
 fn settle<W: Write>(p: &mut Processor, out: &mut Output<W>, done: &Dissected) -> anyhow::Result<()> {
+    // Relative times count from the file's first frame, which the reader saw.
+    p.file_start.get_or_insert(done.file_start);
     let mut observations = done.observations.iter().peekable();
     let mut records = done.record_ends.iter().peekable();
     let mut written = 0;
     // The records of the frames before frame `i` of the batch.
-    let mut write_before = |i: u32, out: &mut Output<W>| -> io::Result<()> {
+    let mut write_before = |i: u32, p: &mut Processor, out: &mut Output<W>| -> io::Result<()> {
         let mut n = 0;
         let mut end = written;
         while let Some(&(_, e)) = records.next_if(|(j, _)| *j < i) {
@@ -209,6 +216,7 @@ fn settle<W: Write>(p: &mut Processor, out: &mut Output<W>, done: &Dissected) ->
             n += 1;
         }
         if n > 0 {
+            p.table_header(out)?;
             out.rendered(&done.records[written..end], n)?;
             written = end;
         }
@@ -218,13 +226,13 @@ fn settle<W: Write>(p: &mut Processor, out: &mut Output<W>, done: &Dissected) ->
         while let Some((j, o)) = observations.next_if(|(j, _)| *j < i) {
             p.feed(&done.batch.frame(*j as usize), o);
         }
-        write_before(i, out)?;
+        write_before(i, p, out)?;
         p.frame(&done.batch.frame(i as usize), out)?;
     }
     for (j, o) in observations {
         p.feed(&done.batch.frame(*j as usize), o);
     }
-    write_before(u32::MAX, out)?;
+    write_before(u32::MAX, p, out)?;
     Ok(())
 }
 
@@ -252,6 +260,7 @@ fn dissect_in_parallel<R: io::Read + Send, W: Write>(
         file: p.file.clone(),
         verbose: p.show.verbose,
         hex: p.show.hex,
+        table: (p.format == Format::Table).then(|| out.color()),
     });
     // Printed records are about four times the size of their frames: smaller batches keep
     // what is in flight about as large.
@@ -497,12 +506,12 @@ impl Processor {
     /// filters, time window, `--count` or output files): nothing depends on the order in which
     /// frames are dissected but IPv4 reassembly and the analysis, which take them in order.
     ///
-    /// NDJSON records are the same whichever thread writes them: with `--format ndjson`
-    /// (and no `--count` or output files) the workers filter and render them, and they are
-    /// written here in capture order.
+    /// Records (NDJSON lines, table rows) are the same whichever thread renders them: without
+    /// `--count` or output files the workers filter and render them, and they are written
+    /// here in capture order. (`--format json` is one pretty document: it stays here.)
     fn order_free(&self) -> bool {
         let counting = !self.per_packet && self.since.is_none() && self.until.is_none() && self.filter.is_empty();
-        let printing = self.per_packet && self.format == Format::Ndjson && self.analyzer.is_none();
+        let printing = self.per_packet && self.format != Format::Json && self.analyzer.is_none();
         (counting || printing)
             && self.write.is_none()
             && self.decap.is_none()
@@ -519,6 +528,16 @@ impl Processor {
     #[cfg(feature = "live")]
     pub fn analyzer(&self) -> Option<&Analyzer> {
         self.analyzer.as_ref()
+    }
+
+    /// The table's header line, before the first row (once).
+    fn table_header<W: Write>(&mut self, out: &mut Output<W>) -> io::Result<()> {
+        if !self.header_done {
+            let header = table_header(out.color());
+            writeln!(out.writer(), "{header}")?;
+            self.header_done = true;
+        }
+        Ok(())
     }
 
     /// Hands a Teredo frame dissected elsewhere to the analysis (see [`dissect_in_parallel`]).
@@ -628,11 +647,7 @@ impl Processor {
             }
         }
         if self.per_packet {
-            if !self.header_done {
-                let header = table_header(out.color());
-                writeln!(out.writer(), "{header}")?;
-                self.header_done = true;
-            }
+            self.table_header(out)?;
             if let Some(mut view) = PacketView::new(info, d, &mut self.addresses) {
                 if self.show.verbose {
                     view = view.with_tree(d);

@@ -147,10 +147,10 @@ impl<W: Write> Output<W> {
         Ok(())
     }
 
-    /// Writes `n` NDJSON records rendered elsewhere (each a line, as [`Output::record`] writes
-    /// them), for records made on other threads.
+    /// Writes `n` records rendered elsewhere (NDJSON lines or table rows, as
+    /// [`Output::record`] writes them), for records made on other threads.
     pub fn rendered(&mut self, lines: &[u8], n: u64) -> io::Result<()> {
-        debug_assert_eq!(self.format, Format::Ndjson);
+        debug_assert_ne!(self.format, Format::Json);
         self.w.write_all(lines)?;
         self.count += n;
         if self.flush_each {
