@@ -97,7 +97,8 @@ struct Dissected {
     file_start: i128,
 }
 
-/// What a worker needs to print NDJSON records itself (see [`Processor::order_free`]).
+/// What a worker needs to filter and render records itself, NDJSON lines or table rows (see
+/// [`Processor::order_free`]).
 #[derive(Clone)]
 struct Printing {
     filter: Filter,
@@ -112,7 +113,8 @@ struct Printing {
 
 /// A worker: dissects every frame of the batches it is sent and, with `count`, counts it,
 /// except IPv4 fragments, whose indexes go back with the batch. With `observe`, it also
-/// extracts what the analysis needs of each Teredo frame.
+/// extracts what the analysis needs of each Teredo frame; with `print`, it renders the
+/// record of each matching one.
 fn dissect_batches(
     rx: mpsc::Receiver<Dissected>,
     tx: mpsc::SyncSender<Dissected>,
