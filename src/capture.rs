@@ -205,19 +205,11 @@ pub struct FrameBatch {
     frames: Vec<BatchFrame>,
 }
 
-/// A frame's record fields in a [`FrameBatch`].
+/// A frame's number and record fields in a [`FrameBatch`].
 #[derive(Debug, Clone, Copy)]
 struct BatchFrame {
     number: u64,
-    ts_sec: i64,
-    ts_nsec: u32,
-    ts_precision: TsPrecision,
-    linktype: u32,
-    interface_id: u32,
-    origlen: u32,
-    len: u32,
-    start: usize,
-    file_offset: u64,
+    meta: Meta,
 }
 
 impl FrameBatch {
@@ -234,18 +226,7 @@ impl FrameBatch {
     /// Frame `i` (0-based within the batch); panics when `i >= len()`.
     pub fn frame(&self, i: usize) -> Frame<'_> {
         let h = &self.frames[i];
-        Frame {
-            number: h.number,
-            ts_sec: h.ts_sec,
-            ts_nsec: h.ts_nsec,
-            ts_precision: h.ts_precision,
-            linktype: h.linktype,
-            interface_id: h.interface_id,
-            caplen: h.len,
-            origlen: h.origlen,
-            data: &self.data[h.start..h.start + h.len as usize],
-            file_offset: h.file_offset,
-        }
+        h.meta.frame(h.number, &self.data)
     }
 
     /// The frames in order.
@@ -359,6 +340,8 @@ struct Iface {
     global: usize,
 }
 
+/// A packet record's fields, its bytes being `buf[start..start + len]`.
+#[derive(Debug, Clone, Copy)]
 struct Meta {
     ts_sec: i64,
     ts_nsec: u32,
@@ -369,6 +352,24 @@ struct Meta {
     start: usize,
     len: usize,
     offset: u64,
+}
+
+impl Meta {
+    /// Frame `number`, its bytes in `buf`.
+    fn frame(self, number: u64, buf: &[u8]) -> Frame<'_> {
+        Frame {
+            number,
+            ts_sec: self.ts_sec,
+            ts_nsec: self.ts_nsec,
+            ts_precision: self.precision,
+            linktype: self.linktype,
+            interface_id: self.interface_id,
+            caplen: self.len as u32,
+            origlen: self.origlen,
+            data: &buf[self.start..self.start + self.len],
+            file_offset: self.offset,
+        }
+    }
 }
 
 /// Streaming reader of pcap / pcapng / gzip captures. See the [module docs](self).
@@ -671,22 +672,10 @@ impl<R: Read> CaptureReader<R> {
     ///
     /// The frame borrows the reader's buffer, so it must be dropped before the next call.
     pub fn next_frame(&mut self) -> Option<Result<Frame<'_>, CaptureError>> {
-        let m = match self.advance()? {
-            Ok(m) => m,
-            Err(e) => return Some(Err(e)),
-        };
-        Some(Ok(Frame {
-            number: self.frames,
-            ts_sec: m.ts_sec,
-            ts_nsec: m.ts_nsec,
-            ts_precision: m.precision,
-            linktype: m.linktype,
-            interface_id: m.interface_id,
-            caplen: m.len as u32,
-            origlen: m.origlen,
-            data: &self.buf[m.start..m.start + m.len],
-            file_offset: m.offset,
-        }))
+        match self.advance()? {
+            Ok(m) => Some(Ok(m.frame(self.frames, &self.buf))),
+            Err(e) => Some(Err(e)),
+        }
     }
 
     /// The next packet record's metadata, its bytes being `buf[start..start + len]`.
@@ -750,29 +739,15 @@ impl<R: Read> CaptureReader<R> {
     /// does for one, without its general path). Stops at a record that is not whole or
     /// claims too much, which `advance_pcap` then reads or reports.
     fn take_buffered_pcap(&mut self, frames: &mut Vec<BatchFrame>) {
-        let (be, max, iface) = (self.big_endian, self.pcap_max_caplen, self.pcap_iface);
         let (mut at, end) = (self.start, self.end);
         let mut n = 0;
         while end - at >= 16 {
-            let h = &self.buf[at..at + 16];
-            let caplen = rd32(h, 8, be);
-            if caplen > max || end - at - 16 < caplen as usize {
+            let caplen = rd32(&self.buf, at + 8, self.big_endian);
+            if caplen > self.pcap_max_caplen || end - at - 16 < caplen as usize {
                 break;
             }
-            let (ts_sec, ts_nsec) = pcap_ts(rd32(h, 0, be), rd32(h, 4, be), iface.precision);
             n += 1;
-            frames.push(BatchFrame {
-                number: self.frames + n,
-                ts_sec,
-                ts_nsec,
-                ts_precision: iface.precision,
-                linktype: iface.linktype,
-                interface_id: 0,
-                origlen: rd32(h, 12, be),
-                len: caplen,
-                start: at + 16,
-                file_offset: self.base + at as u64,
-            });
+            frames.push(BatchFrame { number: self.frames + n, meta: self.pcap_meta(at) });
             at += 16 + caplen as usize;
         }
         self.frames += n;
@@ -807,18 +782,7 @@ impl<R: Read> CaptureReader<R> {
                     result = Err(e);
                     break;
                 }
-                Some(Ok(m)) => batch.frames.push(BatchFrame {
-                    number: self.frames,
-                    ts_sec: m.ts_sec,
-                    ts_nsec: m.ts_nsec,
-                    ts_precision: m.precision,
-                    linktype: m.linktype,
-                    interface_id: m.interface_id,
-                    origlen: m.origlen,
-                    start: m.start,
-                    len: m.len as u32,
-                    file_offset: m.offset,
-                }),
+                Some(Ok(meta)) => batch.frames.push(BatchFrame { number: self.frames, meta }),
             }
         }
         if !batch.frames.is_empty() {
@@ -964,12 +928,7 @@ impl<R: Read> CaptureReader<R> {
             }
             return Err(self.truncated_header(REC, 16));
         }
-        let be = self.big_endian;
-        let h = &self.buf[self.start..self.start + 16];
-        let ts_sec = rd32(h, 0, be);
-        let ts_frac = rd32(h, 4, be);
-        let caplen = rd32(h, 8, be);
-        let origlen = rd32(h, 12, be);
+        let caplen = rd32(&self.buf, self.start + 8, self.big_endian);
         if caplen > self.pcap_max_caplen {
             return Err(self.too_large(REC, u64::from(caplen), u64::from(self.pcap_max_caplen)));
         }
@@ -977,22 +936,30 @@ impl<R: Read> CaptureReader<R> {
         if self.avail() < total && !self.fill(total).map_err(|e| self.io_err(e))? {
             return Err(self.truncated_data(REC, total));
         }
-        let iface = &self.pcap_iface;
-        let (ts_sec, ts_nsec) = pcap_ts(ts_sec, ts_frac, iface.precision);
-        let meta = Meta {
+        let meta = self.pcap_meta(self.start);
+        self.all_ifaces[0].frames += 1;
+        self.start += total;
+        Ok(Some(meta))
+    }
+
+    /// The pcap record whose 16-byte header is at `buf[at..]`, its data following (checked by
+    /// the caller).
+    #[inline]
+    fn pcap_meta(&self, at: usize) -> Meta {
+        let (be, iface) = (self.big_endian, &self.pcap_iface);
+        let h = &self.buf[at..at + 16];
+        let (ts_sec, ts_nsec) = pcap_ts(rd32(h, 0, be), rd32(h, 4, be), iface.precision);
+        Meta {
             ts_sec,
             ts_nsec,
             precision: iface.precision,
             linktype: iface.linktype,
             interface_id: 0,
-            origlen,
-            start: self.start + 16,
-            len: caplen as usize,
-            offset: self.offset(),
-        };
-        self.all_ifaces[0].frames += 1;
-        self.start += total;
-        Ok(Some(meta))
+            origlen: rd32(h, 12, be),
+            start: at + 16,
+            len: rd32(h, 8, be) as usize,
+            offset: self.base + at as u64,
+        }
     }
 
     fn advance_pcapng(&mut self) -> Result<Option<Meta>, CaptureError> {

@@ -21,25 +21,29 @@ struct Owned {
     offset: u64,
 }
 
+impl Owned {
+    fn of(f: &capture::Frame<'_>) -> Owned {
+        assert_eq!(f.caplen as usize, f.data.len());
+        Owned {
+            number: f.number,
+            ts_sec: f.ts_sec,
+            ts_nsec: f.ts_nsec,
+            precision: f.ts_precision,
+            linktype: f.linktype,
+            interface_id: f.interface_id,
+            caplen: f.caplen,
+            origlen: f.origlen,
+            data: f.data.to_vec(),
+            offset: f.file_offset,
+        }
+    }
+}
+
 fn read_all<R: Read>(mut r: CaptureReader<R>) -> (Vec<Owned>, Option<CaptureError>) {
     let mut out = Vec::new();
     while let Some(res) = r.next_frame() {
         match res {
-            Ok(f) => {
-                assert_eq!(f.caplen as usize, f.data.len());
-                out.push(Owned {
-                    number: f.number,
-                    ts_sec: f.ts_sec,
-                    ts_nsec: f.ts_nsec,
-                    precision: f.ts_precision,
-                    linktype: f.linktype,
-                    interface_id: f.interface_id,
-                    caplen: f.caplen,
-                    origlen: f.origlen,
-                    data: f.data.to_vec(),
-                    offset: f.file_offset,
-                })
-            }
+            Ok(f) => out.push(Owned::of(&f)),
             Err(e) => {
                 assert!(r.next_frame().is_none(), "reader must end after an error");
                 return (out, Some(e));
@@ -906,21 +910,7 @@ fn read_batched<R: Read>(mut r: CaptureReader<R>, buffer_bytes: usize) -> (Vec<O
     let mut batch = capture::FrameBatch::default();
     loop {
         let res = r.next_batch(&mut batch, buffer_bytes);
-        for f in batch.iter() {
-            assert_eq!(f.caplen as usize, f.data.len());
-            out.push(Owned {
-                number: f.number,
-                ts_sec: f.ts_sec,
-                ts_nsec: f.ts_nsec,
-                precision: f.ts_precision,
-                linktype: f.linktype,
-                interface_id: f.interface_id,
-                caplen: f.caplen,
-                origlen: f.origlen,
-                data: f.data.to_vec(),
-                offset: f.file_offset,
-            });
-        }
+        out.extend(batch.iter().map(|f| Owned::of(&f)));
         match res {
             Ok(true) => {}
             Ok(false) => return (out, None),
