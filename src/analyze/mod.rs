@@ -525,8 +525,8 @@ pub struct Observation {
     ra_prefix: Option<Ipv6Addr>,
     /// The inner source and destination as Teredo addresses (not for link-local ones).
     tao: [Option<TeredoAddress>; 2],
-    /// The inner source and destination Teredo addresses may be anomalous (see `address_checks`).
-    suspect: [bool; 2],
+    /// What is off about the inner source and destination Teredo addresses.
+    findings: [AddressFindings; 2],
     /// The inner source and destination are native IPv6 (global, not Teredo): IPv6-only hosts.
     native: [bool; 2],
 }
@@ -547,7 +547,7 @@ impl Observation {
             origin: None,
             ra_prefix: None,
             tao: [None; 2],
-            suspect: [false; 2],
+            findings: [AddressFindings::default(); 2],
             native: [false; 2],
         };
         let Some(t) = d.teredo.as_ref() else { return o };
@@ -558,8 +558,9 @@ impl Observation {
         if let Some((src, dst)) = o.ipv6 {
             for (i, a) in [src, dst].iter().enumerate() {
                 o.tao[i] = teredo_of(a);
-                o.suspect[i] = o.tao[i].as_ref().is_some_and(address_suspect);
-                o.native[i] = o.tao[i].is_none() && is_native(a);
+                o.findings[i] = o.tao[i].as_ref().map(AddressFindings::of).unwrap_or_default();
+                // native: global unicast and not Teredo (`tao` is None for link-local too)
+                o.native[i] = o.tao[i].is_none() && !is_link_local(a) && !a.is_multicast() && !a.is_unspecified();
             }
         }
         o.auth = t.auth.map(|a| AuthFields { nonce: a.nonce, confirmation: a.confirmation });
@@ -655,17 +656,20 @@ fn ip_key(s: Sock) -> u64 {
     (u64::from(u32::from(s.ip)) << 16) | u64::from(s.port)
 }
 
+const K0: u64 = 0x243f_6a88_85a3_08d3;
+const K1: u64 = 0x1319_8a2e_0370_7344;
+
+/// The folded 128-bit product of `x` and `y`: the mixing step of the hashes below.
+fn fold(x: u64, y: u64) -> u64 {
+    let p = u128::from(x) * u128::from(y);
+    (p as u64) ^ ((p >> 64) as u64)
+}
+
 /// A 64-bit hash of a packet's bytes for de-duplication: 16 bytes per multiply-fold step
 /// (the folded 128-bit product of foldhash and wyhash), the length mixed in first. Not
 /// keyed: a collision only merges two packets that also share length, outer endpoints and
 /// the de-duplication window.
 fn payload_hash(b: &[u8]) -> u64 {
-    const K0: u64 = 0x243f_6a88_85a3_08d3;
-    const K1: u64 = 0x1319_8a2e_0370_7344;
-    fn fold(x: u64, y: u64) -> u64 {
-        let p = u128::from(x) * u128::from(y);
-        (p as u64) ^ ((p >> 64) as u64)
-    }
     let word = |c: &[u8]| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
     let mut h = fold(b.len() as u64 ^ K0, K1);
     let mut chunks = b.chunks_exact(16);
@@ -681,17 +685,20 @@ fn payload_hash(b: &[u8]) -> u64 {
     h
 }
 
+/// True the first time `key` is seen: things beyond a cap are counted once each. `seen` keeps
+/// up to [`PEER_SET_CAP`] keys; beyond that, a key it does not hold counts as new.
+fn first_time<K: std::hash::Hash + Eq>(seen: &mut HashSet<K>, key: K) -> bool {
+    if seen.len() < PEER_SET_CAP {
+        seen.insert(key)
+    } else {
+        !seen.contains(&key)
+    }
+}
+
 /// A 64-bit fingerprint of (a small key, an IPv6 address).
 fn pair_fingerprint(k: u64, a: Ipv6Addr) -> u64 {
     let v = u128::from(a);
-    let fold = |x: u64, y: u64| {
-        let p = u128::from(x) * u128::from(y);
-        (p as u64) ^ ((p >> 64) as u64)
-    };
-    fold(
-        fold(k ^ 0x243f_6a88_85a3_08d3, (v as u64) ^ 0x1319_8a2e_0370_7344) ^ ((v >> 64) as u64),
-        0x9e37_79b9_7f4a_7c15,
-    )
+    fold(fold(k ^ K0, (v as u64) ^ K1) ^ ((v >> 64) as u64), 0x9e37_79b9_7f4a_7c15)
 }
 
 fn is_link_local(a: &Ipv6Addr) -> bool {
@@ -705,18 +712,32 @@ fn teredo_of(a: &Ipv6Addr) -> Option<TeredoAddress> {
     TeredoAddress::decode(*a)
 }
 
-/// True when [`Analyzer::address_checks`] may find something in `a`.
-fn address_suspect(a: &TeredoAddress) -> bool {
-    a.prefix == TeredoPrefix::Legacy
-        || non_global(a.server).is_some()
-        || non_global(a.mapped_address).is_some()
-        || a.flags.reserved()
-        || a.flags.u()
-        || a.flags.g()
+/// What is off about a Teredo address, each an anomaly of [`Analyzer::address_checks`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct AddressFindings {
+    /// The legacy prefix 3ffe:831f::/32 (RFC 4380 §2.6 assigns 2001:0::/32).
+    legacy: bool,
+    /// A server address that is not global unicast (RFC 4380 §5.2).
+    server: Option<Ipv4Scope>,
+    /// A mapped address that is not global unicast.
+    mapped: Option<Ipv4Scope>,
+    /// The R bit (RFC 5991 §3.1) or the U/G bits (RFC 4380 §4) set.
+    flags: bool,
 }
 
-fn is_native(a: &Ipv6Addr) -> bool {
-    !is_link_local(a) && !a.is_multicast() && !a.is_unspecified() && TeredoAddress::decode(*a).is_none()
+impl AddressFindings {
+    fn of(a: &TeredoAddress) -> Self {
+        AddressFindings {
+            legacy: a.prefix == TeredoPrefix::Legacy,
+            server: non_global(a.server),
+            mapped: non_global(a.mapped_address),
+            flags: a.flags.reserved() || a.flags.u() || a.flags.g(),
+        }
+    }
+
+    fn any(&self) -> bool {
+        self.legacy || self.server.is_some() || self.mapped.is_some() || self.flags
+    }
 }
 
 /// A non-global IPv4 address worth an anomaly: documentation and benchmarking ranges count as
@@ -828,14 +849,9 @@ impl Analyzer {
 
         // endpoints: who sends, who receives
         let [s_tao, d_tao] = o.tao;
-        if o.suspect[0] {
-            if let Some(a) = &s_tao {
-                self.address_checks(meta, a);
-            }
-        }
-        if o.suspect[1] {
-            if let Some(a) = &d_tao {
-                self.address_checks(meta, a);
+        for (a, f) in [(s_tao, o.findings[0]), (d_tao, o.findings[1])] {
+            if let (Some(a), true) = (a, f.any()) {
+                self.address_checks(meta, &a, f);
             }
         }
         let multicast = dst.ip.is_multicast();
@@ -1011,12 +1027,7 @@ impl Analyzer {
             return Some(c);
         }
         if self.clients.len() >= self.opts.max_clients {
-            // counted once per mapping
-            if self.clients_not_tracked.len() < PEER_SET_CAP {
-                if self.clients_not_tracked.insert(mapping) {
-                    self.clients_dropped += 1;
-                }
-            } else if !self.clients_not_tracked.contains(&mapping) {
+            if first_time(&mut self.clients_not_tracked, mapping) {
                 self.clients_dropped += 1;
             }
             return None;
@@ -1080,11 +1091,7 @@ impl Analyzer {
     /// counts it as not kept, once per `key` (its kind and identity), and returns `None`.
     fn new_proc(&mut self, key: (u8, u64, u128), p: Proc) -> Option<ProcId> {
         if self.procs.len() >= self.opts.max_processes {
-            if self.procs_not_kept.len() < PEER_SET_CAP {
-                if self.procs_not_kept.insert(key) {
-                    self.procs_dropped += 1;
-                }
-            } else if !self.procs_not_kept.contains(&key) {
+            if first_time(&mut self.procs_not_kept, key) {
                 self.procs_dropped += 1;
             }
             return None;
@@ -1110,30 +1117,27 @@ impl Analyzer {
         self.anomaly_index.insert(key, self.anomalies.len() - 1);
     }
 
-    fn address_checks(&mut self, m: &FrameMeta, a: &TeredoAddress) {
-        let key = u128::from(a.encode()) as u64 ^ (u128::from(a.encode()) >> 64) as u64;
-        if a.prefix == TeredoPrefix::Legacy {
-            let s = a.encode();
+    fn address_checks(&mut self, m: &FrameMeta, a: &TeredoAddress, f: AddressFindings) {
+        let s = a.encode();
+        let key = u128::from(s) as u64 ^ (u128::from(s) >> 64) as u64;
+        if f.legacy {
             self.anomaly((1, key, 0), "legacy-prefix", m, || {
                 format!("{s} uses the legacy Teredo prefix 3ffe:831f::/32 (Windows XP/Server 2003 before MS06-064); RFC 4380 §2.6 assigns 2001:0::/32")
             });
         }
-        if let Some(sc) = non_global(a.server) {
-            let s = a.encode();
+        if let Some(sc) = f.server {
             let srv = a.server;
             self.anomaly((2, key, 0), "non-global-server", m, || {
                 format!("{s} names server {srv}, which is not global unicast ({}): RFC 4380 §5.2 requires a global server address", sc.describe())
             });
         }
-        if let Some(sc) = non_global(a.mapped_address) {
-            let s = a.encode();
+        if let Some(sc) = f.mapped {
             let ma = a.mapped_address;
             self.anomaly((3, key, 0), "non-global-mapped-address", m, || {
                 format!("{s} embeds mapped address {ma}, which is not global unicast ({}): the server saw a private source or the address is forged", sc.describe())
             });
         }
-        if a.flags.reserved() || a.flags.u() || a.flags.g() {
-            let s = a.encode();
+        if f.flags {
             let f = a.flags.0;
             self.anomaly((4, key, 0), "rfc5991-flags", m, || {
                 format!("{s} has flags 0x{f:04x}: RFC 5991 §3.1 wants the R bit (0x4000) zero and RFC 4380 §4 the U/G bits (0x0300) zero")
