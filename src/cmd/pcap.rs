@@ -155,32 +155,12 @@ fn dissect_batches(
                 };
                 // As `Processor::packet` does for one frame, the record as `Output::record`
                 // writes it.
-                let ts_ns = i128::from(f.ts_sec) * 1_000_000_000 + i128::from(f.ts_nsec);
-                if d.teredo.is_none()
-                    || ps.since.is_some_and(|s| ts_ns < s)
-                    || ps.until.is_some_and(|u| ts_ns > u)
-                    || !ps.filter.matches(d)
-                {
+                let info = frame_info(ps.file.as_deref(), &f, *file_start);
+                if d.teredo.is_none() || !in_window(ps.since, ps.until, &f) || !ps.filter.matches(d) {
                     return;
                 }
                 stats.matched += 1;
-                let info = FrameInfo {
-                    file: ps.file.as_deref(),
-                    frame: f.number,
-                    ts_sec: f.ts_sec,
-                    ts_nsec: f.ts_nsec,
-                    ts_digits: f.ts_precision.decimal_digits(),
-                    relative: (ts_ns - *file_start) as f64 / 1e9,
-                    interface_id: f.interface_id,
-                    reassembled: false,
-                };
-                if let Some(mut view) = PacketView::new(&info, d, &mut addresses) {
-                    if ps.verbose {
-                        view = view.with_tree(d);
-                    }
-                    if ps.hex {
-                        view = view.with_hex();
-                    }
+                if let Some(view) = packet_view(&info, d, &mut addresses, ps.verbose, ps.hex) {
                     let start = records.len();
                     let written = match ps.table {
                         Some(color) => view.write_table(records, color),
@@ -287,17 +267,16 @@ fn dissect_in_parallel<R: io::Read + Send, W: Write>(
             let mut file_start = None;
             for n in 0.. {
                 let mut work = spare_rx.try_recv().unwrap_or_default();
-                let batch = &mut work.batch;
-                let res = reader.next_batch(batch, batch_bytes);
-                if let Some(f) = batch.iter().next() {
-                    file_start.get_or_insert(i128::from(f.ts_sec) * 1_000_000_000 + i128::from(f.ts_nsec));
+                let res = reader.next_batch(&mut work.batch, batch_bytes);
+                let batch = &work.batch;
+                if let Some(first) = batch.iter().next() {
+                    file_start.get_or_insert(frame_ns(&first));
                 }
-                work.file_start = file_start.unwrap_or(0);
-                let batch = &mut work.batch;
                 if let Some(last) = batch.len().checked_sub(1).map(|i| batch.frame(i)) {
                     progress.tick_batch(last.file_offset, last.number);
                 }
-                if !batch.is_empty() && to[n % WORKERS].send(work).is_err() {
+                work.file_start = file_start.unwrap_or(0);
+                if !work.batch.is_empty() && to[n % WORKERS].send(work).is_err() {
                     return Ok(()); // the main thread stopped: its error says why
                 }
                 match res {
@@ -341,6 +320,49 @@ fn dissect_in_parallel<R: io::Read + Send, W: Write>(
             }
         }
     })
+}
+
+/// A frame's timestamp, ns since the epoch.
+fn frame_ns(f: &Frame<'_>) -> i128 {
+    i128::from(f.ts_sec) * 1_000_000_000 + i128::from(f.ts_nsec)
+}
+
+/// Whether the frame is inside `--since`/`--until`.
+fn in_window(since: Option<i128>, until: Option<i128>, f: &Frame<'_>) -> bool {
+    let ts = frame_ns(f);
+    since.is_none_or(|s| ts >= s) && until.is_none_or(|u| ts <= u)
+}
+
+/// What a printed packet shows of its frame; `file_start` is the file's first timestamp, ns.
+fn frame_info<'a>(file: Option<&'a str>, f: &Frame<'_>, file_start: i128) -> FrameInfo<'a> {
+    FrameInfo {
+        file,
+        frame: f.number,
+        ts_sec: f.ts_sec,
+        ts_nsec: f.ts_nsec,
+        ts_digits: f.ts_precision.decimal_digits(),
+        relative: (frame_ns(f) - file_start) as f64 / 1e9,
+        interface_id: f.interface_id,
+        reassembled: false,
+    }
+}
+
+/// The record of a printed packet, with the `-V` tree and the `-x` dump when asked for.
+fn packet_view<'a>(
+    info: &FrameInfo<'a>,
+    d: &Dissection<'a>,
+    addresses: &mut AddressCache,
+    verbose: bool,
+    hex: bool,
+) -> Option<PacketView<'a>> {
+    let mut view = PacketView::new(info, d, addresses)?;
+    if verbose {
+        view = view.with_tree(d);
+    }
+    if hex {
+        view = view.with_hex();
+    }
+    Some(view)
 }
 
 /// Whether to go on reading.
@@ -562,21 +584,11 @@ impl Processor {
         if self.stopped {
             return Ok(Flow::Stop);
         }
-        let digits = f.ts_precision.decimal_digits();
-        self.stats.frame(f.linktype, f.caplen, f.origlen, f.ts_sec, f.ts_nsec, digits);
-        let ts_ns = i128::from(f.ts_sec) * 1_000_000_000 + i128::from(f.ts_nsec);
+        self.stats.frame(f.linktype, f.caplen, f.origlen, f.ts_sec, f.ts_nsec, f.ts_precision.decimal_digits());
+        let ts_ns = frame_ns(f);
         let start = *self.file_start.get_or_insert(ts_ns);
         let d = dissect_frame(f.data, f.origlen as usize, f.linktype, &self.opts);
-        let mut info = FrameInfo {
-            file,
-            frame: f.number,
-            ts_sec: f.ts_sec,
-            ts_nsec: f.ts_nsec,
-            ts_digits: digits,
-            relative: (ts_ns - start) as f64 / 1e9,
-            interface_id: f.interface_id,
-            reassembled: false,
-        };
+        let mut info = frame_info(file, f, start);
         // An IPv4 fragment: keep it until the datagram is whole, then
         // dissect the datagram as if it had come in one frame.
         if let Some(ip) = d.ipv4.as_ref().filter(|ip| ip.is_fragment() && !d.quoted) {
@@ -588,7 +600,7 @@ impl Processor {
                     self.stats.reassembled += 1;
                     let whole = dissect_ipv4_datagram(&datagram, 0, &self.opts);
                     info.reassembled = true;
-                    return self.packet(f, &info, ts_ns, &whole, out);
+                    return self.packet(f, &info, &whole, out);
                 }
                 ReassemblyOutcome::Overlap | ReassemblyOutcome::Dropped(_) => {
                     self.stats.fragments_dropped += 1;
@@ -609,19 +621,18 @@ impl Processor {
             }
             return Ok(Flow::Continue);
         }
-        self.packet(f, &info, ts_ns, &d, out)
+        self.packet(f, &info, &d, out)
     }
 
     fn packet<W: Write>(
         &mut self,
         f: &Frame<'_>,
         info: &FrameInfo<'_>,
-        ts_ns: i128,
         d: &Dissection<'_>,
         out: &mut Output<W>,
     ) -> anyhow::Result<Flow> {
         self.stats.dissection(d);
-        if d.teredo.is_none() || self.since.is_some_and(|s| ts_ns < s) || self.until.is_some_and(|u| ts_ns > u) {
+        if d.teredo.is_none() || !in_window(self.since, self.until, f) {
             return Ok(Flow::Continue);
         }
         if let Some(a) = self.analyzer.as_mut() {
@@ -650,13 +661,7 @@ impl Processor {
         }
         if self.per_packet {
             self.table_header(out)?;
-            if let Some(mut view) = PacketView::new(info, d, &mut self.addresses) {
-                if self.show.verbose {
-                    view = view.with_tree(d);
-                }
-                if self.show.hex {
-                    view = view.with_hex();
-                }
+            if let Some(view) = packet_view(info, d, &mut self.addresses, self.show.verbose, self.show.hex) {
                 out.record(&view)?;
             }
         }
