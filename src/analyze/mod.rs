@@ -26,6 +26,8 @@
 //! destination is counted once. Copies taken inside and outside a NAT differ in one outer
 //! endpoint only, so they are merged too, and the translation is remembered.
 
+mod pairs;
+mod prefetch;
 pub mod report;
 
 use crate::addr::{ipv4_scope, Ipv4Scope, TeredoAddress, TeredoPrefix};
@@ -35,6 +37,7 @@ use crate::wire::udp::TEREDO_PORT;
 // The tables are keyed by addresses and nonces from untrusted captures: foldhash is
 // several times faster than SipHash and still seeded per process against collision floods.
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use pairs::{pair_key, PairTable, NOT_KEPT, NO_BUBBLES, NO_PROC};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 pub use report::AnalysisReport;
@@ -161,6 +164,13 @@ impl std::hash::Hash for Sock {
     }
 }
 
+impl Mapping {
+    /// The mapping a Teredo address embeds: its server, mapped address and port.
+    fn of(a: &TeredoAddress) -> Mapping {
+        Mapping { server: a.server, mapped: Sock { ip: a.mapped_address, port: a.mapped_port } }
+    }
+}
+
 impl std::hash::Hash for Mapping {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         state.write_u64(u64::from(u32::from(self.server)) << 16 ^ ip_key(self.mapped).rotate_left(24));
@@ -227,12 +237,6 @@ impl Outcome {
 
 type ClientId = u32;
 type ProcId = usize;
-
-/// In `peer_set`: the pair sent no bubble yet.
-const NO_BUBBLES: u32 = u32::MAX;
-
-/// In `host_procs`: the process was not kept (beyond [`AnalyzeOptions::max_processes`]).
-const NOT_KEPT: ProcId = usize::MAX;
 
 /// One step of a process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -367,6 +371,8 @@ pub(crate) struct Client {
     /// Made from the RA to a cone test that turned out to run on a socket of its own: not
     /// reported (see `retract_cone_client`).
     pub retracted: bool,
+    /// The client's relay discovery processes (RFC 4380 §5.2.9) kept, in creation order.
+    pub relay_tests: Vec<ProcId>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -432,7 +438,6 @@ struct BubbleState {
     last_tx: Option<i64>,
     window: [i64; 4],
     n: usize,
-    last_rx: Option<i64>,
 }
 
 /// A recently seen Teredo packet, for de-duplication: 32 bytes.
@@ -529,6 +534,9 @@ pub struct Observation {
     findings: [AddressFindings; 2],
     /// The inner source and destination are native IPv6 (global, not Teredo): IPv6-only hosts.
     native: [bool; 2],
+    /// The keys of the pairs (sender, destination) and (receiver, source) in the pair table,
+    /// when the inner source or destination is a Teredo address (0 otherwise): for prefetching.
+    pair_keys: [u64; 2],
 }
 
 impl Observation {
@@ -549,6 +557,7 @@ impl Observation {
             tao: [None; 2],
             findings: [AddressFindings::default(); 2],
             native: [false; 2],
+            pair_keys: [0; 2],
         };
         let Some(t) = d.teredo.as_ref() else { return o };
         o.teredo = true;
@@ -561,6 +570,11 @@ impl Observation {
                 o.findings[i] = o.tao[i].as_ref().map(AddressFindings::of).unwrap_or_default();
                 // native: global unicast and not Teredo (`tao` is None for link-local too)
                 o.native[i] = o.tao[i].is_none() && !is_link_local(a) && !a.is_multicast() && !a.is_unspecified();
+            }
+            for (i, peer) in [dst, src].into_iter().enumerate() {
+                if let Some(a) = o.tao[i] {
+                    o.pair_keys[i] = pair_key(Mapping::of(&a), peer);
+                }
             }
         }
         o.auth = t.auth.map(|a| AuthFields { nonce: a.nonce, confirmation: a.confirmation });
@@ -601,7 +615,6 @@ pub struct Analyzer {
     procs_dropped: u64,
     quals_open: HashMap<Ipv4Addr, ProcId>,
     inter_site: HashMap<(ClientId, ClientId), ProcId>,
-    host_procs: HashMap<(ClientId, u128), ProcId>,
     relay_pending: HashMap<(ClientId, Sock), ProcId>,
     on_link: HashMap<Sock, ProcId>,
     pairs_flowing: HashSet<(ClientId, ClientId)>,
@@ -614,7 +627,7 @@ pub struct Analyzer {
     pairs_dropped: u64,
     anomalies: Vec<Anomaly>,
     anomaly_index: HashMap<(u8, u64, u64), usize>,
-    /// Bubble states (RFC 4380 §5.2.6 rate limits) of the pairs in `peer_set` that sent bubbles.
+    /// Bubble states (RFC 4380 §5.2.6 rate limits) of the pairs in `peer_pairs` that sent bubbles.
     bubbles: Vec<BubbleState>,
     seen: Vec<[Seen; DEDUP_WAYS]>,
     seen_bits: u32,
@@ -622,9 +635,9 @@ pub struct Analyzer {
     stats: Stats,
     files: HashSet<usize>,
     last_file: Option<usize>,
-    /// Every (client, peer) counted by `add_peer`, as a 64-bit fingerprint (a collision, about
-    /// 1 in 10^7 at a million pairs, would leave a peer uncounted), with the pair's bubble state.
-    peer_set: HashMap<u64, u32>,
+    /// Every (client, peer) pair seen, up to [`PEER_SET_CAP`], by a 64-bit fingerprint (a
+    /// collision, about 1 in 10^7 at a million pairs, would merge two pairs).
+    peer_pairs: PairTable,
     /// Every (relay, IPv6 host) counted by `note_relay`, as a fingerprint.
     relay_hosts: HashSet<u64>,
     /// Processes not kept (beyond the cap), by kind and identity.
@@ -772,7 +785,6 @@ impl Analyzer {
             procs_dropped: 0,
             quals_open: HashMap::new(),
             inter_site: HashMap::new(),
-            host_procs: HashMap::new(),
             relay_pending: HashMap::new(),
             on_link: HashMap::new(),
             pairs_flowing: HashSet::new(),
@@ -791,7 +803,7 @@ impl Analyzer {
             stats: Stats::default(),
             files: HashSet::new(),
             last_file: None,
-            peer_set: HashMap::new(),
+            peer_pairs: PairTable::default(),
             relay_hosts: HashSet::new(),
             procs_not_kept: HashSet::new(),
             clients_not_tracked: HashSet::new(),
@@ -891,12 +903,14 @@ impl Analyzer {
                 if !is_link_local(&v6src) {
                     bubbles = self.add_peer(c, v6src);
                 }
-            } else if let Some(&b) = self.peer_set.get(&pair_fingerprint(u64::from(c), v6src)) {
-                bubbles = b;
+            } else if let Some(e) = self.peer_pairs.get(self.pair_key(c, v6src)) {
+                bubbles = e.bubbles;
             }
             // any packet from a peer counts as a response for the bubble rate limit
-            if let Some(b) = self.bubbles.get_mut(bubbles as usize) {
-                b.last_rx = Some(ts);
+            if bubbles != NO_BUBBLES {
+                if let Some(e) = self.peer_pairs.get_mut(self.pair_key(c, v6src)) {
+                    e.last_rx = ts;
+                }
             }
         }
 
@@ -993,19 +1007,36 @@ impl Analyzer {
         }
     }
 
-    /// Counts `p` among `c`'s peers (the first 64 are listed) and returns the pair's bubble
-    /// state (an index in `bubbles`, or [`NO_BUBBLES`]). A map of every (client, peer) seen,
-    /// up to [`PEER_SET_CAP`] entries, keeps this one hash lookup per packet.
-    fn add_peer(&mut self, c: ClientId, p: Ipv6Addr) -> u32 {
-        let key = pair_fingerprint(u64::from(c), p);
-        if let Some(&b) = self.peer_set.get(&key) {
-            return b;
+    /// The key of the pair (`c`, `peer`) in `peer_pairs`.
+    fn pair_key(&self, c: ClientId, peer: Ipv6Addr) -> u64 {
+        pair_key(self.clients[c as usize].mapping, peer)
+    }
+
+    /// Brings the entries a later [`Analyzer::feed`] of `o` will look up into the cache: the
+    /// feeder calls this a few observations ahead.
+    pub fn prefetch(&self, o: &Observation) {
+        if let Some(set) = self.seen.get(dedup_set(o.dedup.0, self.seen_bits)) {
+            prefetch::read(set);
         }
+        for k in o.pair_keys {
+            if k != 0 {
+                self.peer_pairs.prefetch(k);
+            }
+        }
+    }
+
+    /// Counts `p` among `c`'s peers (the first 64 are listed) and returns the pair's bubble
+    /// state (an index in `bubbles`, or [`NO_BUBBLES`]). The pair's entry in `peer_pairs`
+    /// remembers that it was counted: one lookup per packet.
+    fn add_peer(&mut self, c: ClientId, p: Ipv6Addr) -> u32 {
+        let key = self.pair_key(c, p);
         let cl = &mut self.clients[c as usize];
-        if self.peer_set.len() < PEER_SET_CAP {
-            self.peer_set.insert(key, NO_BUBBLES);
-        } else if cl.peers.contains(&p) {
-            return NO_BUBBLES;
+        match self.peer_pairs.entry(key, PEER_SET_CAP) {
+            Some(e) if e.counted => return e.bubbles,
+            Some(e) => e.counted = true,
+            // more pairs than tracked
+            None if cl.peers.contains(&p) => return NO_BUBBLES,
+            None => {}
         }
         cl.peers_total += 1;
         if cl.peers.len() < 64 {
@@ -1016,10 +1047,7 @@ impl Analyzer {
 
     /// The client already known under the mapping a Teredo address embeds (no new entry).
     fn known_client(&self, addr: &Ipv6Addr) -> Option<ClientId> {
-        let a = teredo_of(addr)?;
-        self.by_mapping
-            .get(&Mapping { server: a.server, mapped: Sock { ip: a.mapped_address, port: a.mapped_port } })
-            .copied()
+        self.by_mapping.get(&Mapping::of(&teredo_of(addr)?)).copied()
     }
 
     fn client_by_mapping(&mut self, m: &FrameMeta, mapping: Mapping) -> Option<ClientId> {
@@ -1052,6 +1080,7 @@ impl Analyzer {
             mapping_changes: Vec::new(),
             qualification: None,
             maintenance: None,
+            relay_tests: Vec::new(),
             retracted: false,
         });
         self.by_mapping.insert(mapping, id);
@@ -1060,8 +1089,7 @@ impl Analyzer {
     }
 
     fn client_for(&mut self, m: &FrameMeta, a: &TeredoAddress, full: Option<Ipv6Addr>) -> Option<ClientId> {
-        let mapping = Mapping { server: a.server, mapped: Sock { ip: a.mapped_address, port: a.mapped_port } };
-        let c = self.client_by_mapping(m, mapping)?;
+        let c = self.client_by_mapping(m, Mapping::of(a))?;
         let cl = &mut self.clients[c as usize];
         if cl.address.is_none() {
             cl.address = full;
@@ -1712,19 +1740,15 @@ impl Analyzer {
     fn bubble_rate(&mut self, m: &FrameMeta, sender: ClientId, peer: Ipv6Addr) {
         let ts = m.ns();
         let skey = u64::from(sender);
-        let key = pair_fingerprint(skey, peer);
-        let index = match self.peer_set.get(&key).copied() {
-            Some(b) if b != NO_BUBBLES => b,
-            // more pairs than tracked: no rate limit for this one
-            None if self.peer_set.len() >= PEER_SET_CAP => return,
-            _ => {
-                self.bubbles.push(BubbleState::default());
-                let b = (self.bubbles.len() - 1) as u32;
-                self.peer_set.insert(key, b);
-                b
-            }
-        };
-        let b = &mut self.bubbles[index as usize];
+        let key = self.pair_key(sender, peer);
+        // more pairs than tracked: no rate limit for this one
+        let Some(e) = self.peer_pairs.entry(key, PEER_SET_CAP) else { return };
+        if e.bubbles == NO_BUBBLES {
+            e.bubbles = self.bubbles.len() as u32;
+            self.bubbles.push(BubbleState::default());
+        }
+        let last_rx = (e.last_rx != i64::MIN).then_some(e.last_rx);
+        let b = &mut self.bubbles[e.bubbles as usize];
         if let Some(last) = b.last_tx {
             if ts - last < 500_000_000 {
                 // the direct and indirect bubble of one transmission (RFC 4380 §5.2.4 case 5)
@@ -1732,11 +1756,10 @@ impl Analyzer {
             }
         }
         let too_soon = b.last_tx.is_some_and(|l| ts - l < 1_900_000_000);
-        let responded_since = |b: &BubbleState, since: i64| b.last_rx.is_some_and(|r| r >= since);
         let mut too_many = false;
         if b.n >= 4 {
             let oldest = b.window[b.n % 4];
-            if ts - oldest < 300_000_000_000 && !responded_since(b, oldest) {
+            if ts - oldest < 300_000_000_000 && last_rx.is_none_or(|r| r < oldest) {
                 too_many = true;
             }
         }
@@ -1826,13 +1849,10 @@ impl Analyzer {
                         Some(p) => Some(p),
                         None => {
                             // a pending echo test of this client whose reply will come from o?
-                            let pending = self
-                                .host_procs
+                            let pending = self.clients[r as usize]
+                                .relay_tests
                                 .iter()
-                                .filter(|((c, _), &p)| {
-                                    *c == r && p != NOT_KEPT && self.procs[p].kind == Some(ProcessKind::RelayDiscovery)
-                                })
-                                .map(|(_, &p)| p)
+                                .copied()
                                 .max_by_key(|&p| self.procs[p].last);
                             let p = match pending {
                                 Some(p) => Some(p),
@@ -1969,23 +1989,58 @@ impl Analyzer {
         Some(id)
     }
 
+    /// The process of client `c` with IPv6 host `host` (relay discovery when the client spoke
+    /// first, IPv6-initiated otherwise), kept in the pair's entry. Beyond [`PEER_SET_CAP`]
+    /// pairs, a new one is not kept.
     fn host_proc(&mut self, m: &FrameMeta, c: ClientId, host: Ipv6Addr, client_first: bool) -> Option<ProcId> {
-        if let Some(&p) = self.host_procs.get(&(c, u128::from(host))) {
-            return (p != NOT_KEPT).then_some(p);
+        let pkey = self.pair_key(c, host);
+        let key = (6, u64::from(c), u128::from(host));
+        let Some(e) = self.peer_pairs.entry(pkey, PEER_SET_CAP) else {
+            if first_time(&mut self.procs_not_kept, key) {
+                self.procs_dropped += 1;
+            }
+            return None;
+        };
+        match e.host_proc {
+            NOT_KEPT => return None,
+            NO_PROC => {}
+            p => return Some(p as ProcId),
         }
         let kind = if client_first { ProcessKind::RelayDiscovery } else { ProcessKind::Ipv6Initiated };
         let mut p = Proc::new(kind, m);
         p.client = Some(c);
         p.host = Some(host);
-        let id = self.new_proc((6, u64::from(c), u128::from(host)), p);
-        if self.host_procs.len() < 1 << 20 {
-            // a process not kept is remembered as such: its next packets cost one lookup
-            self.host_procs.insert((c, u128::from(host)), id.unwrap_or(NOT_KEPT));
+        // Asked once per pair: counted as not kept without remembering the key elsewhere.
+        let id = if self.procs.len() < self.opts.max_processes {
+            self.procs.push(p);
+            Some(self.procs.len() - 1)
+        } else {
+            self.procs_dropped += 1;
+            None
+        };
+        // a process not kept is remembered as such: its next packets cost one lookup
+        if let Some(e) = self.peer_pairs.get_mut(pkey) {
+            e.host_proc = id.map_or(NOT_KEPT, |i| i as u32);
+        }
+        if let (Some(id), true) = (id, client_first) {
+            self.clients[c as usize].relay_tests.push(id);
         }
         id
     }
 
     fn note_relay(&mut self, relay: Sock, c: ClientId, host: Ipv6Addr) {
+        // the pair was seen through this relay last time: all but the packet count is known
+        let pkey = self.pair_key(c, host);
+        if let Some(e) = self.peer_pairs.get_mut(pkey) {
+            if e.relay_noted && e.relay == relay {
+                if let Some(r) = self.relays.get_mut(&relay) {
+                    r.packets += 1;
+                    return;
+                }
+            }
+            e.relay = relay;
+            e.relay_noted = true;
+        }
         // a host-specific relay: a 6to4 or ISATAP host whose embedded IPv4 is the relay's
         // (RFC 4380 §2.14); `host` is native, so these are `classify`'s only cases
         let s = host.segments();
@@ -2071,20 +2126,21 @@ impl Analyzer {
         if let (Some(c), true) = (receiver, t.native[0]) {
             let relay = src;
             self.note_relay(relay, c, v6src);
-            let existing = self.host_procs.get(&(c, u128::from(v6src))).copied();
+            let pkey = self.pair_key(c, v6src);
+            let existing = self.peer_pairs.get(pkey).map_or(NO_PROC, |e| e.host_proc);
             let pid = match existing {
-                Some(NOT_KEPT) => None,
-                Some(p) => Some(p),
-                None => match self.relay_pending.get(&(c, relay)).copied() {
+                NOT_KEPT => None,
+                NO_PROC => match self.relay_pending.get(&(c, relay)).copied() {
                     Some(p) if self.procs[p].host.is_none() => {
                         self.procs[p].host = Some(v6src);
-                        if self.host_procs.len() < 1 << 20 {
-                            self.host_procs.insert((c, u128::from(v6src)), p);
+                        if let Some(e) = self.peer_pairs.entry(pkey, PEER_SET_CAP) {
+                            e.host_proc = p as u32;
                         }
                         Some(p)
                     }
                     _ => self.host_proc(m, c, v6src, false),
                 },
+                p => Some(p as ProcId),
             };
             let Some(pid) = pid else { return };
             let p = &mut self.procs[pid];

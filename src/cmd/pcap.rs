@@ -186,7 +186,23 @@ fn dissect_batches(
 fn settle<W: Write>(p: &mut Processor, out: &mut Output<W>, done: &Dissected) -> anyhow::Result<()> {
     // Relative times count from the file's first frame, which the reader saw.
     p.file_start.get_or_insert(done.file_start);
-    let mut observations = done.observations.iter().peekable();
+    // The analysis prefetches what it will look up for the observation this far ahead: its
+    // table entries are then in the cache when it gets there.
+    const AHEAD: usize = 8;
+    let obs = &done.observations;
+    if let Some(a) = p.analyzer.as_ref() {
+        obs.iter().take(AHEAD).for_each(|(_, o)| a.prefetch(o));
+    }
+    let mut next = 0;
+    let mut feed_before = |i: u32, p: &mut Processor| {
+        while let Some((j, o)) = obs.get(next).filter(|(j, _)| *j < i) {
+            if let (Some(a), Some((_, ahead))) = (p.analyzer.as_ref(), obs.get(next + AHEAD)) {
+                a.prefetch(ahead);
+            }
+            p.feed(&done.batch.frame(*j as usize), o);
+            next += 1;
+        }
+    };
     let mut records = done.record_ends.iter().peekable();
     let mut written = 0;
     // The records of the frames before frame `i` of the batch.
@@ -205,15 +221,11 @@ fn settle<W: Write>(p: &mut Processor, out: &mut Output<W>, done: &Dissected) ->
         Ok(())
     };
     for &i in &done.fragments {
-        while let Some((j, o)) = observations.next_if(|(j, _)| *j < i) {
-            p.feed(&done.batch.frame(*j as usize), o);
-        }
+        feed_before(i, p);
         write_before(i, p, out)?;
         p.frame(&done.batch.frame(i as usize), out)?;
     }
-    for (j, o) in observations {
-        p.feed(&done.batch.frame(*j as usize), o);
-    }
+    feed_before(u32::MAX, p);
     write_before(u32::MAX, p, out)?;
     Ok(())
 }

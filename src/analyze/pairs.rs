@@ -1,0 +1,208 @@
+//! What the analysis keeps about one (client, peer) pair, in one table.
+//!
+//! A peer is the other end of a client's packets: another Teredo client, or an IPv6 host
+//! reached through a relay. A pair's entry holds whether the peer was counted among the
+//! client's peers, its bubble state (RFC 4380 §5.2.6 rate limits), the process with the peer
+//! as IPv6 host (§5.2.9 relay discovery, §5.4.1 IPv6-initiated), and the last relay the pair
+//! was seen through. One entry, one cache line at most, so one memory access per side of a
+//! packet; and since pairs are keyed by a fingerprint of the client's mapping (not by a client
+//! number the analysis hands out), the workers compute the keys of a packet's pairs and the
+//! analysis can prefetch their entries before it needs them ([`PairTable::prefetch`]).
+
+use super::{fold, Mapping, Sock, K0, K1};
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::OnceLock;
+
+/// `PairState::bubbles`: the client sent the peer no bubble yet.
+pub(super) const NO_BUBBLES: u32 = u32::MAX;
+/// `PairState::host_proc`: no process with the peer as IPv6 host yet.
+pub(super) const NO_PROC: u32 = u32::MAX;
+/// `PairState::host_proc`: the process was not kept (beyond the process cap).
+pub(super) const NOT_KEPT: u32 = u32::MAX - 1;
+
+/// One (client, peer) pair. 32 bytes, aligned so that no entry straddles two cache lines.
+#[derive(Debug, Clone, Copy)]
+#[repr(align(32))]
+pub(super) struct PairState {
+    /// The pair's fingerprint ([`pair_key`]); 0 for a free slot.
+    fp: u64,
+    /// When the client last received a packet from the peer, once it had sent it a bubble
+    /// (`i64::MIN`: not since): any packet from the peer is a response (RFC 4380 §5.2.6).
+    pub last_rx: i64,
+    /// The client's bubble state towards the peer: an index in the analysis' bubble states, or
+    /// [`NO_BUBBLES`].
+    pub bubbles: u32,
+    /// The process with the peer as IPv6 host: its id, [`NO_PROC`] or [`NOT_KEPT`].
+    pub host_proc: u32,
+    /// The last relay the pair was seen through (valid when `relay_noted`).
+    pub relay: Sock,
+    pub relay_noted: bool,
+    /// The peer was counted among the client's peers.
+    pub counted: bool,
+}
+
+impl PairState {
+    const FREE: PairState = PairState {
+        fp: 0,
+        last_rx: i64::MIN,
+        bubbles: NO_BUBBLES,
+        host_proc: NO_PROC,
+        relay: Sock { ip: Ipv4Addr::UNSPECIFIED, port: 0 },
+        relay_noted: false,
+        counted: false,
+    };
+}
+
+/// A per-process random key, so that a crafted capture cannot make pairs collide in the
+/// table's slots (the fingerprints are computed on several threads: one key for all).
+fn seed() -> u64 {
+    static SEED: OnceLock<u64> = OnceLock::new();
+    *SEED.get_or_init(|| {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(0x7465_7265_646f);
+        h.finish()
+    })
+}
+
+/// The fingerprint of (the client with `mapping`, `peer`): 64 bits, never 0. Two pairs share
+/// one with probability 2^-64 (a shared one merges the two pairs' entries).
+pub(super) fn pair_key(mapping: Mapping, peer: Ipv6Addr) -> u64 {
+    let k = (u64::from(u32::from(mapping.server)) << 32) | u64::from(u32::from(mapping.mapped.ip));
+    let v = u128::from(peer);
+    let h = fold(k ^ K0 ^ seed(), u64::from(mapping.mapped.port) ^ K1);
+    let h = fold(h ^ v as u64, ((v >> 64) as u64) ^ K1);
+    fold(h, 0x9e37_79b9_7f4a_7c15).max(1)
+}
+
+/// Open addressing with linear probing, at most half full.
+#[derive(Debug, Default)]
+pub(super) struct PairTable {
+    slots: Vec<PairState>,
+    len: usize,
+}
+
+const MIN_SLOTS: usize = 1 << 10;
+
+impl PairTable {
+    /// Pairs held.
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The slot of `fp`, or the free slot where it would go.
+    fn find(&self, fp: u64) -> Result<usize, usize> {
+        let mask = self.slots.len() - 1;
+        let mut i = fp as usize & mask;
+        loop {
+            let s = self.slots[i].fp;
+            if s == fp {
+                return Ok(i);
+            }
+            if s == 0 {
+                return Err(i);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Asks the processor to bring `fp`'s slot into the cache.
+    pub fn prefetch(&self, fp: u64) {
+        if let Some(s) = self.slots.get(fp as usize & self.slots.len().wrapping_sub(1)) {
+            super::prefetch::read(s);
+        }
+    }
+
+    pub fn get(&self, fp: u64) -> Option<&PairState> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        self.find(fp).ok().map(|i| &self.slots[i])
+    }
+
+    pub fn get_mut(&mut self, fp: u64) -> Option<&mut PairState> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        self.find(fp).ok().map(move |i| &mut self.slots[i])
+    }
+
+    /// The entry of `fp`, made if new — unless `cap` pairs are held already: then `None`.
+    pub fn entry(&mut self, fp: u64, cap: usize) -> Option<&mut PairState> {
+        if self.slots.is_empty() {
+            self.slots = vec![PairState::FREE; MIN_SLOTS];
+        }
+        let i = match self.find(fp) {
+            Ok(i) => i,
+            Err(_) if self.len >= cap => return None,
+            Err(mut i) => {
+                if (self.len + 1) * 2 > self.slots.len() {
+                    self.grow();
+                    i = self.find(fp).unwrap_err();
+                }
+                self.len += 1;
+                self.slots[i] = PairState { fp, ..PairState::FREE };
+                i
+            }
+        };
+        Some(&mut self.slots[i])
+    }
+
+    fn grow(&mut self) {
+        let n = self.slots.len() * 2;
+        let old = std::mem::replace(&mut self.slots, vec![PairState::FREE; n]);
+        for s in old.into_iter().filter(|s| s.fp != 0) {
+            let i = self.find(s.fp).unwrap_err();
+            self.slots[i] = s;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mapping(port: u16) -> Mapping {
+        Mapping { server: Ipv4Addr::new(192, 0, 2, 1), mapped: Sock { ip: Ipv4Addr::new(198, 51, 100, 7), port } }
+    }
+
+    #[test]
+    fn entries_survive_growth_and_the_cap_holds() {
+        let mut t = PairTable::default();
+        let keys: Vec<u64> =
+            (0..5000u32).map(|i| pair_key(mapping(i as u16 % 7), Ipv6Addr::from(u128::from(i) << 3))).collect();
+        for (n, &k) in keys.iter().enumerate() {
+            let e = t.entry(k, 4000);
+            if n < 4000 {
+                e.expect("room").bubbles = n as u32;
+            } else {
+                assert!(e.is_none(), "pair {n} beyond the cap");
+            }
+        }
+        assert_eq!(t.len(), 4000);
+        for (n, &k) in keys.iter().enumerate() {
+            assert_eq!(t.get(k).map(|e| e.bubbles), (n < 4000).then_some(n as u32));
+        }
+        // an existing pair is still found at the cap
+        assert_eq!(t.entry(keys[17], 4000).map(|e| e.bubbles), Some(17));
+    }
+
+    #[test]
+    fn keys_differ_by_each_part() {
+        let p = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1);
+        let base = pair_key(mapping(4000), p);
+        assert_ne!(base, pair_key(mapping(4001), p));
+        let mut m = mapping(4000);
+        m.server = Ipv4Addr::new(192, 0, 2, 2);
+        assert_ne!(base, pair_key(m, p));
+        let mut m = mapping(4000);
+        m.mapped.ip = Ipv4Addr::new(198, 51, 100, 8);
+        assert_ne!(base, pair_key(m, p));
+        assert_ne!(base, pair_key(mapping(4000), Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 2)));
+        assert_ne!(base, pair_key(mapping(4000), Ipv6Addr::new(0x2001, 0xdb9, 0, 0, 0, 0, 0, 1)));
+        // the port and the low half of the peer do not cancel out
+        assert_ne!(pair_key(mapping(1), Ipv6Addr::from(0u128)), pair_key(mapping(0), Ipv6Addr::from(1u128)));
+        assert_eq!(base, pair_key(mapping(4000), p));
+    }
+}
