@@ -37,7 +37,7 @@ use crate::wire::udp::TEREDO_PORT;
 // The tables are keyed by addresses and nonces from untrusted captures: foldhash is
 // several times faster than SipHash and still seeded per process against collision floods.
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
-use pairs::{pair_key, PairTable, NOT_KEPT, NO_BUBBLES, NO_PROC};
+use pairs::{pair_key, relay_key, FpTable, PairTable, NOT_KEPT, NO_BUBBLES, NO_PROC};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 pub use report::AnalysisReport;
@@ -537,6 +537,11 @@ pub struct Observation {
     /// The keys of the pairs (sender, destination) and (receiver, source) in the pair table,
     /// when the inner source or destination is a Teredo address (0 otherwise): for prefetching.
     pair_keys: [u64; 2],
+    /// The key of (relay, IPv6 host) when the inner destination, or else the source, is native:
+    /// the relay is then the outer destination or source (0 otherwise): for prefetching.
+    relay_key: u64,
+    /// Some address check of the inner addresses failed (`findings`).
+    suspect: bool,
 }
 
 impl Observation {
@@ -558,6 +563,8 @@ impl Observation {
             findings: [AddressFindings::default(); 2],
             native: [false; 2],
             pair_keys: [0; 2],
+            relay_key: 0,
+            suspect: false,
         };
         let Some(t) = d.teredo.as_ref() else { return o };
         o.teredo = true;
@@ -576,6 +583,7 @@ impl Observation {
                     o.pair_keys[i] = pair_key(Mapping::of(&a), peer);
                 }
             }
+            o.suspect = o.findings.iter().any(AddressFindings::any);
         }
         o.auth = t.auth.map(|a| AuthFields { nonce: a.nonce, confirmation: a.confirmation });
         o.origin = t.origin.map(|x| Sock { ip: x.address, port: x.port });
@@ -587,6 +595,13 @@ impl Observation {
         }
         let (Some(ip), Some(udp)) = (d.ipv4.as_ref(), d.udp.as_ref()) else { return o };
         o.outer = Some((Sock { ip: ip.src, port: udp.src_port }, Sock { ip: ip.dst, port: udp.dst_port }));
+        if let (Some((src, dst)), Some((v6src, v6dst))) = (o.outer, o.ipv6) {
+            if o.native[1] {
+                o.relay_key = relay_key(dst, v6dst);
+            } else if o.native[0] {
+                o.relay_key = relay_key(src, v6src);
+            }
+        }
         if d.quoted {
             if let (Some(icmp), Some(q)) = (d.icmpv4.as_ref(), d.quoted_ipv4.as_ref()) {
                 o.quote = Some(Quote { icmp_type: icmp.icmp_type, code: icmp.code, src: q.src, dst: q.dst });
@@ -608,6 +623,9 @@ pub struct Analyzer {
     clients: Vec<Client>,
     clients_dropped: u64,
     by_mapping: HashMap<Mapping, ClientId>,
+    /// The last client found under each of `CLIENT_CACHE` hashes of a mapping: most packets
+    /// find their clients here, before `by_mapping`.
+    client_cache: Vec<(Mapping, ClientId)>,
     by_socket: HashMap<Sock, ClientId>,
     servers: HashMap<Ipv4Addr, Server>,
     relays: HashMap<Sock, Relay>,
@@ -638,8 +656,9 @@ pub struct Analyzer {
     /// Every (client, peer) pair seen, up to [`PEER_SET_CAP`], by a 64-bit fingerprint (a
     /// collision, about 1 in 10^7 at a million pairs, would merge two pairs).
     peer_pairs: PairTable,
-    /// Every (relay, IPv6 host) counted by `note_relay`, as a fingerprint.
-    relay_hosts: HashSet<u64>,
+    /// Every (relay, IPv6 host) counted by `note_relay`, up to [`PEER_SET_CAP`], as a
+    /// fingerprint.
+    relay_hosts: FpTable<u64>,
     /// Processes not kept (beyond the cap), by kind and identity.
     procs_not_kept: HashSet<(u8, u64, u128)>,
     /// Mappings of clients not tracked (beyond the cap).
@@ -665,6 +684,17 @@ pub struct Stats {
     pub last_ns: Option<i64>,
 }
 
+/// Entries of `Analyzer::client_cache`.
+const CLIENT_CACHE: usize = 256;
+/// An empty entry of `Analyzer::client_cache`.
+const NO_CLIENT: ClientId = ClientId::MAX;
+
+#[inline]
+fn client_cache_slot(m: &Mapping) -> usize {
+    let k = (u64::from(u32::from(m.server)) << 32 | u64::from(u32::from(m.mapped.ip))) ^ u64::from(m.mapped.port) << 20;
+    (fold(k, K1) as usize) % CLIENT_CACHE
+}
+
 fn ip_key(s: Sock) -> u64 {
     (u64::from(u32::from(s.ip)) << 16) | u64::from(s.port)
 }
@@ -673,6 +703,7 @@ const K0: u64 = 0x243f_6a88_85a3_08d3;
 const K1: u64 = 0x1319_8a2e_0370_7344;
 
 /// The folded 128-bit product of `x` and `y`: the mixing step of the hashes below.
+#[inline]
 fn fold(x: u64, y: u64) -> u64 {
     let p = u128::from(x) * u128::from(y);
     (p as u64) ^ ((p >> 64) as u64)
@@ -706,12 +737,6 @@ fn first_time<K: std::hash::Hash + Eq>(seen: &mut HashSet<K>, key: K) -> bool {
     } else {
         !seen.contains(&key)
     }
-}
-
-/// A 64-bit fingerprint of (a small key, an IPv6 address).
-fn pair_fingerprint(k: u64, a: Ipv6Addr) -> u64 {
-    let v = u128::from(a);
-    fold(fold(k ^ K0, (v as u64) ^ K1) ^ ((v >> 64) as u64), 0x9e37_79b9_7f4a_7c15)
 }
 
 fn is_link_local(a: &Ipv6Addr) -> bool {
@@ -778,6 +803,7 @@ impl Analyzer {
             clients: Vec::new(),
             clients_dropped: 0,
             by_mapping: HashMap::new(),
+            client_cache: Vec::new(),
             by_socket: HashMap::new(),
             servers: HashMap::new(),
             relays: HashMap::new(),
@@ -804,7 +830,7 @@ impl Analyzer {
             files: HashSet::new(),
             last_file: None,
             peer_pairs: PairTable::default(),
-            relay_hosts: HashSet::new(),
+            relay_hosts: FpTable::default(),
             procs_not_kept: HashSet::new(),
             clients_not_tracked: HashSet::new(),
         }
@@ -861,9 +887,11 @@ impl Analyzer {
 
         // endpoints: who sends, who receives
         let [s_tao, d_tao] = o.tao;
-        for (a, f) in [(s_tao, o.findings[0]), (d_tao, o.findings[1])] {
-            if let (Some(a), true) = (a, f.any()) {
-                self.address_checks(meta, &a, f);
+        if o.suspect {
+            for (a, f) in [(s_tao, o.findings[0]), (d_tao, o.findings[1])] {
+                if let (Some(a), true) = (a, f.any()) {
+                    self.address_checks(meta, &a, f);
+                }
             }
         }
         let multicast = dst.ip.is_multicast();
@@ -995,6 +1023,7 @@ impl Analyzer {
 
     // ---- entities ----
 
+    #[inline]
     fn touch_client(cl: &mut Client, m: &FrameMeta) {
         let ts = m.ns();
         if ts < cl.first {
@@ -1008,26 +1037,42 @@ impl Analyzer {
     }
 
     /// The key of the pair (`c`, `peer`) in `peer_pairs`.
+    #[inline]
     fn pair_key(&self, c: ClientId, peer: Ipv6Addr) -> u64 {
         pair_key(self.clients[c as usize].mapping, peer)
+    }
+
+    /// Brings observation `o` into the cache, without reading it: observations are made on
+    /// other threads (other cores), so the feeder calls this well ahead of
+    /// [`Analyzer::prefetch`], which reads them.
+    pub fn prefetch_observation(o: &Observation) {
+        let p = std::ptr::from_ref(o).cast::<u8>();
+        for off in (0..std::mem::size_of::<Observation>()).step_by(64) {
+            prefetch::address(p.wrapping_add(off));
+        }
     }
 
     /// Brings the entries a later [`Analyzer::feed`] of `o` will look up into the cache: the
     /// feeder calls this a few observations ahead.
     pub fn prefetch(&self, o: &Observation) {
         if let Some(set) = self.seen.get(dedup_set(o.dedup.0, self.seen_bits)) {
-            prefetch::read(set);
+            prefetch::read(&set[0]);
+            prefetch::read(&set[DEDUP_WAYS - 1]);
         }
         for k in o.pair_keys {
             if k != 0 {
                 self.peer_pairs.prefetch(k);
             }
         }
+        if o.relay_key != 0 {
+            self.relay_hosts.prefetch(o.relay_key);
+        }
     }
 
     /// Counts `p` among `c`'s peers (the first 64 are listed) and returns the pair's bubble
     /// state (an index in `bubbles`, or [`NO_BUBBLES`]). The pair's entry in `peer_pairs`
     /// remembers that it was counted: one lookup per packet.
+    #[inline]
     fn add_peer(&mut self, c: ClientId, p: Ipv6Addr) -> u32 {
         let key = self.pair_key(c, p);
         let cl = &mut self.clients[c as usize];
@@ -1051,7 +1096,14 @@ impl Analyzer {
     }
 
     fn client_by_mapping(&mut self, m: &FrameMeta, mapping: Mapping) -> Option<ClientId> {
+        let slot = client_cache_slot(&mapping);
+        match self.client_cache.get(slot) {
+            Some(&(k, c)) if k == mapping && c != NO_CLIENT => return Some(c),
+            Some(_) => {}
+            None => self.client_cache = vec![(mapping, NO_CLIENT); CLIENT_CACHE],
+        }
         if let Some(&c) = self.by_mapping.get(&mapping) {
+            self.client_cache[slot] = (mapping, c);
             return Some(c);
         }
         if self.clients.len() >= self.opts.max_clients {
@@ -1088,6 +1140,7 @@ impl Analyzer {
         Some(id)
     }
 
+    #[inline]
     fn client_for(&mut self, m: &FrameMeta, a: &TeredoAddress, full: Option<Ipv6Addr>) -> Option<ClientId> {
         let c = self.client_by_mapping(m, Mapping::of(a))?;
         let cl = &mut self.clients[c as usize];
@@ -1097,7 +1150,12 @@ impl Analyzer {
         Some(c)
     }
 
+    #[inline]
     fn learn_socket(&mut self, c: ClientId, s: Sock) {
+        if self.clients[c as usize].sockets.contains(&s) {
+            // learnt already: what follows would change nothing
+            return;
+        }
         if self.by_socket.len() < self.opts.max_clients.saturating_mul(4) {
             self.by_socket.entry(s).or_insert(c);
         }
@@ -1424,6 +1482,9 @@ impl Analyzer {
         let mapping = cl.mapping;
         if self.by_mapping.get(&mapping) == Some(&c) {
             self.by_mapping.remove(&mapping);
+            if let Some(e) = self.client_cache.get_mut(client_cache_slot(&mapping)).filter(|e| e.0 == mapping) {
+                e.1 = NO_CLIENT;
+            }
         }
         if self.by_socket.get(&cone_sock) == Some(&c) {
             self.by_socket.remove(&cone_sock);
@@ -2057,25 +2118,26 @@ impl Analyzer {
         } else {
             r.not_host_specific = true;
         }
-        if !r.clients.contains(&c) && r.clients.len() < 256 {
-            r.clients.push(c);
-        }
-        let key = pair_fingerprint(ip_key(relay), host);
-        if !self.relay_hosts.contains(&key) {
-            let full = self.relay_hosts.len() >= PEER_SET_CAP;
-            if !full {
-                self.relay_hosts.insert(key);
-            }
-            if !(full && r.hosts.contains(&host)) {
-                r.hosts_total += 1;
-                if r.hosts.len() < 256 {
-                    r.hosts.push(host);
-                }
-            }
-        }
+        // a relay the client lists served it before: it lists the client (or is full)
         let cl = &mut self.clients[c as usize];
-        if !cl.relays.contains(&relay) && cl.relays.len() < 16 {
-            cl.relays.push(relay);
+        if !cl.relays.contains(&relay) {
+            if !r.clients.contains(&c) && r.clients.len() < 256 {
+                r.clients.push(c);
+            }
+            if cl.relays.len() < 16 {
+                cl.relays.push(relay);
+            }
+        }
+        let new_host = match self.relay_hosts.add(relay_key(relay, host), PEER_SET_CAP) {
+            Some(new) => new,
+            // more pairs than tracked
+            None => !r.hosts.contains(&host),
+        };
+        if new_host {
+            r.hosts_total += 1;
+            if r.hosts.len() < 256 {
+                r.hosts.push(host);
+            }
         }
     }
 

@@ -41,7 +41,14 @@ pub(super) struct PairState {
     pub counted: bool,
 }
 
-impl PairState {
+/// A slot of an [`FpTable`]: a fingerprint (0 in a free slot) and what goes with it.
+pub(super) trait Slot: Copy {
+    const FREE: Self;
+    fn fp(&self) -> u64;
+    fn new(fp: u64) -> Self;
+}
+
+impl Slot for PairState {
     const FREE: PairState = PairState {
         fp: 0,
         last_rx: i64::MIN,
@@ -51,10 +58,28 @@ impl PairState {
         relay_noted: false,
         counted: false,
     };
+    fn fp(&self) -> u64 {
+        self.fp
+    }
+    fn new(fp: u64) -> Self {
+        PairState { fp, ..Self::FREE }
+    }
+}
+
+/// A set of fingerprints.
+impl Slot for u64 {
+    const FREE: u64 = 0;
+    fn fp(&self) -> u64 {
+        *self
+    }
+    fn new(fp: u64) -> Self {
+        fp
+    }
 }
 
 /// A per-process random key, so that a crafted capture cannot make pairs collide in the
 /// table's slots (the fingerprints are computed on several threads: one key for all).
+#[inline]
 fn seed() -> u64 {
     static SEED: OnceLock<u64> = OnceLock::new();
     *SEED.get_or_init(|| {
@@ -65,26 +90,48 @@ fn seed() -> u64 {
     })
 }
 
-/// The fingerprint of (the client with `mapping`, `peer`): 64 bits, never 0. Two pairs share
-/// one with probability 2^-64 (a shared one merges the two pairs' entries).
-pub(super) fn pair_key(mapping: Mapping, peer: Ipv6Addr) -> u64 {
-    let k = (u64::from(u32::from(mapping.server)) << 32) | u64::from(u32::from(mapping.mapped.ip));
+/// A fingerprint of (`a`, `b`, `peer`): 64 bits, never 0. Two keys share one with probability
+/// 2^-64 (a shared one merges their entries).
+#[inline]
+fn fingerprint(a: u64, b: u16, peer: Ipv6Addr) -> u64 {
     let v = u128::from(peer);
-    let h = fold(k ^ K0 ^ seed(), u64::from(mapping.mapped.port) ^ K1);
+    let h = fold(a ^ K0 ^ seed(), u64::from(b) ^ K1);
     let h = fold(h ^ v as u64, ((v >> 64) as u64) ^ K1);
     fold(h, 0x9e37_79b9_7f4a_7c15).max(1)
 }
 
-/// Open addressing with linear probing, at most half full.
-#[derive(Debug, Default)]
-pub(super) struct PairTable {
-    slots: Vec<PairState>,
+/// The key of the pair (the client with `mapping`, `peer`) in a [`PairTable`].
+#[inline]
+pub(super) fn pair_key(mapping: Mapping, peer: Ipv6Addr) -> u64 {
+    let a = (u64::from(u32::from(mapping.server)) << 32) | u64::from(u32::from(mapping.mapped.ip));
+    fingerprint(a, mapping.mapped.port, peer)
+}
+
+/// The key of (relay, IPv6 host reached through it).
+#[inline]
+pub(super) fn relay_key(relay: Sock, host: Ipv6Addr) -> u64 {
+    fingerprint(u64::from(u32::from(relay.ip)), relay.port, host)
+}
+
+/// A hash table keyed by fingerprints: open addressing with linear probing, at most half full.
+#[derive(Debug)]
+pub(super) struct FpTable<S> {
+    slots: Vec<S>,
     len: usize,
 }
 
+impl<S> Default for FpTable<S> {
+    fn default() -> Self {
+        FpTable { slots: Vec::new(), len: 0 }
+    }
+}
+
+/// The (client, peer) pairs.
+pub(super) type PairTable = FpTable<PairState>;
+
 const MIN_SLOTS: usize = 1 << 10;
 
-impl PairTable {
+impl<S: Slot> FpTable<S> {
     /// Pairs held.
     #[cfg(test)]
     pub fn len(&self) -> usize {
@@ -92,11 +139,12 @@ impl PairTable {
     }
 
     /// The slot of `fp`, or the free slot where it would go.
+    #[inline]
     fn find(&self, fp: u64) -> Result<usize, usize> {
         let mask = self.slots.len() - 1;
         let mut i = fp as usize & mask;
         loop {
-            let s = self.slots[i].fp;
+            let s = self.slots[i].fp();
             if s == fp {
                 return Ok(i);
             }
@@ -114,46 +162,61 @@ impl PairTable {
         }
     }
 
-    pub fn get(&self, fp: u64) -> Option<&PairState> {
+    #[inline]
+    pub fn get(&self, fp: u64) -> Option<&S> {
         if self.slots.is_empty() {
             return None;
         }
         self.find(fp).ok().map(|i| &self.slots[i])
     }
 
-    pub fn get_mut(&mut self, fp: u64) -> Option<&mut PairState> {
+    #[inline]
+    pub fn get_mut(&mut self, fp: u64) -> Option<&mut S> {
         if self.slots.is_empty() {
             return None;
         }
         self.find(fp).ok().map(move |i| &mut self.slots[i])
     }
 
-    /// The entry of `fp`, made if new — unless `cap` pairs are held already: then `None`.
-    pub fn entry(&mut self, fp: u64, cap: usize) -> Option<&mut PairState> {
+    /// The entry of `fp`, made if new — unless `cap` entries are held already: then `None`.
+    #[inline]
+    pub fn entry(&mut self, fp: u64, cap: usize) -> Option<&mut S> {
+        self.insert(fp, cap).map(|(i, _)| &mut self.slots[i])
+    }
+
+    /// Adds `fp` unless it is there or `cap` entries are: its slot, and whether it is new.
+    #[inline]
+    fn insert(&mut self, fp: u64, cap: usize) -> Option<(usize, bool)> {
         if self.slots.is_empty() {
-            self.slots = vec![PairState::FREE; MIN_SLOTS];
+            self.slots = vec![S::FREE; MIN_SLOTS];
         }
-        let i = match self.find(fp) {
-            Ok(i) => i,
-            Err(_) if self.len >= cap => return None,
+        match self.find(fp) {
+            Ok(i) => Some((i, false)),
+            Err(_) if self.len >= cap => None,
             Err(mut i) => {
                 if (self.len + 1) * 2 > self.slots.len() {
                     self.grow();
                     i = self.find(fp).unwrap_err();
                 }
                 self.len += 1;
-                self.slots[i] = PairState { fp, ..PairState::FREE };
-                i
+                self.slots[i] = S::new(fp);
+                Some((i, true))
             }
-        };
-        Some(&mut self.slots[i])
+        }
+    }
+
+    /// Adds `fp` to a set: `Some(true)` if it is new, `Some(false)` if it was there, `None`
+    /// if it was not and `cap` entries are.
+    #[inline]
+    pub fn add(&mut self, fp: u64, cap: usize) -> Option<bool> {
+        self.insert(fp, cap).map(|(_, new)| new)
     }
 
     fn grow(&mut self) {
         let n = self.slots.len() * 2;
-        let old = std::mem::replace(&mut self.slots, vec![PairState::FREE; n]);
-        for s in old.into_iter().filter(|s| s.fp != 0) {
-            let i = self.find(s.fp).unwrap_err();
+        let old = std::mem::replace(&mut self.slots, vec![S::FREE; n]);
+        for s in old.into_iter().filter(|s| s.fp() != 0) {
+            let i = self.find(s.fp()).unwrap_err();
             self.slots[i] = s;
         }
     }
@@ -186,6 +249,21 @@ mod tests {
         }
         // an existing pair is still found at the cap
         assert_eq!(t.entry(keys[17], 4000).map(|e| e.bubbles), Some(17));
+    }
+
+    #[test]
+    fn a_set_says_what_is_new() {
+        let mut s = FpTable::<u64>::default();
+        let host = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1);
+        let keys: Vec<u64> =
+            (0..3000u16).map(|i| relay_key(Sock { ip: Ipv4Addr::new(192, 0, 2, 10), port: i }, host)).collect();
+        for &k in &keys {
+            let expected = if s.len() < 2000 { Some(true) } else { None };
+            assert_eq!(s.add(k, 2000), expected);
+        }
+        assert_eq!(s.add(keys[0], 2000), Some(false));
+        assert_eq!(s.add(keys[2500], 2000), None);
+        assert!(s.get(keys[1999]).is_some() && s.get(keys[2000]).is_none());
     }
 
     #[test]

@@ -4,16 +4,22 @@
 /// nothing the program computes, only when memory is read.
 #[inline(always)]
 pub(super) fn read<T>(x: &T) {
+    address(std::ptr::from_ref(x).cast::<u8>());
+}
+
+/// Prefetches the cache line holding address `p`, whatever `p` is: a prefetch never faults.
+#[inline(always)]
+pub(super) fn address(p: *const u8) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: `_mm_prefetch` is unsafe only because it needs the SSE target feature, and every
     // x86_64 processor has SSE (Rust's x86_64 targets enable it: it is part of the baseline).
     // PREFETCHT0 does not access memory architecturally: it never faults, whatever the
-    // address, and changes no state a program can see. The address is moreover that of a live
-    // reference.
+    // address (valid, dangling, unmapped or null), and changes no state a program can see;
+    // the pointer is not dereferenced by Rust either.
     #[allow(unsafe_code)]
     unsafe {
-        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>((x as *const T).cast::<i8>());
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast::<i8>());
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = x;
+    let _ = p;
 }

@@ -186,18 +186,25 @@ fn dissect_batches(
 fn settle<W: Write>(p: &mut Processor, out: &mut Output<W>, done: &Dissected) -> anyhow::Result<()> {
     // Relative times count from the file's first frame, which the reader saw.
     p.file_start.get_or_insert(done.file_start);
-    // The analysis prefetches what it will look up for the observation this far ahead: its
-    // table entries are then in the cache when it gets there.
+    // The analysis prefetches what it will look up for the observation AHEAD places ahead: its
+    // table entries are then in the cache when it gets there. The observations themselves
+    // were written on other cores: they are fetched twice as far ahead.
     const AHEAD: usize = 8;
     let obs = &done.observations;
     if let Some(a) = p.analyzer.as_ref() {
+        obs.iter().take(2 * AHEAD).for_each(|(_, o)| Analyzer::prefetch_observation(o));
         obs.iter().take(AHEAD).for_each(|(_, o)| a.prefetch(o));
     }
     let mut next = 0;
     let mut feed_before = |i: u32, p: &mut Processor| {
         while let Some((j, o)) = obs.get(next).filter(|(j, _)| *j < i) {
-            if let (Some(a), Some((_, ahead))) = (p.analyzer.as_ref(), obs.get(next + AHEAD)) {
-                a.prefetch(ahead);
+            if let Some(a) = p.analyzer.as_ref() {
+                if let Some((_, far)) = obs.get(next + 2 * AHEAD) {
+                    Analyzer::prefetch_observation(far);
+                }
+                if let Some((_, ahead)) = obs.get(next + AHEAD) {
+                    a.prefetch(ahead);
+                }
             }
             p.feed(&done.batch.frame(*j as usize), o);
             next += 1;
