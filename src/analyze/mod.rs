@@ -547,26 +547,38 @@ pub struct Observation {
 impl Observation {
     /// The facts of a dissected frame the analysis looks at.
     pub fn from_dissection(d: &Dissection<'_>) -> Self {
-        let mut o = Observation {
-            teredo: false,
-            quoted: d.quoted,
-            outer: None,
-            quote: None,
-            message_type: MessageType::Malformed,
-            ipv6: None,
-            len: 0,
-            dedup: (0, 0),
-            auth: None,
-            origin: None,
-            ra_prefix: None,
-            tao: [None; 2],
-            findings: [AddressFindings::default(); 2],
-            native: [false; 2],
-            pair_keys: [0; 2],
-            relay_key: 0,
-            suspect: false,
-        };
-        let Some(t) = d.teredo.as_ref() else { return o };
+        let mut o = Observation::NONE;
+        o.set(d);
+        o
+    }
+
+    /// The observation of no Teredo packet.
+    const NONE: Observation = Observation {
+        teredo: false,
+        quoted: false,
+        outer: None,
+        quote: None,
+        message_type: MessageType::Malformed,
+        ipv6: None,
+        len: 0,
+        dedup: (0, 0),
+        auth: None,
+        origin: None,
+        ra_prefix: None,
+        tao: [None; 2],
+        findings: [AddressFindings { legacy: false, server: None, mapped: None, flags: false }; 2],
+        native: [false; 2],
+        pair_keys: [0; 2],
+        relay_key: 0,
+        suspect: false,
+    };
+
+    /// Makes this the observation of `d` ([`Observation::from_dissection`]) in place: a
+    /// feeder that keeps observations in a vector writes them there, not on the stack first.
+    pub fn set(&mut self, d: &Dissection<'_>) {
+        *self = Observation { quoted: d.quoted, ..Observation::NONE };
+        let o = self;
+        let Some(t) = d.teredo.as_ref() else { return };
         o.teredo = true;
         o.message_type = t.message_type;
         o.len = t.len.min(u32::MAX as usize) as u32;
@@ -593,7 +605,7 @@ impl Observation {
                 _ => None,
             };
         }
-        let (Some(ip), Some(udp)) = (d.ipv4.as_ref(), d.udp.as_ref()) else { return o };
+        let (Some(ip), Some(udp)) = (d.ipv4.as_ref(), d.udp.as_ref()) else { return };
         o.outer = Some((Sock { ip: ip.src, port: udp.src_port }, Sock { ip: ip.dst, port: udp.dst_port }));
         if let (Some((src, dst)), Some((v6src, v6dst))) = (o.outer, o.ipv6) {
             if o.native[1] {
@@ -612,7 +624,13 @@ impl Observation {
             let payload = d.frame.get(t.offset..end).unwrap_or(&[]);
             o.dedup = (payload_hash(payload), payload.len() as u32);
         }
-        o
+    }
+}
+
+/// The observation of a frame without a Teredo packet.
+impl Default for Observation {
+    fn default() -> Self {
+        Observation::NONE
     }
 }
 
