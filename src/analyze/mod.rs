@@ -667,6 +667,8 @@ pub struct Analyzer {
     bubbles: Vec<BubbleState>,
     seen: Vec<[Seen; DEDUP_WAYS]>,
     seen_bits: u32,
+    /// The de-duplication window in ns (`AnalyzeOptions::dedup_window_ms`).
+    dedup_window_ns: i64,
     translations: HashMap<Sock, Sock>,
     stats: Stats,
     files: HashSet<usize>,
@@ -816,6 +818,7 @@ fn cone_bit(ll: &Ipv6Addr) -> bool {
 impl Analyzer {
     /// A new, empty analysis.
     pub fn new(opts: AnalyzeOptions) -> Self {
+        let dedup_window_ns = (opts.dedup_window_ms.min(i64::MAX as u64) as i64).saturating_mul(1_000_000);
         Analyzer {
             opts,
             clients: Vec::new(),
@@ -843,6 +846,7 @@ impl Analyzer {
             bubbles: Vec::new(),
             seen: Vec::new(),
             seen_bits: DEDUP_MIN_BITS,
+            dedup_window_ns,
             translations: HashMap::new(),
             stats: Stats::default(),
             files: HashSet::new(),
@@ -975,11 +979,30 @@ impl Analyzer {
 
     // ---- de-duplication ----
 
+    #[inline(always)]
     fn duplicate(&mut self, ts: i64, key: (u64, u32), src: Sock, dst: Sock) -> bool {
+        let (hash, len) = key;
+        // most packets are no copy: their hash is not in their set
+        if let Some(set) = self.seen.get_mut(dedup_set(hash, self.seen_bits)) {
+            if set.iter().all(|s| s.hash != hash) {
+                let idx = dedup_slot(set);
+                let old = set[idx].ts;
+                let window = self.dedup_window_ns;
+                if old == i64::MIN || (ts - old).abs() > window || self.seen_bits >= DEDUP_MAX_BITS {
+                    set[idx] = Seen { hash, ts, len, src, dst };
+                    return false;
+                }
+            }
+        }
+        self.duplicate_or_grow(ts, key, src, dst)
+    }
+
+    #[inline(never)]
+    fn duplicate_or_grow(&mut self, ts: i64, key: (u64, u32), src: Sock, dst: Sock) -> bool {
         if self.opts.dedup_window_ms == 0 {
             return false;
         }
-        let window = (self.opts.dedup_window_ms as i64).saturating_mul(1_000_000);
+        let window = self.dedup_window_ns;
         if self.seen.is_empty() {
             self.seen_bits = DEDUP_MIN_BITS;
             self.seen = vec![[Seen::EMPTY; DEDUP_WAYS]; 1 << DEDUP_MIN_BITS];
@@ -1041,7 +1064,7 @@ impl Analyzer {
 
     // ---- entities ----
 
-    #[inline]
+    #[inline(always)]
     fn touch_client(cl: &mut Client, m: &FrameMeta) {
         let ts = m.ns();
         if ts < cl.first {
@@ -1090,7 +1113,7 @@ impl Analyzer {
     /// Counts `p` among `c`'s peers (the first 64 are listed) and returns the pair's bubble
     /// state (an index in `bubbles`, or [`NO_BUBBLES`]). The pair's entry in `peer_pairs`
     /// remembers that it was counted: one lookup per packet.
-    #[inline]
+    #[inline(always)]
     fn add_peer(&mut self, c: ClientId, p: Ipv6Addr) -> u32 {
         let key = self.pair_key(c, p);
         let cl = &mut self.clients[c as usize];
@@ -1113,12 +1136,19 @@ impl Analyzer {
         self.by_mapping.get(&Mapping::of(&teredo_of(addr)?)).copied()
     }
 
+    #[inline(always)]
     fn client_by_mapping(&mut self, m: &FrameMeta, mapping: Mapping) -> Option<ClientId> {
         let slot = client_cache_slot(&mapping);
         match self.client_cache.get(slot) {
-            Some(&(k, c)) if k == mapping && c != NO_CLIENT => return Some(c),
-            Some(_) => {}
-            None => self.client_cache = vec![(mapping, NO_CLIENT); CLIENT_CACHE],
+            Some(&(k, c)) if k == mapping && c != NO_CLIENT => Some(c),
+            _ => self.client_by_mapping_uncached(m, mapping, slot),
+        }
+    }
+
+    #[inline(never)]
+    fn client_by_mapping_uncached(&mut self, m: &FrameMeta, mapping: Mapping, slot: usize) -> Option<ClientId> {
+        if self.client_cache.is_empty() {
+            self.client_cache = vec![(mapping, NO_CLIENT); CLIENT_CACHE];
         }
         if let Some(&c) = self.by_mapping.get(&mapping) {
             self.client_cache[slot] = (mapping, c);
@@ -1158,7 +1188,7 @@ impl Analyzer {
         Some(id)
     }
 
-    #[inline]
+    #[inline(always)]
     fn client_for(&mut self, m: &FrameMeta, a: &TeredoAddress, full: Option<Ipv6Addr>) -> Option<ClientId> {
         let c = self.client_by_mapping(m, Mapping::of(a))?;
         let cl = &mut self.clients[c as usize];
@@ -1168,12 +1198,16 @@ impl Analyzer {
         Some(c)
     }
 
-    #[inline]
+    #[inline(always)]
     fn learn_socket(&mut self, c: ClientId, s: Sock) {
-        if self.clients[c as usize].sockets.contains(&s) {
-            // learnt already: what follows would change nothing
-            return;
+        if !self.clients[c as usize].sockets.contains(&s) {
+            self.learn_new_socket(c, s);
         }
+        // else learnt already: what follows would change nothing
+    }
+
+    #[inline(never)]
+    fn learn_new_socket(&mut self, c: ClientId, s: Sock) {
         if self.by_socket.len() < self.opts.max_clients.saturating_mul(4) {
             self.by_socket.entry(s).or_insert(c);
         }

@@ -162,8 +162,18 @@ impl<S: Slot> FpTable<S> {
         }
     }
 
+    /// `fp`'s slot when `fp` sits in its home slot (most do: the table is at most half full).
+    #[inline(always)]
+    fn home(&self, fp: u64) -> Option<usize> {
+        let i = fp as usize & self.slots.len().wrapping_sub(1);
+        self.slots.get(i).is_some_and(|s| s.fp() == fp).then_some(i)
+    }
+
     #[inline]
     pub fn get(&self, fp: u64) -> Option<&S> {
+        if let Some(i) = self.home(fp) {
+            return Some(&self.slots[i]);
+        }
         if self.slots.is_empty() {
             return None;
         }
@@ -172,6 +182,9 @@ impl<S: Slot> FpTable<S> {
 
     #[inline]
     pub fn get_mut(&mut self, fp: u64) -> Option<&mut S> {
+        if let Some(i) = self.home(fp) {
+            return Some(&mut self.slots[i]);
+        }
         if self.slots.is_empty() {
             return None;
         }
@@ -181,11 +194,18 @@ impl<S: Slot> FpTable<S> {
     /// The entry of `fp`, made if new — unless `cap` entries are held already: then `None`.
     #[inline]
     pub fn entry(&mut self, fp: u64, cap: usize) -> Option<&mut S> {
+        if let Some(i) = self.home(fp) {
+            return Some(&mut self.slots[i]);
+        }
+        self.entry_elsewhere(fp, cap)
+    }
+
+    #[inline(never)]
+    fn entry_elsewhere(&mut self, fp: u64, cap: usize) -> Option<&mut S> {
         self.insert(fp, cap).map(|(i, _)| &mut self.slots[i])
     }
 
     /// Adds `fp` unless it is there or `cap` entries are: its slot, and whether it is new.
-    #[inline]
     fn insert(&mut self, fp: u64, cap: usize) -> Option<(usize, bool)> {
         if self.slots.is_empty() {
             self.slots = vec![S::FREE; MIN_SLOTS];
@@ -209,6 +229,9 @@ impl<S: Slot> FpTable<S> {
     /// if it was not and `cap` entries are.
     #[inline]
     pub fn add(&mut self, fp: u64, cap: usize) -> Option<bool> {
+        if self.home(fp).is_some() {
+            return Some(false);
+        }
         self.insert(fp, cap).map(|(_, new)| new)
     }
 
