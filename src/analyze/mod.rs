@@ -507,41 +507,50 @@ struct Quote {
 /// be dissected on other threads while one [`Analyzer`] takes their observations in capture
 /// order ([`Analyzer::feed`]). [`Analyzer::observe`] is `feed` of
 /// [`Observation::from_dissection`].
+///
+/// Observations are made on one core and read on another: what every packet's analysis reads
+/// comes first and fits the first two cache lines ([`Observation::HOT`] bytes); what only
+/// some message types need (RS, RA, indirect bubbles, ICMPv4 errors) comes after.
 #[derive(Debug, Clone, Copy)]
+#[repr(C, align(64))]
 pub struct Observation {
-    /// The frame holds a Teredo packet (outer, or quoted in an ICMPv4 error).
-    teredo: bool,
-    /// The Teredo packet is quoted in an ICMPv4 error.
-    quoted: bool,
-    /// Outer IPv4 source and destination, and the UDP ports (the quoted ones when `quoted`).
-    outer: Option<(Sock, Sock)>,
-    quote: Option<Quote>,
-    message_type: MessageType,
-    /// Inner IPv6 source and destination.
-    ipv6: Option<(Ipv6Addr, Ipv6Addr)>,
-    /// Teredo packet length (indicators and IPv6).
-    len: u32,
     /// Hash and length of the bytes that identify a copy of this packet: the Teredo payload,
     /// or the ICMPv4 message when quoted.
     dedup: (u64, u32),
-    auth: Option<AuthFields>,
-    origin: Option<Sock>,
-    /// An RA's first Prefix Information prefix.
-    ra_prefix: Option<Ipv6Addr>,
-    /// The inner source and destination as Teredo addresses (not for link-local ones).
-    tao: [Option<TeredoAddress>; 2],
-    /// What is off about the inner source and destination Teredo addresses.
-    findings: [AddressFindings; 2],
-    /// The inner source and destination are native IPv6 (global, not Teredo): IPv6-only hosts.
-    native: [bool; 2],
+    /// Teredo packet length (indicators and IPv6).
+    len: u32,
     /// The keys of the pairs (sender, destination) and (receiver, source) in the pair table,
     /// when the inner source or destination is a Teredo address (0 otherwise): for prefetching.
     pair_keys: [u64; 2],
     /// The key of (relay, IPv6 host) when the inner destination, or else the source, is native:
     /// the relay is then the outer destination or source (0 otherwise): for prefetching.
     relay_key: u64,
-    /// Some address check of the inner addresses failed (`findings`).
+    /// The frame's number, timestamp and interface ([`Observation::set_frame`]).
+    frame: u64,
+    ts_sec: i64,
+    ts_nsec: u32,
+    interface_id: u32,
+    /// Outer IPv4 source and destination, and the UDP ports (the quoted ones when `quoted`).
+    outer: Option<(Sock, Sock)>,
+    /// Inner IPv6 source and destination.
+    ipv6: Option<(Ipv6Addr, Ipv6Addr)>,
+    message_type: MessageType,
+    /// The frame holds a Teredo packet (outer, or quoted in an ICMPv4 error).
+    teredo: bool,
+    /// The Teredo packet is quoted in an ICMPv4 error.
+    quoted: bool,
+    /// The inner source and destination are Teredo addresses (not link-local ones).
+    teredo_ends: [bool; 2],
+    /// The inner source and destination are native IPv6 (global, not Teredo): IPv6-only hosts.
+    native: [bool; 2],
+    /// Some address check of the inner Teredo addresses fails ([`AddressFindings`]).
     suspect: bool,
+    // ---- read for some message types only
+    auth: Option<AuthFields>,
+    origin: Option<Sock>,
+    /// An RA's first Prefix Information prefix.
+    ra_prefix: Option<Ipv6Addr>,
+    quote: Option<Quote>,
 }
 
 impl Observation {
@@ -554,24 +563,57 @@ impl Observation {
 
     /// The observation of no Teredo packet.
     const NONE: Observation = Observation {
+        dedup: (0, 0),
+        len: 0,
+        pair_keys: [0; 2],
+        relay_key: 0,
+        frame: 0,
+        ts_sec: 0,
+        ts_nsec: 0,
+        interface_id: 0,
+        outer: None,
+        ipv6: None,
+        message_type: MessageType::Malformed,
         teredo: false,
         quoted: false,
-        outer: None,
-        quote: None,
-        message_type: MessageType::Malformed,
-        ipv6: None,
-        len: 0,
-        dedup: (0, 0),
+        teredo_ends: [false; 2],
+        native: [false; 2],
+        suspect: false,
         auth: None,
         origin: None,
         ra_prefix: None,
-        tao: [None; 2],
-        findings: [AddressFindings { legacy: false, server: None, mapped: None, flags: false }; 2],
-        native: [false; 2],
-        pair_keys: [0; 2],
-        relay_key: 0,
-        suspect: false,
+        quote: None,
     };
+
+    /// The bytes every packet's analysis reads (the rest only some message types).
+    pub const HOT: usize = std::mem::offset_of!(Observation, auth);
+
+    /// Records where the frame came from and when: [`FrameMeta`] but the file's index.
+    pub fn set_frame(&mut self, f: &crate::capture::Frame<'_>) {
+        (self.frame, self.ts_sec, self.ts_nsec, self.interface_id) = (f.number, f.ts_sec, f.ts_nsec, f.interface_id);
+    }
+
+    /// The [`FrameMeta`] of the frame recorded by [`Observation::set_frame`], in file
+    /// `file_index`.
+    pub fn frame_meta(&self, file_index: usize) -> FrameMeta {
+        FrameMeta {
+            file_index,
+            frame: self.frame,
+            ts_sec: self.ts_sec,
+            ts_nsec: self.ts_nsec,
+            interface_id: self.interface_id,
+        }
+    }
+
+    /// The inner source (0) or destination (1) as a Teredo address (not a link-local one).
+    #[inline(always)]
+    fn tao(&self, i: usize) -> Option<TeredoAddress> {
+        let (src, dst) = self.ipv6?;
+        if !self.teredo_ends[i] {
+            return None;
+        }
+        TeredoAddress::decode(if i == 0 { src } else { dst })
+    }
 
     /// Makes this the observation of `d` ([`Observation::from_dissection`]) in place: a
     /// feeder that keeps observations in a vector writes them there, not on the stack first.
@@ -584,18 +626,16 @@ impl Observation {
         o.len = t.len.min(u32::MAX as usize) as u32;
         o.ipv6 = t.ipv6.as_ref().map(|h| (h.src, h.dst));
         if let Some((src, dst)) = o.ipv6 {
-            for (i, a) in [src, dst].iter().enumerate() {
-                o.tao[i] = teredo_of(a);
-                o.findings[i] = o.tao[i].as_ref().map(AddressFindings::of).unwrap_or_default();
+            for (i, (a, peer)) in [(src, dst), (dst, src)].iter().enumerate() {
+                let tao = teredo_of(a);
+                o.teredo_ends[i] = tao.is_some();
                 // native: global unicast and not Teredo (`tao` is None for link-local too)
-                o.native[i] = o.tao[i].is_none() && !is_link_local(a) && !a.is_multicast() && !a.is_unspecified();
-            }
-            for (i, peer) in [dst, src].into_iter().enumerate() {
-                if let Some(a) = o.tao[i] {
-                    o.pair_keys[i] = pair_key(Mapping::of(&a), peer);
+                o.native[i] = tao.is_none() && !is_link_local(a) && !a.is_multicast() && !a.is_unspecified();
+                if let Some(t) = tao {
+                    o.pair_keys[i] = pair_key(Mapping::of(&t), *peer);
+                    o.suspect |= AddressFindings::of(&t).any();
                 }
             }
-            o.suspect = o.findings.iter().any(AddressFindings::any);
         }
         o.auth = t.auth.map(|a| AuthFields { nonce: a.nonce, confirmation: a.confirmation });
         o.origin = t.origin.map(|x| Sock { ip: x.address, port: x.port });
@@ -626,6 +666,9 @@ impl Observation {
         }
     }
 }
+
+// What every packet's analysis reads fits two cache lines of a line-aligned observation.
+const _: () = assert!(Observation::HOT <= 128 && std::mem::size_of::<Observation>() == 192);
 
 /// The observation of a frame without a Teredo packet.
 impl Default for Observation {
@@ -908,10 +951,11 @@ impl Analyzer {
         let len = u64::from(o.len);
 
         // endpoints: who sends, who receives
-        let [s_tao, d_tao] = o.tao;
+        let [s_tao, d_tao] = [o.tao(0), o.tao(1)];
         if o.suspect {
-            for (a, f) in [(s_tao, o.findings[0]), (d_tao, o.findings[1])] {
-                if let (Some(a), true) = (a, f.any()) {
+            for a in [s_tao, d_tao].into_iter().flatten() {
+                let f = AddressFindings::of(&a);
+                if f.any() {
                     self.address_checks(meta, &a, f);
                 }
             }
@@ -1087,10 +1131,10 @@ impl Analyzer {
     /// other threads (other cores), so the feeder calls this well ahead of
     /// [`Analyzer::prefetch`], which reads them.
     pub fn prefetch_observation(o: &Observation) {
+        // aligned on a cache line: its hot bytes fill the first two
         let p = std::ptr::from_ref(o).cast::<u8>();
-        for off in (0..std::mem::size_of::<Observation>()).step_by(64) {
-            prefetch::address(p.wrapping_add(off));
-        }
+        prefetch::address(p);
+        prefetch::address(p.wrapping_add(Observation::HOT - 1));
     }
 
     /// Brings the entries a later [`Analyzer::feed`] of `o` will look up into the cache: the
@@ -1107,6 +1151,10 @@ impl Analyzer {
         }
         if o.relay_key != 0 {
             self.relay_hosts.prefetch(o.relay_key);
+        }
+        if !matches!(o.message_type, MessageType::Data | MessageType::EchoRequest | MessageType::EchoReply) {
+            // the observation's last cache line: indicators, RA prefix, quote
+            prefetch::address(std::ptr::from_ref(o).cast::<u8>().wrapping_add(Observation::HOT));
         }
     }
 
@@ -1946,7 +1994,7 @@ impl Analyzer {
             }
             let Some(r) = receiver else { return };
             let initiator =
-                self.by_socket.get(&o).copied().or_else(|| t.tao[0].and_then(|a| self.client_for(m, &a, Some(v6src))));
+                self.by_socket.get(&o).copied().or_else(|| t.tao(0).and_then(|a| self.client_for(m, &a, Some(v6src))));
             match initiator {
                 Some(a) if self.is_client_like(a, o) => {
                     let pid = self.inter_site_proc(m, a, r);
@@ -1998,10 +2046,10 @@ impl Analyzer {
         }
         // sent to a server: an indirect bubble (or a maintenance bubble to the own server)
         if dst.port == TEREDO_PORT
-            && (self.servers.contains_key(&dst.ip) || t.tao[1].is_some_and(|a| a.server == dst.ip))
+            && (self.servers.contains_key(&dst.ip) || t.tao(1).is_some_and(|a| a.server == dst.ip))
         {
             let Some(a) = sender else { return };
-            let dst_tao = t.tao[1];
+            let dst_tao = t.tao(1);
             if let (Some(b), Some(tao)) = (receiver, dst_tao) {
                 if tao.server == dst.ip && b != a {
                     self.bubble_rate(m, a, v6dst);

@@ -82,13 +82,14 @@ const IN_FLIGHT: usize = 6;
 
 /// A batch of frames and, once a worker dissected it, its IPv4 fragments, left for the main
 /// thread to reassemble in capture order, and, when analysing, the observations of its
-/// Teredo frames (frame indexes within the batch, ascending). Spent ones go back to the
-/// reader, buffers and all: no page of them is allocated twice.
+/// Teredo frames and their frame indexes within the batch (ascending). Spent ones go back to
+/// the reader, buffers and all: no page of them is allocated twice.
 #[derive(Default)]
 struct Dissected {
     batch: FrameBatch,
     fragments: Vec<u32>,
-    observations: Vec<(u32, Observation)>,
+    observations: Vec<Observation>,
+    observed: Vec<u32>,
     /// The records of the batch's matching Teredo frames (NDJSON lines or table rows), and
     /// where the record of each such frame (index in the batch) ends.
     records: Vec<u8>,
@@ -126,9 +127,10 @@ fn dissect_batches(
     let mut stats = CaptureStats::default();
     let mut addresses = AddressCache::default();
     for mut work in rx {
-        let Dissected { batch, fragments, observations, records, record_ends, file_start } = &mut work;
+        let Dissected { batch, fragments, observations, observed, records, record_ends, file_start } = &mut work;
         fragments.clear();
         observations.clear();
+        observed.clear();
         records.clear();
         record_ends.clear();
         for (i, f) in batch.iter().enumerate() {
@@ -148,11 +150,13 @@ fn dissect_batches(
                         // No filter: every Teredo packet matches.
                         stats.matched += 1;
                         if observe {
-                            // made in place: an observation is 184 bytes
-                            observations.push((i as u32, Observation::default()));
-                            if let Some((_, o)) = observations.last_mut() {
+                            // made in place: an observation is 192 bytes
+                            observations.push(Observation::default());
+                            if let Some(o) = observations.last_mut() {
                                 o.set(d);
+                                o.set_frame(&f);
                             }
+                            observed.push(i as u32);
                         }
                     }
                     return;
@@ -196,21 +200,22 @@ fn settle<W: Write>(p: &mut Processor, out: &mut Output<W>, done: &Dissected) ->
     const AHEAD: usize = 8;
     let obs = &done.observations;
     if let Some(a) = p.analyzer.as_ref() {
-        obs.iter().take(2 * AHEAD).for_each(|(_, o)| Analyzer::prefetch_observation(o));
-        obs.iter().take(AHEAD).for_each(|(_, o)| a.prefetch(o));
+        obs.iter().take(2 * AHEAD).for_each(Analyzer::prefetch_observation);
+        obs.iter().take(AHEAD).for_each(|o| a.prefetch(o));
     }
     let mut next = 0;
     let mut feed_before = |i: u32, p: &mut Processor| {
-        while let Some((j, o)) = obs.get(next).filter(|(j, _)| *j < i) {
-            if let Some(a) = p.analyzer.as_ref() {
-                if let Some((_, far)) = obs.get(next + 2 * AHEAD) {
+        while done.observed.get(next).is_some_and(|&j| j < i) {
+            if let Some(a) = p.analyzer.as_mut() {
+                if let Some(far) = obs.get(next + 2 * AHEAD) {
                     Analyzer::prefetch_observation(far);
                 }
-                if let Some((_, ahead)) = obs.get(next + AHEAD) {
+                if let Some(ahead) = obs.get(next + AHEAD) {
                     a.prefetch(ahead);
                 }
+                let o = &obs[next];
+                a.feed(&o.frame_meta(p.file_index), o);
             }
-            p.feed(&done.batch.frame(*j as usize), o);
             next += 1;
         }
     };
@@ -585,13 +590,6 @@ impl Processor {
             self.header_done = true;
         }
         Ok(())
-    }
-
-    /// Hands a Teredo frame dissected elsewhere to the analysis (see [`dissect_in_parallel`]).
-    fn feed(&mut self, f: &Frame<'_>, o: &Observation) {
-        if let Some(a) = self.analyzer.as_mut() {
-            a.feed(&FrameMeta::from_frame(self.file_index, f), o);
-        }
     }
 
     /// Handles one captured frame.
