@@ -978,13 +978,19 @@ impl Analyzer {
             Some(a) => self.client_for(meta, &a, Some(v6dst)),
             None => self.by_socket.get(&dst).copied(),
         };
+        // The keys of (sender, destination) and (receiver, source): the observation's, for a
+        // client found by its Teredo address (they are of its mapping).
+        let keys = [
+            sender.map_or(0, |c| if s_tao.is_some() { o.pair_keys[0] } else { self.pair_key(c, v6dst) }),
+            receiver.map_or(0, |c| if d_tao.is_some() { o.pair_keys[1] } else { self.pair_key(c, v6src) }),
+        ];
         if let Some(c) = sender {
             let cl = &mut self.clients[c as usize];
             cl.pkts_out += 1;
             cl.bytes_out += len;
             Self::touch_client(cl, meta);
             if !is_link_local(&v6dst) && !v6dst.is_multicast() {
-                self.add_peer(c, v6dst);
+                self.add_peer(c, v6dst, keys[0]);
             }
         }
         if let Some(c) = receiver {
@@ -995,14 +1001,14 @@ impl Analyzer {
                 cl.bytes_in += len;
                 Self::touch_client(cl, meta);
                 if !is_link_local(&v6src) {
-                    bubbles = self.add_peer(c, v6src);
+                    bubbles = self.add_peer(c, v6src, keys[1]);
                 }
-            } else if let Some(e) = self.peer_pairs.get(self.pair_key(c, v6src)) {
+            } else if let Some(e) = self.peer_pairs.get(keys[1]) {
                 bubbles = e.bubbles;
             }
             // any packet from a peer counts as a response for the bubble rate limit
             if bubbles != NO_BUBBLES {
-                if let Some(e) = self.peer_pairs.get_mut(self.pair_key(c, v6src)) {
+                if let Some(e) = self.peer_pairs.get_mut(keys[1]) {
                     e.last_rx = ts;
                 }
             }
@@ -1012,10 +1018,10 @@ impl Analyzer {
             MessageType::RouterSolicitation => self.on_rs(meta, src, dst, o, v6src),
             MessageType::RouterAdvertisement => self.on_ra(meta, src, dst, o, v6dst),
             MessageType::Bubble | MessageType::IndirectBubble => {
-                self.on_bubble(meta, src, dst, o, v6src, v6dst, sender, receiver, multicast)
+                self.on_bubble(meta, src, dst, o, v6src, v6dst, sender, receiver, keys, multicast)
             }
             MessageType::EchoRequest | MessageType::EchoReply | MessageType::Data => {
-                self.on_data(meta, src, dst, o, v6src, v6dst, sender, receiver)
+                self.on_data(meta, src, dst, o, v6src, v6dst, sender, receiver, keys)
             }
             MessageType::Malformed => {}
         }
@@ -1162,8 +1168,7 @@ impl Analyzer {
     /// state (an index in `bubbles`, or [`NO_BUBBLES`]). The pair's entry in `peer_pairs`
     /// remembers that it was counted: one lookup per packet.
     #[inline(always)]
-    fn add_peer(&mut self, c: ClientId, p: Ipv6Addr) -> u32 {
-        let key = self.pair_key(c, p);
+    fn add_peer(&mut self, c: ClientId, p: Ipv6Addr, key: u64) -> u32 {
         let cl = &mut self.clients[c as usize];
         match self.peer_pairs.entry(key, PEER_SET_CAP) {
             Some(e) if e.counted => return e.bubbles,
@@ -1898,10 +1903,9 @@ impl Analyzer {
 
     // ---- bubbles ----
 
-    fn bubble_rate(&mut self, m: &FrameMeta, sender: ClientId, peer: Ipv6Addr) {
+    fn bubble_rate(&mut self, m: &FrameMeta, sender: ClientId, peer: Ipv6Addr, key: u64) {
         let ts = m.ns();
         let skey = u64::from(sender);
-        let key = self.pair_key(sender, peer);
         // more pairs than tracked: no rate limit for this one
         let Some(e) = self.peer_pairs.entry(key, PEER_SET_CAP) else { return };
         if e.bubbles == NO_BUBBLES {
@@ -1950,6 +1954,7 @@ impl Analyzer {
         v6dst: Ipv6Addr,
         sender: Option<ClientId>,
         receiver: Option<ClientId>,
+        keys: [u64; 2],
         multicast: bool,
     ) {
         let cap = self.opts.max_frames;
@@ -2052,7 +2057,7 @@ impl Analyzer {
             let dst_tao = t.tao(1);
             if let (Some(b), Some(tao)) = (receiver, dst_tao) {
                 if tao.server == dst.ip && b != a {
-                    self.bubble_rate(m, a, v6dst);
+                    self.bubble_rate(m, a, v6dst, keys[0]);
                     if let Some(pid) = self.inter_site_proc(m, a, b) {
                         let p = &mut self.procs[pid];
                         p.n[0] += 1;
@@ -2101,12 +2106,12 @@ impl Analyzer {
         }
         if t.native[1] {
             // a bubble to an IPv6 host through a relay
-            let pid = self.host_proc(m, a, v6dst, true);
+            let pid = self.host_proc(m, a, v6dst, true, keys[0]);
             if let Some(pid) = pid {
                 self.procs[pid].relay.get_or_insert(dst);
                 self.procs[pid].step("bubble-to-relay", m, cap);
             }
-            self.note_relay(dst, a, v6dst);
+            self.note_relay(dst, a, v6dst, keys[0]);
             return;
         }
         let Some(b) = receiver else { return };
@@ -2121,7 +2126,7 @@ impl Analyzer {
                 return;
             }
         }
-        self.bubble_rate(m, a, v6dst);
+        self.bubble_rate(m, a, v6dst, keys[0]);
         if let Some(pid) = self.inter_site_proc(m, a, b) {
             let p = &mut self.procs[pid];
             p.n[0] += 1;
@@ -2153,8 +2158,14 @@ impl Analyzer {
     /// The process of client `c` with IPv6 host `host` (relay discovery when the client spoke
     /// first, IPv6-initiated otherwise), kept in the pair's entry. Beyond [`PEER_SET_CAP`]
     /// pairs, a new one is not kept.
-    fn host_proc(&mut self, m: &FrameMeta, c: ClientId, host: Ipv6Addr, client_first: bool) -> Option<ProcId> {
-        let pkey = self.pair_key(c, host);
+    fn host_proc(
+        &mut self,
+        m: &FrameMeta,
+        c: ClientId,
+        host: Ipv6Addr,
+        client_first: bool,
+        pkey: u64,
+    ) -> Option<ProcId> {
         let key = (6, u64::from(c), u128::from(host));
         let Some(e) = self.peer_pairs.entry(pkey, PEER_SET_CAP) else {
             if first_time(&mut self.procs_not_kept, key) {
@@ -2189,9 +2200,8 @@ impl Analyzer {
         id
     }
 
-    fn note_relay(&mut self, relay: Sock, c: ClientId, host: Ipv6Addr) {
+    fn note_relay(&mut self, relay: Sock, c: ClientId, host: Ipv6Addr, pkey: u64) {
         // the pair was seen through this relay last time: all but the packet count is known
-        let pkey = self.pair_key(c, host);
         if let Some(e) = self.peer_pairs.get_mut(pkey) {
             if e.relay_noted && e.relay == relay {
                 if let Some(r) = self.relays.get_mut(&relay) {
@@ -2254,6 +2264,7 @@ impl Analyzer {
         v6dst: Ipv6Addr,
         sender: Option<ClientId>,
         receiver: Option<ClientId>,
+        keys: [u64; 2],
     ) {
         let cap = self.opts.max_frames;
         let ts = m.ns();
@@ -2263,9 +2274,9 @@ impl Analyzer {
             let to_server = dst.port == TEREDO_PORT && self.clients[a as usize].mapping.server == dst.ip;
             if !to_server {
                 // counted whether or not the process is kept (beyond the cap)
-                self.note_relay(dst, a, v6dst);
+                self.note_relay(dst, a, v6dst, keys[0]);
             }
-            let Some(pid) = self.host_proc(m, a, v6dst, true) else { return };
+            let Some(pid) = self.host_proc(m, a, v6dst, true, keys[0]) else { return };
             if to_server {
                 let p = &mut self.procs[pid];
                 if mt == MessageType::EchoRequest {
@@ -2287,8 +2298,8 @@ impl Analyzer {
         // IPv6 host -> client through a relay
         if let (Some(c), true) = (receiver, t.native[0]) {
             let relay = src;
-            self.note_relay(relay, c, v6src);
-            let pkey = self.pair_key(c, v6src);
+            self.note_relay(relay, c, v6src, keys[1]);
+            let pkey = keys[1];
             let existing = self.peer_pairs.get(pkey).map_or(NO_PROC, |e| e.host_proc);
             let pid = match existing {
                 NOT_KEPT => None,
@@ -2300,7 +2311,7 @@ impl Analyzer {
                         }
                         Some(p)
                     }
-                    _ => self.host_proc(m, c, v6src, false),
+                    _ => self.host_proc(m, c, v6src, false, pkey),
                 },
                 p => Some(p as ProcId),
             };
