@@ -443,8 +443,11 @@ impl Analyzer {
     /// file 0, before any `F`.)
     fn flist(&self, l: &FrameList) -> Vec<FrameNo> {
         let mut v: Vec<FrameNo> = l.frames.iter().map(|&f| self.fno(f)).collect();
-        v.sort_unstable();
-        v.dedup();
+        // frames are mostly added in capture order already
+        if !v.is_sorted_by(|a, b| a < b) {
+            v.sort_unstable();
+            v.dedup();
+        }
         v
     }
 
@@ -847,48 +850,62 @@ impl Analyzer {
                 packets: r.packets,
             })
             .collect();
-        let mut rs_ra: Vec<PairView> = self
-            .pairs
-            .iter()
-            .map(|p| PairView {
-                nonce: p.nonce,
-                rs_frame: p.rs.map(|f| self.fno(f)),
-                ra_frame: p.ra.map(|f| self.fno(f)),
-                rtt_ms: p.rtt_ns.map(|x| (x as f64 / 1e3).round() / 1e3),
-                client: p.client,
-                server: p.server,
-                ra_from: p.ra_from,
-                cone: p.cone,
-                origin: p.origin,
-                flags: p.flags.clone(),
-            })
-            .collect();
+        let pair_view = |p: &super::Pair| PairView {
+            nonce: p.nonce,
+            rs_frame: p.rs.map(|f| self.fno(f)),
+            ra_frame: p.ra.map(|f| self.fno(f)),
+            rtt_ms: p.rtt_ns.map(|x| (x as f64 / 1e3).round() / 1e3),
+            client: p.client,
+            server: p.server,
+            ra_from: p.ra_from,
+            cone: p.cone,
+            origin: p.origin,
+            flags: p.flags.clone(),
+        };
+        // the first unanswered RSs (by frame) while there is room
+        let room = self.opts.max_pairs.saturating_sub(self.pairs.len());
         let mut pend: Vec<_> = self
             .rs_by_nonce
             .iter()
             .map(|(n, r)| (Some(*n), r))
             .chain(self.rs_noauth.values().map(|r| (None, r)))
-            .filter(|(_, r)| !r.answered)
+            .filter(|(_, r)| room > 0 && !r.answered)
             .collect();
-        pend.sort_by_key(|(_, r)| r.frame);
-        for (n, r) in pend {
-            if rs_ra.len() >= self.opts.max_pairs {
-                break;
-            }
-            rs_ra.push(PairView {
-                nonce: n,
-                rs_frame: Some(self.fno(r.frame)),
-                ra_frame: None,
-                rtt_ms: None,
-                client: Some(r.src),
-                server: Some(r.dst),
-                ra_from: None,
-                cone: Some(r.cone),
-                origin: None,
-                flags: if r.auth { vec!["unanswered"] } else { vec!["unanswered", "rs-without-authentication"] },
-            });
+        // (one RS per frame: no two keys are equal)
+        if room < pend.len() {
+            pend.select_nth_unstable_by_key(room, |(_, r)| r.frame);
+            pend.truncate(room);
         }
-        rs_ra.sort_by_key(|p| p.rs_frame.or(p.ra_frame).map(|f| f.number()).unwrap_or(0));
+        pend.sort_unstable_by_key(|(_, r)| r.frame);
+        let pend_view = |&(n, r): &(Option<[u8; 8]>, &super::RsRec)| PairView {
+            nonce: n,
+            rs_frame: Some(self.fno(r.frame)),
+            ra_frame: None,
+            rtt_ms: None,
+            client: Some(r.src),
+            server: Some(r.dst),
+            ra_from: None,
+            cone: Some(r.cone),
+            origin: None,
+            flags: if r.auth { vec!["unanswered"] } else { vec!["unanswered", "rs-without-authentication"] },
+        };
+        // The pairs, then the unanswered RSs, in a stable order by frame number (RS, else RA):
+        // the (number, position) keys are sorted rather than the views, which are large.
+        let mut order: Vec<(u64, usize)> = (self.pairs.iter().map(|p| p.rs.or(p.ra).map_or(0, |f| f.frame)))
+            .chain(pend.iter().map(|(_, r)| r.frame.frame))
+            .enumerate()
+            .map(|(i, n)| (n, i))
+            .collect();
+        if !order.is_sorted() {
+            order.sort_unstable();
+        }
+        let rs_ra: Vec<PairView> = order
+            .iter()
+            .map(|&(_, i)| match self.pairs.get(i) {
+                Some(p) => pair_view(p),
+                None => pend_view(&pend[i - self.pairs.len()]),
+            })
+            .collect();
         let anomalies = self
             .anomalies
             .iter()

@@ -108,6 +108,7 @@ impl JsonText {
     }
 
     /// The buffer, to append a value's text (e.g. with `ipfmt::push_*`).
+    #[inline]
     pub fn buf(&mut self) -> &mut Vec<u8> {
         &mut self.buf
     }
@@ -150,12 +151,14 @@ impl JsonText {
         }
     }
 
+    #[inline]
     fn open(&mut self, c: u8) {
         self.buf.push(c);
         self.depth += 1;
         self.empty = true;
     }
 
+    #[inline]
     fn close(&mut self, c: u8) {
         let had = !std::mem::replace(&mut self.empty, false);
         self.depth = self.depth.saturating_sub(1);
@@ -166,31 +169,37 @@ impl JsonText {
     }
 
     /// `{`
+    #[inline]
     pub fn begin_object(&mut self) {
         self.open(b'{');
     }
 
     /// `}` (an empty object is `{}`).
+    #[inline]
     pub fn end_object(&mut self) {
         self.close(b'}');
     }
 
     /// `[`
+    #[inline]
     pub fn begin_array(&mut self) {
         self.open(b'[');
     }
 
     /// `]` (an empty array is `[]`).
+    #[inline]
     pub fn end_array(&mut self) {
         self.close(b']');
     }
 
     /// The next element of the open array: write its value next.
+    #[inline]
     pub fn element(&mut self) {
         self.separator();
     }
 
     /// A key of the open object (made at compile time, see [`Key`]): write its value next.
+    #[inline]
     pub fn key(&mut self, k: &Key) {
         self.separator();
         let len = self.buf.len();
@@ -208,22 +217,49 @@ impl JsonText {
 
     /// A string, escaped as serde_json escapes it.
     pub fn string(&mut self, s: &str) {
-        if !needs_escape(s) {
-            self.buf.push(b'"');
-            self.buf.extend_from_slice(s.as_bytes());
-            self.buf.push(b'"');
+        let b = s.as_bytes();
+        let start = self.buf.len();
+        self.buf.push(b'"');
+        let found = if b.len() < 8 {
+            self.buf.extend_from_slice(b);
+            b.iter().any(|&c| needs_escape(c))
         } else {
+            // Eight bytes at a time, tested and copied as one word (a copy of a fixed size is
+            // a few moves, where one of a variable size is a call to `memcpy`); the last word
+            // overlaps the one before it unless the length is a multiple of 8.
+            let mut found = 0;
+            let mut words = b.chunks_exact(8);
+            for w in &mut words {
+                let w = [w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]];
+                found |= escapes_in(u64::from_le_bytes(w));
+                self.buf.extend_from_slice(&w);
+            }
+            if !words.remainder().is_empty() {
+                let t = &b[b.len() - 8..];
+                let w = [t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7]];
+                found |= escapes_in(u64::from_le_bytes(w));
+                self.buf.truncate(start + 1 + b.len() - 8);
+                self.buf.extend_from_slice(&w);
+            }
+            found != 0
+        };
+        if found {
+            self.buf.truncate(start);
             self.serde(s);
+        } else {
+            self.buf.push(b'"');
         }
     }
 
     /// `"` — to write a string's text with `buf()` (no character may need
     /// escaping), closed with [`JsonText::quote`] again.
+    #[inline]
     pub fn quote(&mut self) {
         self.buf.push(b'"');
     }
 
     /// An unsigned integer.
+    #[inline]
     pub fn u64(&mut self, v: u64) {
         super::ipfmt::push_u64(&mut self.buf, v);
     }
@@ -235,11 +271,13 @@ impl JsonText {
     }
 
     /// `true` or `false`.
+    #[inline]
     pub fn bool(&mut self, v: bool) {
         self.buf.extend_from_slice(if v { b"true" } else { b"false" });
     }
 
     /// `null`
+    #[inline]
     pub fn null(&mut self) {
         self.buf.extend_from_slice(b"null");
     }
@@ -281,8 +319,21 @@ impl JsonText {
 
 /// serde_json escapes `"`, `\` and the C0 controls only.
 #[inline]
-fn needs_escape(s: &str) -> bool {
-    !s.bytes().fold(true, |ok, b| ok & (b >= 0x20 && b != b'"' && b != b'\\'))
+fn needs_escape(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
+}
+
+/// Non-zero when one of the 8 bytes in `x` is below 0x20, `"` or `\`: eight bytes tested
+/// at once (the "has a zero byte" / "has a byte less than n" bit tricks; exact, not
+/// approximate, for whether some byte matches).
+#[inline]
+fn escapes_in(x: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below_space = x.wrapping_sub(ONES * 0x20);
+    let quote = x ^ (ONES * u64::from(b'"'));
+    let backslash = x ^ (ONES * u64::from(b'\\'));
+    (below_space | quote.wrapping_sub(ONES) | backslash.wrapping_sub(ONES)) & !x & HIGH
 }
 
 #[cfg(test)]
@@ -371,6 +422,38 @@ mod tests {
             j.end_object();
             j.end_object();
             assert_eq!(j.as_str(), text, "{style:?}");
+        }
+    }
+
+    /// The eight-bytes-at-once test finds every byte serde_json escapes, at every position,
+    /// next to any other byte (a borrow from a lower byte must not hide or fake one); and
+    /// strings of every length around the word size, with such a byte anywhere, are
+    /// serde_json's text.
+    #[test]
+    fn escapes_found_at_every_place() {
+        let fill = [b'a', b' ', b'!', b'#', b'[', b']', b'"', b'\\', 0x7f, 0x80, 0xff, 0x21, 0x1f, 0x00];
+        for pos in 0..8 {
+            for &f in &fill {
+                for b in 0..=255u8 {
+                    let mut w = [f; 8];
+                    w[pos] = b;
+                    let want = w.iter().any(|&c| needs_escape(c));
+                    assert_eq!(escapes_in(u64::from_le_bytes(w)) != 0, want, "{w:?}");
+                }
+            }
+        }
+        let special = ["\"", "\\", "\u{0}", "\u{1f}", " ", "\u{7f}", "é", "🦀", "x"];
+        for len in 0..=25 {
+            for pos in 0..len {
+                for sp in special {
+                    for fill in ["a", "~"] {
+                        let s = fill.repeat(pos) + sp + &fill.repeat(len - pos - 1);
+                        let mut j = JsonText::new(Style::Compact);
+                        j.string(&s);
+                        assert_eq!(j.as_str(), serde_json::to_string(&s).unwrap(), "{s:?}");
+                    }
+                }
+            }
         }
     }
 
