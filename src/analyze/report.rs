@@ -705,7 +705,7 @@ impl Analyzer {
     pub fn report(&self) -> AnalysisReport {
         let end = self.stats.last_ns.unwrap_or(0);
         // processes
-        let processes: Vec<ProcessView> = self.procs.iter().map(|p| self.proc_view(p, end)).collect();
+        let processes: Vec<ProcessView> = par_map(&self.procs, PARALLEL_MIN, |p| self.proc_view(p, end));
         // client NAT type: the last qualification verdict for the client
         let mut nat: Vec<NatType> = vec![NatType::Unknown; self.clients.len()];
         for (p, v) in self.procs.iter().zip(&processes) {
@@ -769,12 +769,15 @@ impl Analyzer {
             })
             .collect();
         // servers: fold secondaries into their primary
-        let mut pending_unanswered: std::collections::HashMap<std::net::Ipv4Addr, u64> = Default::default();
-        for r in self.rs_by_nonce.values().chain(self.rs_noauth.values()) {
-            if !r.answered {
-                *pending_unanswered.entry(r.dst).or_default() += 1;
+        // unanswered RSs by server address (a handful of servers: a list, not a hash map)
+        let mut pending: Vec<(Ipv4Addr, u64)> = Vec::new();
+        for r in self.rs_by_nonce.values().chain(self.rs_noauth.values()).filter(|r| !r.answered) {
+            match pending.iter_mut().find(|(a, _)| *a == r.dst) {
+                Some((_, n)) => *n += 1,
+                None => pending.push((r.dst, 1)),
             }
         }
+        let pending_unanswered = |a: &Ipv4Addr| pending.iter().find(|(x, _)| x == a).map_or(0, |&(_, n)| n);
         let mut addrs: Vec<_> = self.servers.keys().copied().collect();
         addrs.sort();
         let mut servers = Vec::new();
@@ -785,7 +788,7 @@ impl Analyzer {
             }
             let mut rs = s.rs;
             let mut ra = s.ra;
-            let mut un = s.unanswered + pending_unanswered.get(&a).copied().unwrap_or(0);
+            let mut un = s.unanswered + pending_unanswered(&a);
             let mut rtts = s.rtt_us.clone();
             let mut mn = s.rtt_min;
             let mut mx = s.rtt_max;
@@ -795,7 +798,7 @@ impl Analyzer {
                 if sa != a {
                     rs += ss.rs;
                     ra += ss.ra;
-                    un += ss.unanswered + pending_unanswered.get(&sa).copied().unwrap_or(0);
+                    un += ss.unanswered + pending_unanswered(&sa);
                     rtts.extend_from_slice(&ss.rtt_us);
                     mn = match (mn, ss.rtt_min) {
                         (Some(x), Some(y)) => Some(x.min(y)),
@@ -864,13 +867,16 @@ impl Analyzer {
         };
         // the first unanswered RSs (by frame) while there is room
         let room = self.opts.max_pairs.saturating_sub(self.pairs.len());
-        let mut pend: Vec<_> = self
-            .rs_by_nonce
-            .iter()
-            .map(|(n, r)| (Some(*n), r))
-            .chain(self.rs_noauth.values().map(|r| (None, r)))
-            .filter(|(_, r)| room > 0 && !r.answered)
-            .collect();
+        let mut pend: Vec<_> = if room == 0 {
+            Vec::new()
+        } else {
+            self.rs_by_nonce
+                .iter()
+                .map(|(n, r)| (Some(*n), r))
+                .chain(self.rs_noauth.values().map(|r| (None, r)))
+                .filter(|(_, r)| !r.answered)
+                .collect()
+        };
         // (one RS per frame: no two keys are equal)
         if room < pend.len() {
             pend.select_nth_unstable_by_key(room, |(_, r)| r.frame);
@@ -949,6 +955,11 @@ macro_rules! k {
 /// Writes a view's JSON text: the same keys, order and values as its `Serialize`.
 trait JsonView {
     fn json(&self, j: &mut JsonText);
+
+    /// Roughly how long the text is, in values written (to share an array between threads).
+    fn weight(&self) -> usize {
+        1
+    }
 }
 
 fn j_ipv6(j: &mut JsonText, a: &Ipv6Addr) {
@@ -1115,6 +1126,11 @@ impl JsonView for RelayView {
 }
 
 impl JsonView for ProcessView {
+    fn weight(&self) -> usize {
+        // the early processes hold the most frames and steps
+        20 + self.frames.len() + 4 * self.steps.len() + 8 * self.evidence.len()
+    }
+
     fn json(&self, j: &mut JsonText) {
         j.begin_object();
         j.key(k!("kind"));
@@ -1254,14 +1270,82 @@ impl JsonView for SummaryView {
     }
 }
 
-/// A top-level array of the report: each element's text, handed to `w` whenever 64 KiB are
-/// ready.
-fn j_seq<T: JsonView>(j: &mut JsonText, w: &mut dyn Write, v: &[T]) -> io::Result<()> {
-    j.begin_array();
+/// Arrays and lists of processes at least this long are built and written on two threads
+/// (the report is made once the capture has been read: the cores are free).
+const PARALLEL_MIN: usize = 2048;
+
+/// `f` over `v`, in order; the second half on another thread when `v` has `parallel_min`
+/// items or more.
+fn par_map<T: Sync, U: Send>(v: &[T], parallel_min: usize, f: impl Fn(&T) -> U + Sync) -> Vec<U> {
+    if v.len() < parallel_min.max(2) {
+        return v.iter().map(f).collect();
+    }
+    let (now, later) = v.split_at(v.len() / 2);
+    std::thread::scope(|s| {
+        let f = &f;
+        let worker = std::thread::Builder::new().spawn_scoped(s, move || later.iter().map(f).collect::<Vec<U>>());
+        let mut out = Vec::with_capacity(v.len());
+        out.extend(now.iter().map(f));
+        match worker {
+            Ok(h) => out.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
+            // no thread to be had: all here
+            Err(_) => out.extend(later.iter().map(f)),
+        }
+        out
+    })
+}
+
+/// The elements of an open array, each handed to `w` (when given) whenever 64 KiB are ready.
+fn j_elements<T: JsonView>(j: &mut JsonText, mut w: Option<&mut dyn Write>, v: &[T]) -> io::Result<()> {
     for x in v {
         j.element();
         x.json(j);
-        j.write_to_when_full(w)?;
+        if let Some(w) = w.as_mut() {
+            j.write_to_when_full(*w)?;
+        }
+    }
+    Ok(())
+}
+
+/// Where to split `v` (two or more elements) so that each part has about half the text, the
+/// first part a little less (its thread also hands the text on and goes on to the rest of
+/// the report); each part has one element or more.
+fn split_point<T: JsonView>(v: &[T]) -> usize {
+    let total: usize = v.iter().map(JsonView::weight).sum();
+    let (mut n, mut sum) = (0, 0);
+    for x in v {
+        sum += x.weight();
+        if sum * 20 > total * 9 {
+            break;
+        }
+        n += 1;
+    }
+    n.clamp(1, v.len() - 1)
+}
+
+/// A top-level array of the report, its text handed to `w` whenever 64 KiB are ready; with
+/// `parallel_min` elements or more, the second half is written on another thread into a
+/// [continuation](JsonText::continuation) of the text, handed on after the first half.
+fn j_seq<T: JsonView + Sync>(j: &mut JsonText, w: &mut dyn Write, v: &[T], parallel_min: usize) -> io::Result<()> {
+    j.begin_array();
+    if v.len() < parallel_min.max(2) {
+        j_elements(j, Some(w), v)?;
+    } else {
+        let (now, later) = v.split_at(split_point(v));
+        let mut next = j.continuation();
+        std::thread::scope(|s| {
+            let worker = std::thread::Builder::new().spawn_scoped(s, || {
+                // (no writer: cannot fail)
+                let _ = j_elements(&mut next, None, later);
+                next
+            });
+            j_elements(j, Some(&mut *w), now)?;
+            match worker {
+                Ok(h) => j.write_continuation(w, h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
+                // no thread to be had: all here
+                Err(_) => j_elements(j, Some(w), later),
+            }
+        })?;
     }
     j.end_array();
     Ok(())
@@ -1323,20 +1407,32 @@ impl AnalysisReport {
     /// value. `capture`, when given, is added as the document's last key, `capture`
     /// (`pcap --analyze --summary`: the capture counters).
     pub fn write_json(&self, w: &mut dyn Write, style: Style, capture: Option<&serde_json::Value>) -> io::Result<()> {
+        self.write_json_split(w, style, capture, PARALLEL_MIN)
+    }
+
+    /// [`AnalysisReport::write_json`] with arrays of `parallel_min` elements or more written on
+    /// two threads.
+    fn write_json_split(
+        &self,
+        w: &mut dyn Write,
+        style: Style,
+        capture: Option<&serde_json::Value>,
+        parallel_min: usize,
+    ) -> io::Result<()> {
         let mut j = JsonText::new(style);
         j.begin_object();
         j.key(k!("clients"));
-        j_seq(&mut j, w, &self.clients)?;
+        j_seq(&mut j, w, &self.clients, parallel_min)?;
         j.key(k!("servers"));
-        j_seq(&mut j, w, &self.servers)?;
+        j_seq(&mut j, w, &self.servers, parallel_min)?;
         j.key(k!("relays"));
-        j_seq(&mut j, w, &self.relays)?;
+        j_seq(&mut j, w, &self.relays, parallel_min)?;
         j.key(k!("processes"));
-        j_seq(&mut j, w, &self.processes)?;
+        j_seq(&mut j, w, &self.processes, parallel_min)?;
         j.key(k!("rs_ra"));
-        j_seq(&mut j, w, &self.rs_ra)?;
+        j_seq(&mut j, w, &self.rs_ra, parallel_min)?;
         j.key(k!("anomalies"));
-        j_seq(&mut j, w, &self.anomalies)?;
+        j_seq(&mut j, w, &self.anomalies, parallel_min)?;
         j.key(k!("summary"));
         self.summary.json(&mut j);
         if let Some(c) = capture {
@@ -1775,6 +1871,37 @@ mod tests {
                 let mut want = value.clone();
                 want["capture"] = capture.clone();
                 assert_eq!(serde_json::from_str::<serde_json::Value>(&got).unwrap(), want);
+            }
+        }
+    }
+
+    /// Arrays shared between two threads give the same text as written on one, wherever
+    /// they are split (processes of different lengths move the split point).
+    #[test]
+    fn written_on_two_threads_is_the_same_text() {
+        let e = edge_report();
+        let mut processes = Vec::new();
+        for i in 0..9 {
+            let mut p = e.processes[i % 2].clone();
+            p.frames.truncate(i % 5);
+            p.steps.truncate(i % 4);
+            p.evidence.truncate(i % 3);
+            processes.push(p);
+        }
+        let rs_ra = (0..5).map(|i| e.rs_ra[i % 2].clone()).collect();
+        let r = AnalysisReport { processes, rs_ra, ..e };
+        for style in [Style::Pretty, Style::Compact] {
+            let want = serde_text(&r, None, style == Style::Pretty);
+            for parallel_min in [0, 2, 3, 5, 9, 10, 1000] {
+                let mut got = Vec::new();
+                r.write_json_split(&mut got, style, None, parallel_min).unwrap();
+                assert_eq!(String::from_utf8(got).unwrap(), want, "{style:?} {parallel_min}");
+            }
+        }
+        for n in 0..12 {
+            let v: Vec<usize> = (0..n).collect();
+            for parallel_min in [0, 2, 5, 100] {
+                assert_eq!(par_map(&v, parallel_min, |x| x * 3), v.iter().map(|x| x * 3).collect::<Vec<_>>());
             }
         }
     }

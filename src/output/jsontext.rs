@@ -101,6 +101,25 @@ impl JsonText {
         }
     }
 
+    /// A writer for the text that follows this one's once it has written one or more
+    /// elements (or keys) into the open container (same layout and depth, the container not
+    /// empty): written elsewhere, e.g. on another thread, and handed on after this one's text
+    /// by [`JsonText::write_continuation`].
+    pub fn continuation(&self) -> JsonText {
+        JsonText { buf: Vec::with_capacity(FULL + 4096), pretty: self.pretty, depth: self.depth, empty: false }
+    }
+
+    /// Writes this writer's text, then that of `next` (made by [`JsonText::continuation`]
+    /// before this writer wrote its elements or keys) to `w`; the document goes on where
+    /// `next` stopped.
+    pub fn write_continuation(&mut self, w: &mut dyn Write, next: JsonText) -> io::Result<()> {
+        self.write_to(w)?;
+        w.write_all(&next.buf)?;
+        self.depth = next.depth;
+        self.empty = next.empty;
+        Ok(())
+    }
+
     /// The text still in the buffer.
     pub fn as_str(&self) -> &str {
         // Only UTF-8 text is ever appended (str slices, ASCII).
