@@ -22,7 +22,7 @@
 
 use super::{Analyzer, FrameList, FrameRef, NatType, Outcome, Proc, ProcessKind, Sock};
 use crate::addr::{classify, AddressKind, TeredoAddress};
-use crate::output::ipfmt::{push_hex, push_ipv4, push_ipv4_port, push_ipv6, push_u64};
+use crate::output::ipfmt::{push_hex, push_ipv4, push_ipv4_port, push_ipv6, push_u64, Ipv6Memo};
 use crate::output::jsontext::{JsonText, Key, Style};
 use crate::output::table::TextTable;
 use serde::{Serialize, Serializer};
@@ -58,7 +58,7 @@ impl FrameNo {
         }
     }
 
-    fn json(&self, j: &mut JsonText) {
+    fn json(&self, j: &mut ReportJson) {
         match *self {
             FrameNo::N(n) => j.u64(n),
             FrameNo::F(..) => {
@@ -952,9 +952,75 @@ macro_rules! k {
     };
 }
 
+/// The JSON text of a report being written, and the text of the client addresses and of the
+/// names written last (a report names the same few clients, kinds and steps in tens of
+/// thousands of processes).
+struct ReportJson {
+    text: JsonText,
+    clients: Ipv6Memo,
+    names: NameMemo,
+}
+
+impl ReportJson {
+    fn new(text: JsonText) -> ReportJson {
+        ReportJson { text, clients: Ipv6Memo::default(), names: NameMemo::default() }
+    }
+
+    /// A static name (kind, outcome, step...) as a JSON string.
+    fn name(&mut self, s: &'static str) {
+        self.names.push(&mut self.text, s);
+    }
+}
+
+/// The JSON text of static strings written recently, found by their address and length (the
+/// same address and length are the same text: a `'static` string never changes): 64 slots,
+/// a name in the one its address picks.
+struct NameMemo {
+    /// Address and length of the name, length of its text (0: none yet), text.
+    slots: Vec<(usize, usize, u8, [u8; 32])>,
+}
+
+impl Default for NameMemo {
+    fn default() -> Self {
+        NameMemo { slots: vec![(0, 0, 0, [0; 32]); 64] }
+    }
+}
+
+impl NameMemo {
+    fn push(&mut self, j: &mut JsonText, s: &'static str) {
+        let (at, len) = (s.as_ptr() as usize, s.len());
+        let slot = &mut self.slots[(((at ^ len) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58) as usize];
+        let start = j.buf().len();
+        if slot.2 > 0 && (slot.0, slot.1) == (at, len) {
+            j.buf().extend_from_slice(&slot.3);
+            j.buf().truncate(start + usize::from(slot.2));
+        } else {
+            j.string(s);
+            let text = &j.buf()[start..];
+            if text.len() <= slot.3.len() {
+                slot.3[..text.len()].copy_from_slice(text);
+                (slot.0, slot.1, slot.2) = (at, len, text.len() as u8);
+            }
+        }
+    }
+}
+
+impl std::ops::Deref for ReportJson {
+    type Target = JsonText;
+    fn deref(&self) -> &JsonText {
+        &self.text
+    }
+}
+
+impl std::ops::DerefMut for ReportJson {
+    fn deref_mut(&mut self) -> &mut JsonText {
+        &mut self.text
+    }
+}
+
 /// Writes a view's JSON text: the same keys, order and values as its `Serialize`.
 trait JsonView {
-    fn json(&self, j: &mut JsonText);
+    fn json(&self, j: &mut ReportJson);
 
     /// Roughly how long the text is, in values written (to share an array between threads).
     fn weight(&self) -> usize {
@@ -962,32 +1028,39 @@ trait JsonView {
     }
 }
 
-fn j_ipv6(j: &mut JsonText, a: &Ipv6Addr) {
+fn j_ipv6(j: &mut ReportJson, a: &Ipv6Addr) {
     j.quote();
     push_ipv6(j.buf(), a);
     j.quote();
 }
 
-fn j_ipv4(j: &mut JsonText, a: Ipv4Addr) {
+/// A client's Teredo address (one of a few, written again and again: through the memo).
+fn j_client(j: &mut ReportJson, a: &Ipv6Addr) {
+    j.text.quote();
+    j.clients.push(j.text.buf(), a);
+    j.text.quote();
+}
+
+fn j_ipv4(j: &mut ReportJson, a: Ipv4Addr) {
     j.quote();
     push_ipv4(j.buf(), a);
     j.quote();
 }
 
-fn j_sock(j: &mut JsonText, s: Sock) {
+fn j_sock(j: &mut ReportJson, s: Sock) {
     j.quote();
     push_ipv4_port(j.buf(), s.ip, s.port);
     j.quote();
 }
 
-fn j_opt<T>(j: &mut JsonText, v: Option<T>, f: impl FnOnce(&mut JsonText, T)) {
+fn j_opt<T>(j: &mut ReportJson, v: Option<T>, f: impl FnOnce(&mut ReportJson, T)) {
     match v {
         Some(v) => f(j, v),
         None => j.null(),
     }
 }
 
-fn j_array<T>(j: &mut JsonText, v: impl IntoIterator<Item = T>, mut f: impl FnMut(&mut JsonText, T)) {
+fn j_array<T>(j: &mut ReportJson, v: impl IntoIterator<Item = T>, mut f: impl FnMut(&mut ReportJson, T)) {
     j.begin_array();
     for x in v {
         j.element();
@@ -996,15 +1069,15 @@ fn j_array<T>(j: &mut JsonText, v: impl IntoIterator<Item = T>, mut f: impl FnMu
     j.end_array();
 }
 
-fn j_frames(j: &mut JsonText, v: &[FrameNo]) {
+fn j_frames(j: &mut ReportJson, v: &[FrameNo]) {
     j_array(j, v, |j, f| f.json(j));
 }
 
-fn j_strs<S: AsRef<str>>(j: &mut JsonText, v: &[S]) {
+fn j_strs<S: AsRef<str>>(j: &mut ReportJson, v: &[S]) {
     j_array(j, v, |j, x| j.string(x.as_ref()));
 }
 
-fn j_directions(j: &mut JsonText, d: Directions) {
+fn j_directions(j: &mut ReportJson, d: Directions) {
     j.begin_object();
     j.key(k!("sent"));
     j.u64(d.sent);
@@ -1014,7 +1087,7 @@ fn j_directions(j: &mut JsonText, d: Directions) {
 }
 
 impl JsonView for ClientView {
-    fn json(&self, j: &mut JsonText) {
+    fn json(&self, j: &mut ReportJson) {
         j.begin_object();
         j.key(k!("address"));
         j_ipv6(j, &self.address);
@@ -1027,7 +1100,7 @@ impl JsonView for ClientView {
         j.key(k!("mapped_port"));
         j.u64(self.mapped_port.into());
         j.key(k!("nat_type"));
-        j.string(self.nat_type);
+        j.name(self.nat_type);
         j.key(k!("first_seen"));
         j.string(&self.first_seen);
         j.key(k!("last_seen"));
@@ -1081,7 +1154,7 @@ impl JsonView for ClientView {
 }
 
 impl JsonView for ServerView {
-    fn json(&self, j: &mut JsonText) {
+    fn json(&self, j: &mut ReportJson) {
         j.begin_object();
         j.key(k!("address"));
         j_ipv4(j, self.address);
@@ -1097,7 +1170,7 @@ impl JsonView for ServerView {
         j.begin_object();
         for (k, v) in [(k!("min"), self.rtt_ms.min), (k!("median"), self.rtt_ms.median), (k!("max"), self.rtt_ms.max)] {
             j.key(k);
-            j_opt(j, v, JsonText::f64);
+            j_opt(j, v, |j, x| j.f64(x));
         }
         j.end_object();
         j.key(k!("secondary"));
@@ -1107,14 +1180,14 @@ impl JsonView for ServerView {
 }
 
 impl JsonView for RelayView {
-    fn json(&self, j: &mut JsonText) {
+    fn json(&self, j: &mut ReportJson) {
         j.begin_object();
         j.key(k!("address"));
         j_ipv4(j, self.address);
         j.key(k!("port"));
         j.u64(self.port.into());
         j.key(k!("clients"));
-        j_array(j, &self.clients, j_ipv6);
+        j_array(j, &self.clients, j_client);
         j.key(k!("ipv6_hosts"));
         j_array(j, &self.ipv6_hosts, j_ipv6);
         j.key(k!("host_specific"));
@@ -1131,19 +1204,19 @@ impl JsonView for ProcessView {
         20 + self.frames.len() + 4 * self.steps.len() + 8 * self.evidence.len()
     }
 
-    fn json(&self, j: &mut JsonText) {
+    fn json(&self, j: &mut ReportJson) {
         j.begin_object();
         j.key(k!("kind"));
-        j.string(self.kind);
+        j.name(self.kind);
         j.key(k!("outcome"));
-        j.string(self.outcome);
+        j.name(self.outcome);
         j.key(k!("frames"));
         j_frames(j, &self.frames);
         j.key(k!("duration_ms"));
         j.f64(self.duration_ms);
         if let Some(n) = self.nat_type {
             j.key(k!("nat_type"));
-            j.string(n);
+            j.name(n);
         }
         if let QualField::Value(v) = self.mapped_address {
             j.key(k!("mapped_address"));
@@ -1163,21 +1236,21 @@ impl JsonView for ProcessView {
         j_array(j, &self.steps, |j, st| {
             j.begin_object();
             j.key(k!("step"));
-            j.string(st.step);
+            j.name(st.step);
             j.key(k!("frame"));
             st.frame.json(j);
             j.end_object();
         });
         j.key(k!("failed_step"));
-        j_opt(j, self.failed_step, JsonText::string);
+        j_opt(j, self.failed_step, |j, x| j.name(x));
         j.key(k!("client"));
-        j_opt(j, self.client.as_ref(), j_ipv6);
+        j_opt(j, self.client.as_ref(), j_client);
         j.key(k!("peer"));
         j_opt(j, self.peer.as_ref(), j_ipv6);
         j.key(k!("relay"));
         j_opt(j, self.relay, j_sock);
         j.key(k!("path"));
-        j_opt(j, self.path, JsonText::string);
+        j_opt(j, self.path, |j, x| j.name(x));
         j.key(k!("interval_s"));
         j_opt(j, self.interval_s, |j, i| {
             j.begin_object();
@@ -1196,7 +1269,7 @@ impl JsonView for ProcessView {
 }
 
 impl JsonView for PairView {
-    fn json(&self, j: &mut JsonText) {
+    fn json(&self, j: &mut ReportJson) {
         j.begin_object();
         j.key(k!("nonce"));
         j_opt(j, self.nonce, |j, n| {
@@ -1209,7 +1282,7 @@ impl JsonView for PairView {
         j.key(k!("ra_frame"));
         j_opt(j, self.ra_frame, |j, f| f.json(j));
         j.key(k!("rtt_ms"));
-        j_opt(j, self.rtt_ms, JsonText::f64);
+        j_opt(j, self.rtt_ms, |j, x| j.f64(x));
         j.key(k!("client"));
         j_opt(j, self.client, j_sock);
         j.key(k!("server"));
@@ -1217,20 +1290,20 @@ impl JsonView for PairView {
         j.key(k!("ra_from"));
         j_opt(j, self.ra_from, j_ipv4);
         j.key(k!("cone"));
-        j_opt(j, self.cone, JsonText::bool);
+        j_opt(j, self.cone, |j, x| j.bool(x));
         j.key(k!("origin"));
         j_opt(j, self.origin, j_sock);
         j.key(k!("flags"));
-        j_strs(j, &self.flags);
+        j_array(j, &self.flags, |j, f| j.name(f));
         j.end_object();
     }
 }
 
 impl JsonView for AnomalyView {
-    fn json(&self, j: &mut JsonText) {
+    fn json(&self, j: &mut ReportJson) {
         j.begin_object();
         j.key(k!("kind"));
-        j.string(self.kind);
+        j.name(self.kind);
         j.key(k!("frames"));
         j_frames(j, &self.frames);
         j.key(k!("detail"));
@@ -1242,7 +1315,7 @@ impl JsonView for AnomalyView {
 }
 
 impl JsonView for SummaryView {
-    fn json(&self, j: &mut JsonText) {
+    fn json(&self, j: &mut ReportJson) {
         j.begin_object();
         for (k, v) in [
             (k!("frames"), self.frames),
@@ -1255,9 +1328,9 @@ impl JsonView for SummaryView {
             j.u64(v);
         }
         j.key(k!("first_seen"));
-        j_opt(j, self.first_seen.as_deref(), JsonText::string);
+        j_opt(j, self.first_seen.as_deref(), |j, x| j.string(x));
         j.key(k!("last_seen"));
-        j_opt(j, self.last_seen.as_deref(), JsonText::string);
+        j_opt(j, self.last_seen.as_deref(), |j, x| j.string(x));
         for (k, v) in [
             (k!("clients_not_tracked"), self.clients_not_tracked),
             (k!("processes_not_kept"), self.processes_not_kept),
@@ -1296,7 +1369,7 @@ fn par_map<T: Sync, U: Send>(v: &[T], parallel_min: usize, f: impl Fn(&T) -> U +
 }
 
 /// The elements of an open array, each handed to `w` (when given) whenever 64 KiB are ready.
-fn j_elements<T: JsonView>(j: &mut JsonText, mut w: Option<&mut dyn Write>, v: &[T]) -> io::Result<()> {
+fn j_elements<T: JsonView>(j: &mut ReportJson, mut w: Option<&mut dyn Write>, v: &[T]) -> io::Result<()> {
     for x in v {
         j.element();
         x.json(j);
@@ -1326,13 +1399,13 @@ fn split_point<T: JsonView>(v: &[T]) -> usize {
 /// A top-level array of the report, its text handed to `w` whenever 64 KiB are ready; with
 /// `parallel_min` elements or more, the second half is written on another thread into a
 /// [continuation](JsonText::continuation) of the text, handed on after the first half.
-fn j_seq<T: JsonView + Sync>(j: &mut JsonText, w: &mut dyn Write, v: &[T], parallel_min: usize) -> io::Result<()> {
+fn j_seq<T: JsonView + Sync>(j: &mut ReportJson, w: &mut dyn Write, v: &[T], parallel_min: usize) -> io::Result<()> {
     j.begin_array();
     if v.len() < parallel_min.max(2) {
         j_elements(j, Some(w), v)?;
     } else {
         let (now, later) = v.split_at(split_point(v));
-        let mut next = j.continuation();
+        let mut next = ReportJson::new(j.continuation());
         std::thread::scope(|s| {
             let worker = std::thread::Builder::new().spawn_scoped(s, || {
                 // (no writer: cannot fail)
@@ -1341,7 +1414,7 @@ fn j_seq<T: JsonView + Sync>(j: &mut JsonText, w: &mut dyn Write, v: &[T], paral
             });
             j_elements(j, Some(&mut *w), now)?;
             match worker {
-                Ok(h) => j.write_continuation(w, h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
+                Ok(h) => j.write_continuation(w, h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)).text),
                 // no thread to be had: all here
                 Err(_) => j_elements(j, Some(w), later),
             }
@@ -1419,7 +1492,7 @@ impl AnalysisReport {
         capture: Option<&serde_json::Value>,
         parallel_min: usize,
     ) -> io::Result<()> {
-        let mut j = JsonText::new(style);
+        let mut j = ReportJson::new(JsonText::new(style));
         j.begin_object();
         j.key(k!("clients"));
         j_seq(&mut j, w, &self.clients, parallel_min)?;
@@ -1876,7 +1949,8 @@ mod tests {
     }
 
     /// Arrays shared between two threads give the same text as written on one, wherever
-    /// they are split (processes of different lengths move the split point).
+    /// they are split (processes of different lengths move the split point); names written
+    /// again are the same text.
     #[test]
     fn written_on_two_threads_is_the_same_text() {
         let e = edge_report();
@@ -1886,6 +1960,8 @@ mod tests {
             p.frames.truncate(i % 5);
             p.steps.truncate(i % 4);
             p.evidence.truncate(i % 3);
+            // names written again (from the memo), too long to keep, or escaped
+            p.outcome = ["completed", "a name longer than the thirty-two bytes kept", "quote \" tab \t"][i % 3];
             processes.push(p);
         }
         let rs_ra = (0..5).map(|i| e.rs_ra[i % 2].clone()).collect();

@@ -102,6 +102,42 @@ pub fn push_ipv6(out: &mut Vec<u8>, a: &Ipv6Addr) {
     }
 }
 
+/// The text of IPv6 addresses written recently, for output that names the same few addresses
+/// again and again: 256 slots, an address in the one its bits pick.
+#[derive(Debug, Clone)]
+pub struct Ipv6Memo {
+    /// Address, length of its text (0: none yet), text.
+    slots: Vec<(Ipv6Addr, u8, [u8; V6_ROOM])>,
+}
+
+impl Default for Ipv6Memo {
+    fn default() -> Self {
+        Ipv6Memo { slots: vec![(Ipv6Addr::UNSPECIFIED, 0, [0; V6_ROOM]); 256] }
+    }
+}
+
+impl Ipv6Memo {
+    /// Appends the `Display` text of `a` (RFC 5952) to `out`, as [`push_ipv6`].
+    pub fn push(&mut self, out: &mut Vec<u8>, a: &Ipv6Addr) {
+        let bits = a.to_bits();
+        let h = ((bits as u64) ^ ((bits >> 64) as u64)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56;
+        let (addr, n, text) = &mut self.slots[h as usize];
+        if *n == 0 || *addr != *a {
+            match format(a, text) {
+                // (at most 39)
+                Some(len) => (*addr, *n) = (*a, len as u8),
+                None => {
+                    *n = 0;
+                    return push_ipv6(out, a);
+                }
+            }
+        }
+        let len = out.len();
+        out.extend_from_slice(text);
+        out.truncate(len + usize::from(*n));
+    }
+}
+
 /// Appends the `Display` text of `a` (dotted quad) to `out`.
 pub fn push_ipv4(out: &mut Vec<u8>, a: std::net::Ipv4Addr) {
     // fixed-size append, text written in place, cut to length (see `push_u64`)
@@ -326,6 +362,28 @@ mod tests {
         ] {
             let a: Ipv6Addr = a.parse().unwrap();
             assert_eq!(pushed(|o| push_ipv6(o, &a)), a.to_string());
+        }
+    }
+
+    /// The memo gives `Display` text for addresses that come back, that share a slot, and
+    /// the IPv4-mapped ones it does not keep.
+    #[test]
+    fn memo_same_text_as_display() {
+        let mut memo = Ipv6Memo::default();
+        let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut seen = Vec::new();
+        for i in 0..20_000u32 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let a = match x % 4 {
+                0 if !seen.is_empty() => seen[(x >> 8) as usize % seen.len()],
+                1 => Ipv6Addr::from(((0x2001_0db8u128) << 96) | u128::from(i % 300)),
+                2 if i % 7 == 0 => Ipv6Addr::from(0xffff_0000_0000u128 | u128::from(i)),
+                _ => Ipv6Addr::from((u128::from(x) << 64) | u128::from(x.rotate_left(17) & 0xffff_0000_ffff)),
+            };
+            seen.push(a);
+            assert_eq!(pushed(|o| memo.push(o, &a)), a.to_string());
         }
     }
 

@@ -133,7 +133,7 @@ impl JsonText {
     }
 
     /// A newline (after a comma unless `first`) and the indent of the current depth.
-    #[inline]
+    #[inline(always)]
     fn newline(&mut self, first: bool) {
         let n = 2 + 2 * self.depth - usize::from(first);
         if n < CHUNK {
@@ -160,7 +160,7 @@ impl JsonText {
     }
 
     /// The separator before a key or an element of the open container.
-    #[inline]
+    #[inline(always)]
     fn separator(&mut self) {
         let first = std::mem::replace(&mut self.empty, false);
         if self.pretty {
@@ -218,7 +218,7 @@ impl JsonText {
     }
 
     /// A key of the open object (made at compile time, see [`Key`]): write its value next.
-    #[inline]
+    #[inline(always)]
     pub fn key(&mut self, k: &Key) {
         self.separator();
         let len = self.buf.len();
