@@ -22,8 +22,8 @@
 
 use super::{Analyzer, FrameList, FrameRef, NatType, Outcome, Proc, ProcessKind, Sock};
 use crate::addr::{classify, AddressKind, TeredoAddress};
-use crate::output::ipfmt::{push_hex, push_ipv4, push_ipv4_port, push_ipv6, push_u64, Ipv6Memo};
-use crate::output::jsontext::{JsonText, Key, Style};
+use crate::output::ipfmt::{push_hex, push_ipv4, push_ipv4_port, push_ipv6, push_u64, Ipv6Memo, SockMemo, TextMemo};
+use crate::output::jsontext::{push_string, JsonText, Key, Style};
 use crate::output::table::TextTable;
 use serde::{Serialize, Serializer};
 use std::io::{self, Write};
@@ -952,56 +952,33 @@ macro_rules! k {
     };
 }
 
-/// The JSON text of a report being written, and the text of the client addresses and of the
-/// names written last (a report names the same few clients, kinds and steps in tens of
-/// thousands of processes).
+/// The JSON text of a report being written, and the text of the values written last: a
+/// report names the same few clients, servers, sockets and names (kinds, outcomes, steps) in
+/// tens of thousands of processes and pairs.
 struct ReportJson {
     text: JsonText,
     clients: Ipv6Memo,
-    names: NameMemo,
+    ipv4: TextMemo<u32, 16>,
+    socks: SockMemo,
+    /// By the name's address and length (a `'static` string never changes).
+    names: TextMemo<(usize, usize), 32>,
 }
 
 impl ReportJson {
     fn new(text: JsonText) -> ReportJson {
-        ReportJson { text, clients: Ipv6Memo::default(), names: NameMemo::default() }
+        ReportJson {
+            text,
+            clients: Default::default(),
+            ipv4: Default::default(),
+            socks: Default::default(),
+            names: Default::default(),
+        }
     }
 
     /// A static name (kind, outcome, step...) as a JSON string.
     fn name(&mut self, s: &'static str) {
-        self.names.push(&mut self.text, s);
-    }
-}
-
-/// The JSON text of static strings written recently, found by their address and length (the
-/// same address and length are the same text: a `'static` string never changes): 64 slots,
-/// a name in the one its address picks.
-struct NameMemo {
-    /// Address and length of the name, length of its text (0: none yet), text.
-    slots: Vec<(usize, usize, u8, [u8; 32])>,
-}
-
-impl Default for NameMemo {
-    fn default() -> Self {
-        NameMemo { slots: vec![(0, 0, 0, [0; 32]); 64] }
-    }
-}
-
-impl NameMemo {
-    fn push(&mut self, j: &mut JsonText, s: &'static str) {
-        let (at, len) = (s.as_ptr() as usize, s.len());
-        let slot = &mut self.slots[(((at ^ len) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58) as usize];
-        let start = j.buf().len();
-        if slot.2 > 0 && (slot.0, slot.1) == (at, len) {
-            j.buf().extend_from_slice(&slot.3);
-            j.buf().truncate(start + usize::from(slot.2));
-        } else {
-            j.string(s);
-            let text = &j.buf()[start..];
-            if text.len() <= slot.3.len() {
-                slot.3[..text.len()].copy_from_slice(text);
-                (slot.0, slot.1, slot.2) = (at, len, text.len() as u8);
-            }
-        }
+        let key = (s.as_ptr() as usize, s.len());
+        self.names.push(self.text.buf(), key, (key.0 ^ key.1) as u64, |out| push_string(out, s));
     }
 }
 
@@ -1037,20 +1014,20 @@ fn j_ipv6(j: &mut ReportJson, a: &Ipv6Addr) {
 /// A client's Teredo address (one of a few, written again and again: through the memo).
 fn j_client(j: &mut ReportJson, a: &Ipv6Addr) {
     j.text.quote();
-    j.clients.push(j.text.buf(), a);
+    j.clients.push_ipv6(j.text.buf(), a);
     j.text.quote();
 }
 
 fn j_ipv4(j: &mut ReportJson, a: Ipv4Addr) {
-    j.quote();
-    push_ipv4(j.buf(), a);
-    j.quote();
+    j.text.quote();
+    j.ipv4.push(j.text.buf(), a.to_bits(), a.to_bits().into(), |out| push_ipv4(out, a));
+    j.text.quote();
 }
 
 fn j_sock(j: &mut ReportJson, s: Sock) {
-    j.quote();
-    push_ipv4_port(j.buf(), s.ip, s.port);
-    j.quote();
+    j.text.quote();
+    j.socks.push_ipv4_port(j.text.buf(), s.ip, s.port);
+    j.text.quote();
 }
 
 fn j_opt<T>(j: &mut ReportJson, v: Option<T>, f: impl FnOnce(&mut ReportJson, T)) {

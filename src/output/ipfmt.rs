@@ -102,39 +102,62 @@ pub fn push_ipv6(out: &mut Vec<u8>, a: &Ipv6Addr) {
     }
 }
 
-/// The text of IPv6 addresses written recently, for output that names the same few addresses
-/// again and again: 256 slots, an address in the one its bits pick.
+/// The text of values written recently, for output that writes the same few values again
+/// and again (a report names the same clients, servers and step names in tens of thousands
+/// of processes): 256 slots, a value in the one its hash picks, its text kept when at most
+/// `N` bytes (`N` < 256).
 #[derive(Debug, Clone)]
-pub struct Ipv6Memo {
-    /// Address, length of its text (0: none yet), text.
-    slots: Vec<(Ipv6Addr, u8, [u8; V6_ROOM])>,
+pub struct TextMemo<K, const N: usize> {
+    /// Key, length of its text (0: none yet), text.
+    slots: Vec<(K, u8, [u8; N])>,
 }
 
-impl Default for Ipv6Memo {
+impl<K: Copy + Default + PartialEq, const N: usize> Default for TextMemo<K, N> {
     fn default() -> Self {
-        Ipv6Memo { slots: vec![(Ipv6Addr::UNSPECIFIED, 0, [0; V6_ROOM]); 256] }
+        TextMemo { slots: vec![(K::default(), 0, [0; N]); 256] }
     }
 }
 
-impl Ipv6Memo {
-    /// Appends the `Display` text of `a` (RFC 5952) to `out`, as [`push_ipv6`].
-    pub fn push(&mut self, out: &mut Vec<u8>, a: &Ipv6Addr) {
-        let bits = a.to_bits();
-        let h = ((bits as u64) ^ ((bits >> 64) as u64)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56;
-        let (addr, n, text) = &mut self.slots[h as usize];
-        if *n == 0 || *addr != *a {
-            match format(a, text) {
-                // (at most 39)
-                Some(len) => (*addr, *n) = (*a, len as u8),
-                None => {
-                    *n = 0;
-                    return push_ipv6(out, a);
-                }
+impl<K: Copy + PartialEq, const N: usize> TextMemo<K, N> {
+    /// Appends the text of the value `key` stands for to `out`: kept from before, or appended
+    /// by `write` (and kept). `hash` spreads the keys over the slots.
+    pub fn push(&mut self, out: &mut Vec<u8>, key: K, hash: u64, write: impl FnOnce(&mut Vec<u8>)) {
+        let (k, n, text) = &mut self.slots[(hash.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as usize];
+        let start = out.len();
+        if *n > 0 && *k == key {
+            // fixed-size append, cut to length (see `push_u64`)
+            out.extend_from_slice(text);
+            out.truncate(start + usize::from(*n));
+        } else {
+            write(out);
+            let new = &out[start..];
+            if (1..=N.min(255)).contains(&new.len()) {
+                text[..new.len()].copy_from_slice(new);
+                (*k, *n) = (key, new.len() as u8);
             }
         }
-        let len = out.len();
-        out.extend_from_slice(text);
-        out.truncate(len + usize::from(*n));
+    }
+}
+
+/// IPv6 addresses' text ([`push_ipv6`]) kept in a [`TextMemo`].
+pub type Ipv6Memo = TextMemo<u128, 40>;
+
+impl Ipv6Memo {
+    /// Appends the `Display` text of `a` (RFC 5952) to `out`, as [`push_ipv6`].
+    pub fn push_ipv6(&mut self, out: &mut Vec<u8>, a: &Ipv6Addr) {
+        let bits = a.to_bits();
+        self.push(out, bits, (bits as u64) ^ ((bits >> 64) as u64), |out| push_ipv6(out, a));
+    }
+}
+
+/// `IPV4:PORT` text ([`push_ipv4_port`]) kept in a [`TextMemo`].
+pub type SockMemo = TextMemo<u64, 24>;
+
+impl SockMemo {
+    /// Appends `IPV4:PORT` (as `SocketAddrV4`'s `Display`) to `out`, as [`push_ipv4_port`].
+    pub fn push_ipv4_port(&mut self, out: &mut Vec<u8>, a: std::net::Ipv4Addr, port: u16) {
+        let key = u64::from(a.to_bits()) << 16 | u64::from(port);
+        self.push(out, key, key, |out| push_ipv4_port(out, a, port));
     }
 }
 
@@ -161,11 +184,22 @@ pub fn push_ipv4_port(out: &mut Vec<u8>, a: std::net::Ipv4Addr, port: u16) {
 /// Appends the decimal digits of `v` to `out`.
 #[inline]
 pub fn push_u64(out: &mut Vec<u8>, v: u64) {
+    let len = out.len();
+    let n = digits(v);
+    if v < 100_000_000 {
+        // Eight digits (leading zeros included) as one word, shifted so that the leading
+        // zeros drop out, appended whole and cut to length.
+        let (high, low) = ((v / 10_000) as usize, (v % 10_000) as usize);
+        let pair = |x: usize| [DIGIT_PAIRS[2 * x], DIGIT_PAIRS[2 * x + 1]];
+        let ([a, b], [c, d], [e, f], [g, h]) = (pair(high / 100), pair(high % 100), pair(low / 100), pair(low % 100));
+        let word = u64::from_le_bytes([a, b, c, d, e, f, g, h]) >> (8 * (8 - n));
+        out.extend_from_slice(&word.to_le_bytes());
+        out.truncate(len + n);
+        return;
+    }
     // A fixed-size append (a few moves, where a variable one is a call to `memcpy`), the
     // digits written in place, then cut to their number.
-    let len = out.len();
     out.extend_from_slice(&[0u8; 20]);
-    let n = digits(v);
     write_digits(v, &mut out[len..len + n]);
     out.truncate(len + n);
 }
@@ -365,11 +399,12 @@ mod tests {
         }
     }
 
-    /// The memo gives `Display` text for addresses that come back, that share a slot, and
-    /// the IPv4-mapped ones it does not keep.
+    /// The memos give `Display` text for addresses that come back, that share a slot, and
+    /// the IPv4-mapped ones (longer than the memo keeps).
     #[test]
     fn memo_same_text_as_display() {
         let mut memo = Ipv6Memo::default();
+        let mut socks = SockMemo::default();
         let mut x = 0x9e37_79b9_7f4a_7c15_u64;
         let mut seen = Vec::new();
         for i in 0..20_000u32 {
@@ -383,7 +418,9 @@ mod tests {
                 _ => Ipv6Addr::from((u128::from(x) << 64) | u128::from(x.rotate_left(17) & 0xffff_0000_ffff)),
             };
             seen.push(a);
-            assert_eq!(pushed(|o| memo.push(o, &a)), a.to_string());
+            assert_eq!(pushed(|o| memo.push_ipv6(o, &a)), a.to_string());
+            let (v4, port) = (std::net::Ipv4Addr::from((x >> 40) as u32 & 0xff00_00ff), (x >> 20) as u16 & 0x3f);
+            assert_eq!(pushed(|o| socks.push_ipv4_port(o, v4, port)), format!("{v4}:{port}"));
         }
     }
 

@@ -236,38 +236,7 @@ impl JsonText {
 
     /// A string, escaped as serde_json escapes it.
     pub fn string(&mut self, s: &str) {
-        let b = s.as_bytes();
-        let start = self.buf.len();
-        self.buf.push(b'"');
-        let found = if b.len() < 8 {
-            self.buf.extend_from_slice(b);
-            b.iter().any(|&c| needs_escape(c))
-        } else {
-            // Eight bytes at a time, tested and copied as one word (a copy of a fixed size is
-            // a few moves, where one of a variable size is a call to `memcpy`); the last word
-            // overlaps the one before it unless the length is a multiple of 8.
-            let mut found = 0;
-            let mut words = b.chunks_exact(8);
-            for w in &mut words {
-                let w = [w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]];
-                found |= escapes_in(u64::from_le_bytes(w));
-                self.buf.extend_from_slice(&w);
-            }
-            if !words.remainder().is_empty() {
-                let t = &b[b.len() - 8..];
-                let w = [t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7]];
-                found |= escapes_in(u64::from_le_bytes(w));
-                self.buf.truncate(start + 1 + b.len() - 8);
-                self.buf.extend_from_slice(&w);
-            }
-            found != 0
-        };
-        if found {
-            self.buf.truncate(start);
-            self.serde(s);
-        } else {
-            self.buf.push(b'"');
-        }
+        push_string(&mut self.buf, s);
     }
 
     /// `"` — to write a string's text with `buf()` (no character may need
@@ -333,6 +302,43 @@ impl JsonText {
     fn serde<T: Serialize + ?Sized>(&mut self, v: &T) {
         // Writing to a Vec cannot fail, and leaves serialise without error.
         let _ = serde_json::to_writer(&mut self.buf, v);
+    }
+}
+
+/// Appends `s` as a JSON string, escaped as serde_json escapes it.
+pub fn push_string(out: &mut Vec<u8>, s: &str) {
+    let b = s.as_bytes();
+    let start = out.len();
+    out.push(b'"');
+    let found = if b.len() < 8 {
+        out.extend_from_slice(b);
+        b.iter().any(|&c| needs_escape(c))
+    } else {
+        // Eight bytes at a time, tested and copied as one word (a copy of a fixed size is
+        // a few moves, where one of a variable size is a call to `memcpy`); the last word
+        // overlaps the one before it unless the length is a multiple of 8.
+        let mut found = 0;
+        let mut words = b.chunks_exact(8);
+        for w in &mut words {
+            let w = [w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]];
+            found |= escapes_in(u64::from_le_bytes(w));
+            out.extend_from_slice(&w);
+        }
+        if !words.remainder().is_empty() {
+            let t = &b[b.len() - 8..];
+            let w = [t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7]];
+            found |= escapes_in(u64::from_le_bytes(w));
+            out.truncate(start + 1 + b.len() - 8);
+            out.extend_from_slice(&w);
+        }
+        found != 0
+    };
+    if found {
+        out.truncate(start);
+        // Writing to a Vec cannot fail, and a string serialises without error.
+        let _ = serde_json::to_writer(&mut *out, s);
+    } else {
+        out.push(b'"');
     }
 }
 
