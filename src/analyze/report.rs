@@ -704,8 +704,14 @@ impl Analyzer {
     /// Build the report from the state so far (cheap enough to call on a signal).
     pub fn report(&self) -> AnalysisReport {
         let end = self.stats.last_ns.unwrap_or(0);
-        // processes
-        let processes: Vec<ProcessView> = par_map(&self.procs, PARALLEL_MIN, |p| self.proc_view(p, end));
+        // The process views (most of the work) on two threads; this one also builds the other
+        // sections but the clients, which take their NAT type from the processes.
+        let (processes, (servers, relays, rs_ra, anomalies)) = par_map_and(
+            &self.procs,
+            PARALLEL_MIN,
+            |p| self.proc_view(p, end),
+            || (self.server_views(), self.relay_views(), self.pair_views(), self.anomaly_views()),
+        );
         // client NAT type: the last qualification verdict for the client
         let mut nat: Vec<NatType> = vec![NatType::Unknown; self.clients.len()];
         for (p, v) in self.procs.iter().zip(&processes) {
@@ -768,7 +774,30 @@ impl Analyzer {
                 }
             })
             .collect();
-        // servers: fold secondaries into their primary
+        AnalysisReport {
+            clients,
+            servers,
+            relays,
+            processes,
+            rs_ra,
+            anomalies,
+            summary: SummaryView {
+                frames: self.stats.frames,
+                teredo_frames: self.stats.teredo_frames,
+                duplicates: self.stats.duplicates,
+                packets: self.stats.packets,
+                icmp_quoting_teredo: self.stats.icmp_quoting,
+                first_seen: self.stats.first_ns.map(rfc3339),
+                last_seen: self.stats.last_ns.map(rfc3339),
+                clients_not_tracked: self.clients_dropped,
+                processes_not_kept: self.procs_dropped,
+                pairs_not_kept: self.pairs_dropped,
+            },
+        }
+    }
+
+    /// The servers, secondary addresses folded into their primary.
+    fn server_views(&self) -> Vec<ServerView> {
         // unanswered RSs by server address (a handful of servers: a list, not a hash map)
         let mut pending: Vec<(Ipv4Addr, u64)> = Vec::new();
         for r in self.rs_by_nonce.values().chain(self.rs_noauth.values()).filter(|r| !r.answered) {
@@ -840,10 +869,14 @@ impl Analyzer {
                 secondary: s.secondary,
             });
         }
+        servers
+    }
+
+    /// The relays, by address and port.
+    fn relay_views(&self) -> Vec<RelayView> {
         let mut rl: Vec<_> = self.relays.iter().collect();
         rl.sort_by_key(|(k, _)| **k);
-        let relays = rl
-            .into_iter()
+        rl.into_iter()
             .map(|(s, r)| RelayView {
                 address: s.ip,
                 port: s.port,
@@ -852,7 +885,11 @@ impl Analyzer {
                 host_specific: r.host_specific && !r.not_host_specific,
                 packets: r.packets,
             })
-            .collect();
+            .collect()
+    }
+
+    /// The RS/RA pairs, then the unanswered RSs while there is room, by frame number.
+    fn pair_views(&self) -> Vec<PairView> {
         let pair_view = |p: &super::Pair| PairView {
             nonce: p.nonce,
             rs_frame: p.rs.map(|f| self.fno(f)),
@@ -905,15 +942,18 @@ impl Analyzer {
         if !order.is_sorted() {
             order.sort_unstable();
         }
-        let rs_ra: Vec<PairView> = order
+        order
             .iter()
             .map(|&(_, i)| match self.pairs.get(i) {
                 Some(p) => pair_view(p),
                 None => pend_view(&pend[i - self.pairs.len()]),
             })
-            .collect();
-        let anomalies = self
-            .anomalies
+            .collect()
+    }
+
+    /// The anomalies.
+    fn anomaly_views(&self) -> Vec<AnomalyView> {
+        self.anomalies
             .iter()
             .map(|a| AnomalyView {
                 kind: a.kind,
@@ -921,27 +961,7 @@ impl Analyzer {
                 detail: a.detail.clone(),
                 count: a.frames.total,
             })
-            .collect();
-        AnalysisReport {
-            clients,
-            servers,
-            relays,
-            processes,
-            rs_ra,
-            anomalies,
-            summary: SummaryView {
-                frames: self.stats.frames,
-                teredo_frames: self.stats.teredo_frames,
-                duplicates: self.stats.duplicates,
-                packets: self.stats.packets,
-                icmp_quoting_teredo: self.stats.icmp_quoting,
-                first_seen: self.stats.first_ns.map(rfc3339),
-                last_seen: self.stats.last_ns.map(rfc3339),
-                clients_not_tracked: self.clients_dropped,
-                processes_not_kept: self.procs_dropped,
-                pairs_not_kept: self.pairs_dropped,
-            },
-        }
+            .collect()
     }
 }
 
@@ -958,6 +978,8 @@ macro_rules! k {
 struct ReportJson {
     text: JsonText,
     clients: Ipv6Memo,
+    /// Other IPv6 addresses (thousands of hosts, each in a few processes).
+    hosts: Ipv6Memo,
     ipv4: TextMemo<u32, 16>,
     socks: SockMemo,
     /// By the name's address and length (a `'static` string never changes).
@@ -969,6 +991,7 @@ impl ReportJson {
         ReportJson {
             text,
             clients: Default::default(),
+            hosts: Ipv6Memo::with_slots(12),
             ipv4: Default::default(),
             socks: Default::default(),
             names: Default::default(),
@@ -1006,9 +1029,9 @@ trait JsonView {
 }
 
 fn j_ipv6(j: &mut ReportJson, a: &Ipv6Addr) {
-    j.quote();
-    push_ipv6(j.buf(), a);
-    j.quote();
+    j.text.quote();
+    j.hosts.push_ipv6(j.text.buf(), a);
+    j.text.quote();
 }
 
 /// A client's Teredo address (one of a few, written again and again: through the memo).
@@ -1324,24 +1347,31 @@ impl JsonView for SummaryView {
 /// (the report is made once the capture has been read: the cores are free).
 const PARALLEL_MIN: usize = 2048;
 
-/// `f` over `v`, in order; the second half on another thread when `v` has `parallel_min`
-/// items or more.
-fn par_map<T: Sync, U: Send>(v: &[T], parallel_min: usize, f: impl Fn(&T) -> U + Sync) -> Vec<U> {
+/// `f` over `v`, in order, and `also()`: with `parallel_min` items or more, the items past
+/// the first third are mapped on another thread while this one maps the first third and runs
+/// `also`.
+fn par_map_and<T: Sync, U: Send, R>(
+    v: &[T],
+    parallel_min: usize,
+    f: impl Fn(&T) -> U + Sync,
+    also: impl FnOnce() -> R,
+) -> (Vec<U>, R) {
     if v.len() < parallel_min.max(2) {
-        return v.iter().map(f).collect();
+        return (v.iter().map(f).collect(), also());
     }
-    let (now, later) = v.split_at(v.len() / 2);
+    let (now, later) = v.split_at(v.len() / 3);
     std::thread::scope(|s| {
         let f = &f;
         let worker = std::thread::Builder::new().spawn_scoped(s, move || later.iter().map(f).collect::<Vec<U>>());
         let mut out = Vec::with_capacity(v.len());
         out.extend(now.iter().map(f));
+        let r = also();
         match worker {
             Ok(h) => out.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
             // no thread to be had: all here
             Err(_) => out.extend(later.iter().map(f)),
         }
-        out
+        (out, r)
     })
 }
 
@@ -1954,7 +1984,8 @@ mod tests {
         for n in 0..12 {
             let v: Vec<usize> = (0..n).collect();
             for parallel_min in [0, 2, 5, 100] {
-                assert_eq!(par_map(&v, parallel_min, |x| x * 3), v.iter().map(|x| x * 3).collect::<Vec<_>>());
+                let (got, also) = par_map_and(&v, parallel_min, |x| x * 3, || n);
+                assert_eq!((got, also), (v.iter().map(|x| x * 3).collect::<Vec<_>>(), n));
             }
         }
     }

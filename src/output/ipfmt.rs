@@ -104,17 +104,27 @@ pub fn push_ipv6(out: &mut Vec<u8>, a: &Ipv6Addr) {
 
 /// The text of values written recently, for output that writes the same few values again
 /// and again (a report names the same clients, servers and step names in tens of thousands
-/// of processes): 256 slots, a value in the one its hash picks, its text kept when at most
-/// `N` bytes (`N` < 256).
+/// of processes): 2^`bits` slots (256 by default), a value in the one its hash picks, its
+/// text kept when at most `N` bytes (`N` < 256).
 #[derive(Debug, Clone)]
 pub struct TextMemo<K, const N: usize> {
     /// Key, length of its text (0: none yet), text.
     slots: Vec<(K, u8, [u8; N])>,
+    /// 64 - bits
+    shift: u32,
 }
 
 impl<K: Copy + Default + PartialEq, const N: usize> Default for TextMemo<K, N> {
     fn default() -> Self {
-        TextMemo { slots: vec![(K::default(), 0, [0; N]); 256] }
+        Self::with_slots(8)
+    }
+}
+
+impl<K: Copy + Default + PartialEq, const N: usize> TextMemo<K, N> {
+    /// A memo of 2^`bits` slots (`bits` from 1 to 16).
+    pub fn with_slots(bits: u32) -> Self {
+        let bits = bits.clamp(1, 16);
+        TextMemo { slots: vec![(K::default(), 0, [0; N]); 1 << bits], shift: 64 - bits }
     }
 }
 
@@ -122,7 +132,7 @@ impl<K: Copy + PartialEq, const N: usize> TextMemo<K, N> {
     /// Appends the text of the value `key` stands for to `out`: kept from before, or appended
     /// by `write` (and kept). `hash` spreads the keys over the slots.
     pub fn push(&mut self, out: &mut Vec<u8>, key: K, hash: u64, write: impl FnOnce(&mut Vec<u8>)) {
-        let (k, n, text) = &mut self.slots[(hash.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as usize];
+        let (k, n, text) = &mut self.slots[(hash.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize];
         let start = out.len();
         if *n > 0 && *k == key {
             // fixed-size append, cut to length (see `push_u64`)
@@ -403,7 +413,7 @@ mod tests {
     /// the IPv4-mapped ones (longer than the memo keeps).
     #[test]
     fn memo_same_text_as_display() {
-        let mut memo = Ipv6Memo::default();
+        let mut memo = Ipv6Memo::with_slots(3);
         let mut socks = SockMemo::default();
         let mut x = 0x9e37_79b9_7f4a_7c15_u64;
         let mut seen = Vec::new();
