@@ -23,7 +23,7 @@
 use super::{Analyzer, FrameList, FrameRef, NatType, Outcome, Proc, ProcessKind, Sock};
 use crate::addr::{classify, AddressKind, TeredoAddress};
 use crate::output::ipfmt::{push_hex, push_ipv4, push_ipv4_port, push_ipv6, push_u64, Ipv6Memo, SockMemo, TextMemo};
-use crate::output::jsontext::{push_string, JsonText, Key, Style};
+use crate::output::jsontext::{push_string, Fragment, JsonText, Key, Style};
 use crate::output::table::TextTable;
 use serde::{Serialize, Serializer};
 use std::io::{self, Write};
@@ -984,6 +984,8 @@ struct ReportJson {
     socks: SockMemo,
     /// By the name's address and length (a `'static` string never changes).
     names: TextMemo<(usize, usize), 32>,
+    /// Separators, keys and brackets written again and again (see [`ReportJson::fragment`]).
+    fragments: [[Option<Fragment>; 2]; 3],
 }
 
 impl ReportJson {
@@ -995,7 +997,15 @@ impl ReportJson {
             ipv4: Default::default(),
             socks: Default::default(),
             names: Default::default(),
+            fragments: Default::default(),
         }
+    }
+
+    /// What `calls` (separators, keys, brackets: no values) write, in one copy when written
+    /// before in the same state (kept in `fragments[i]`, two states each).
+    fn fragment(&mut self, i: usize, calls: impl Fn(&mut JsonText)) {
+        let ReportJson { text, fragments, .. } = self;
+        text.replay_or_record(&mut fragments[i], calls);
     }
 
     /// A static name (kind, outcome, step...) as a JSON string.
@@ -1233,14 +1243,21 @@ impl JsonView for ProcessView {
         j.key(k!("frames_truncated"));
         j.bool(self.frames_truncated);
         j.key(k!("steps"));
-        j_array(j, &self.steps, |j, st| {
-            j.begin_object();
-            j.key(k!("step"));
+        j.begin_array();
+        for st in &self.steps {
+            // the element's separator, `{` and the first key in one copy (one for the first
+            // element, one for the others), the second key in another, the `}` in a third
+            j.fragment(0, |j| {
+                j.element();
+                j.begin_object();
+                j.key(k!("step"));
+            });
             j.name(st.step);
-            j.key(k!("frame"));
+            j.fragment(1, |j| j.key(k!("frame")));
             st.frame.json(j);
-            j.end_object();
-        });
+            j.fragment(2, JsonText::end_object);
+        }
+        j.end_array();
         j.key(k!("failed_step"));
         j_opt(j, self.failed_step, |j, x| j.name(x));
         j.key(k!("client"));

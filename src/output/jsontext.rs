@@ -56,6 +56,22 @@ impl Key {
     }
 }
 
+/// Bytes a [`Fragment`] holds at most.
+const FRAGMENT: usize = 64;
+
+/// The text some calls on a [`JsonText`] wrote (separators, keys, brackets: no values), and
+/// the state they left it in, to be written again in one copy where a writer is in the state
+/// the recording one was in ([`JsonText::replay`]): the text depends on that state (layout,
+/// depth, whether the container is empty) only.
+#[derive(Debug, Clone, Copy)]
+pub struct Fragment {
+    text: [u8; FRAGMENT],
+    len: usize,
+    /// depth and `empty` before and after
+    before: (usize, bool),
+    after: (usize, bool),
+}
+
 /// Bytes of text a [`JsonText`] holds before [`JsonText::write_to_when_full`] hands them on.
 const FULL: usize = 64 * 1024;
 
@@ -118,6 +134,51 @@ impl JsonText {
         self.depth = next.depth;
         self.empty = next.empty;
         Ok(())
+    }
+
+    /// What `calls` write from this writer's state, as a [`Fragment`] (`None` when longer
+    /// than 64 bytes); this writer is left as it was.
+    pub fn record(&self, calls: impl FnOnce(&mut JsonText)) -> Option<Fragment> {
+        let mut t =
+            JsonText { buf: Vec::with_capacity(FRAGMENT), pretty: self.pretty, depth: self.depth, empty: self.empty };
+        calls(&mut t);
+        let mut text = [0; FRAGMENT];
+        text.get_mut(..t.buf.len())?.copy_from_slice(&t.buf);
+        Some(Fragment { text, len: t.buf.len(), before: (self.depth, self.empty), after: (t.depth, t.empty) })
+    }
+
+    /// Writes `f` if this writer is in the state `f` was recorded in (and returns true), as the
+    /// calls recorded would have.
+    #[inline]
+    pub fn replay(&mut self, f: &Fragment) -> bool {
+        if (self.depth, self.empty) != f.before {
+            return false;
+        }
+        let len = self.buf.len();
+        self.buf.extend_from_slice(&f.text);
+        self.buf.truncate(len + f.len);
+        (self.depth, self.empty) = f.after;
+        true
+    }
+
+    /// Writes what `calls` write: from one of `kept` recorded in this writer's state, else
+    /// recorded now (and kept, in a free place or the first).
+    #[inline]
+    pub fn replay_or_record(&mut self, kept: &mut [Option<Fragment>], calls: impl Fn(&mut JsonText)) {
+        if kept.iter().flatten().any(|f| self.replay(f)) {
+            return;
+        }
+        let f = self.record(&calls);
+        if let Some(place) = kept.iter().position(Option::is_none).or((!kept.is_empty()).then_some(0)) {
+            kept[place] = f;
+        }
+        match f {
+            // (recorded in this state: replayed)
+            Some(f) => {
+                self.replay(&f);
+            }
+            None => calls(self),
+        }
     }
 
     /// The text still in the buffer.
@@ -479,6 +540,55 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// Recorded calls replayed give the text and state of the calls themselves, in any
+    /// state, in both layouts; a fragment recorded in another state is not replayed.
+    #[test]
+    fn fragments_are_the_calls_text() {
+        let k = const { Key::new("step") };
+        let calls = |j: &mut JsonText| {
+            j.element();
+            j.begin_object();
+            j.key(&k);
+        };
+        for style in [Style::Pretty, Style::Compact] {
+            let (mut direct, mut replayed) = (JsonText::new(style), JsonText::new(style));
+            // one place for the element's fragment: recorded again at each change of state
+            let mut kept = [None];
+            let mut other = [None, None];
+            for depth in [0, 1, 2, 2, 3, 40, 1] {
+                for j in [&mut direct, &mut replayed] {
+                    j.begin_object();
+                    j.key(&k);
+                    for _ in 0..depth {
+                        j.begin_array();
+                    }
+                }
+                for i in 0..3 {
+                    calls(&mut direct);
+                    direct.u64(i);
+                    direct.end_object();
+                    replayed.replay_or_record(&mut kept, calls);
+                    replayed.u64(i);
+                    replayed.replay_or_record(&mut other, |j| j.end_object());
+                }
+                for j in [&mut direct, &mut replayed] {
+                    for _ in 0..depth {
+                        j.end_array();
+                    }
+                    j.end_object();
+                }
+                assert_eq!(replayed.as_str(), direct.as_str(), "{style:?} {depth}");
+                assert_eq!((replayed.depth, replayed.empty), (direct.depth, direct.empty));
+            }
+            let f = direct.record(calls).unwrap();
+            direct.begin_array();
+            let before = direct.as_str().len();
+            assert!(!direct.replay(&f));
+            assert_eq!(direct.as_str().len(), before);
+            assert!(direct.record(|j| j.string(&"x".repeat(70))).is_none());
         }
     }
 
