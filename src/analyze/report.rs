@@ -17,8 +17,11 @@
 //! thousands of processes, pairs and anomalies, so [`AnalysisReport::write_json`] (what
 //! `pcap --analyze` writes) writes its JSON text by hand ([`crate::output::jsontext`],
 //! [`crate::output::ipfmt`]) in the layout serde_json gives from the views' `Serialize`, which
-//! `to_json` and any other serializer use. The tables are drawn by
-//! [`crate::output::table::TextTable`], which draws what comfy-table would.
+//! `to_json` and any other serializer use: the text of values it writes again and again
+//! (client addresses, names, the separators and keys of a step) is kept and copied, and long
+//! arrays are written on two threads, as the process views are built ([`Analyzer::report`]):
+//! the report is made once the capture has been read, when the cores are free. The tables are
+//! drawn by [`crate::output::table::TextTable`], which draws what comfy-table would.
 
 use super::{Analyzer, FrameList, FrameRef, NatType, Outcome, Proc, ProcessKind, Sock};
 use crate::addr::{classify, AddressKind, TeredoAddress};

@@ -248,7 +248,7 @@ const POW10: [u64; 20] = {
 fn digits(v: u64) -> usize {
     // `v | 1` has as many digits as `v` (and one for zero)
     let x = v | 1;
-    let guess = (64 - x.leading_zeros() as usize) * 1233 >> 12;
+    let guess = ((64 - x.leading_zeros() as usize) * 1233) >> 12;
     guess + usize::from(x >= POW10[guess])
 }
 
