@@ -17,13 +17,16 @@
 //! thousands of processes, pairs and anomalies, so [`AnalysisReport::write_json`] (what
 //! `pcap --analyze` writes) writes its JSON text by hand ([`crate::output::jsontext`],
 //! [`crate::output::ipfmt`]) in the layout serde_json gives from the views' `Serialize`, which
-//! `to_json` and any other serializer use. The tables are drawn by
-//! [`crate::output::table::TextTable`], which draws what comfy-table would.
+//! `to_json` and any other serializer use: the text of values it writes again and again
+//! (client addresses, names, the separators and keys of a step) is kept and copied, and long
+//! arrays are written on two threads, as the process views are built ([`Analyzer::report`]):
+//! the report is made once the capture has been read, when the cores are free. The tables are
+//! drawn by [`crate::output::table::TextTable`], which draws what comfy-table would.
 
 use super::{Analyzer, FrameList, FrameRef, NatType, Outcome, Proc, ProcessKind, Sock};
 use crate::addr::{classify, AddressKind, TeredoAddress};
-use crate::output::ipfmt::{push_hex, push_ipv4, push_ipv4_port, push_ipv6, push_u64};
-use crate::output::jsontext::{JsonText, Key, Style};
+use crate::output::ipfmt::{push_hex, push_ipv4, push_ipv4_port, push_ipv6, push_u64, Ipv6Memo, SockMemo, TextMemo};
+use crate::output::jsontext::{push_string, Fragment, JsonText, Key, Style};
 use crate::output::table::TextTable;
 use serde::{Serialize, Serializer};
 use std::io::{self, Write};
@@ -58,7 +61,7 @@ impl FrameNo {
         }
     }
 
-    fn json(&self, j: &mut JsonText) {
+    fn json(&self, j: &mut ReportJson) {
         match *self {
             FrameNo::N(n) => j.u64(n),
             FrameNo::F(..) => {
@@ -443,8 +446,11 @@ impl Analyzer {
     /// file 0, before any `F`.)
     fn flist(&self, l: &FrameList) -> Vec<FrameNo> {
         let mut v: Vec<FrameNo> = l.frames.iter().map(|&f| self.fno(f)).collect();
-        v.sort_unstable();
-        v.dedup();
+        // frames are mostly added in capture order already
+        if !v.is_sorted_by(|a, b| a < b) {
+            v.sort_unstable();
+            v.dedup();
+        }
         v
     }
 
@@ -701,8 +707,14 @@ impl Analyzer {
     /// Build the report from the state so far (cheap enough to call on a signal).
     pub fn report(&self) -> AnalysisReport {
         let end = self.stats.last_ns.unwrap_or(0);
-        // processes
-        let processes: Vec<ProcessView> = self.procs.iter().map(|p| self.proc_view(p, end)).collect();
+        // The process views (most of the work) on two threads; this one also builds the other
+        // sections but the clients, which take their NAT type from the processes.
+        let (processes, (servers, relays, rs_ra, anomalies)) = par_map_and(
+            &self.procs,
+            PARALLEL_MIN,
+            |p| self.proc_view(p, end),
+            || (self.server_views(), self.relay_views(), self.pair_views(), self.anomaly_views()),
+        );
         // client NAT type: the last qualification verdict for the client
         let mut nat: Vec<NatType> = vec![NatType::Unknown; self.clients.len()];
         for (p, v) in self.procs.iter().zip(&processes) {
@@ -765,13 +777,39 @@ impl Analyzer {
                 }
             })
             .collect();
-        // servers: fold secondaries into their primary
-        let mut pending_unanswered: std::collections::HashMap<std::net::Ipv4Addr, u64> = Default::default();
-        for r in self.rs_by_nonce.values().chain(self.rs_noauth.values()) {
-            if !r.answered {
-                *pending_unanswered.entry(r.dst).or_default() += 1;
+        AnalysisReport {
+            clients,
+            servers,
+            relays,
+            processes,
+            rs_ra,
+            anomalies,
+            summary: SummaryView {
+                frames: self.stats.frames,
+                teredo_frames: self.stats.teredo_frames,
+                duplicates: self.stats.duplicates,
+                packets: self.stats.packets,
+                icmp_quoting_teredo: self.stats.icmp_quoting,
+                first_seen: self.stats.first_ns.map(rfc3339),
+                last_seen: self.stats.last_ns.map(rfc3339),
+                clients_not_tracked: self.clients_dropped,
+                processes_not_kept: self.procs_dropped,
+                pairs_not_kept: self.pairs_dropped,
+            },
+        }
+    }
+
+    /// The servers, secondary addresses folded into their primary.
+    fn server_views(&self) -> Vec<ServerView> {
+        // unanswered RSs by server address (a handful of servers: a list, not a hash map)
+        let mut pending: Vec<(Ipv4Addr, u64)> = Vec::new();
+        for r in self.rs_by_nonce.values().chain(self.rs_noauth.values()).filter(|r| !r.answered) {
+            match pending.iter_mut().find(|(a, _)| *a == r.dst) {
+                Some((_, n)) => *n += 1,
+                None => pending.push((r.dst, 1)),
             }
         }
+        let pending_unanswered = |a: &Ipv4Addr| pending.iter().find(|(x, _)| x == a).map_or(0, |&(_, n)| n);
         let mut addrs: Vec<_> = self.servers.keys().copied().collect();
         addrs.sort();
         let mut servers = Vec::new();
@@ -782,7 +820,7 @@ impl Analyzer {
             }
             let mut rs = s.rs;
             let mut ra = s.ra;
-            let mut un = s.unanswered + pending_unanswered.get(&a).copied().unwrap_or(0);
+            let mut un = s.unanswered + pending_unanswered(&a);
             let mut rtts = s.rtt_us.clone();
             let mut mn = s.rtt_min;
             let mut mx = s.rtt_max;
@@ -792,7 +830,7 @@ impl Analyzer {
                 if sa != a {
                     rs += ss.rs;
                     ra += ss.ra;
-                    un += ss.unanswered + pending_unanswered.get(&sa).copied().unwrap_or(0);
+                    un += ss.unanswered + pending_unanswered(&sa);
                     rtts.extend_from_slice(&ss.rtt_us);
                     mn = match (mn, ss.rtt_min) {
                         (Some(x), Some(y)) => Some(x.min(y)),
@@ -834,10 +872,14 @@ impl Analyzer {
                 secondary: s.secondary,
             });
         }
+        servers
+    }
+
+    /// The relays, by address and port.
+    fn relay_views(&self) -> Vec<RelayView> {
         let mut rl: Vec<_> = self.relays.iter().collect();
         rl.sort_by_key(|(k, _)| **k);
-        let relays = rl
-            .into_iter()
+        rl.into_iter()
             .map(|(s, r)| RelayView {
                 address: s.ip,
                 port: s.port,
@@ -846,51 +888,75 @@ impl Analyzer {
                 host_specific: r.host_specific && !r.not_host_specific,
                 packets: r.packets,
             })
-            .collect();
-        let mut rs_ra: Vec<PairView> = self
-            .pairs
-            .iter()
-            .map(|p| PairView {
-                nonce: p.nonce,
-                rs_frame: p.rs.map(|f| self.fno(f)),
-                ra_frame: p.ra.map(|f| self.fno(f)),
-                rtt_ms: p.rtt_ns.map(|x| (x as f64 / 1e3).round() / 1e3),
-                client: p.client,
-                server: p.server,
-                ra_from: p.ra_from,
-                cone: p.cone,
-                origin: p.origin,
-                flags: p.flags.clone(),
-            })
-            .collect();
-        let mut pend: Vec<_> = self
-            .rs_by_nonce
-            .iter()
-            .map(|(n, r)| (Some(*n), r))
-            .chain(self.rs_noauth.values().map(|r| (None, r)))
-            .filter(|(_, r)| !r.answered)
-            .collect();
-        pend.sort_by_key(|(_, r)| r.frame);
-        for (n, r) in pend {
-            if rs_ra.len() >= self.opts.max_pairs {
-                break;
-            }
-            rs_ra.push(PairView {
-                nonce: n,
-                rs_frame: Some(self.fno(r.frame)),
-                ra_frame: None,
-                rtt_ms: None,
-                client: Some(r.src),
-                server: Some(r.dst),
-                ra_from: None,
-                cone: Some(r.cone),
-                origin: None,
-                flags: if r.auth { vec!["unanswered"] } else { vec!["unanswered", "rs-without-authentication"] },
-            });
+            .collect()
+    }
+
+    /// The RS/RA pairs, then the unanswered RSs while there is room, by frame number.
+    fn pair_views(&self) -> Vec<PairView> {
+        let pair_view = |p: &super::Pair| PairView {
+            nonce: p.nonce,
+            rs_frame: p.rs.map(|f| self.fno(f)),
+            ra_frame: p.ra.map(|f| self.fno(f)),
+            rtt_ms: p.rtt_ns.map(|x| (x as f64 / 1e3).round() / 1e3),
+            client: p.client,
+            server: p.server,
+            ra_from: p.ra_from,
+            cone: p.cone,
+            origin: p.origin,
+            flags: p.flags.clone(),
+        };
+        // the first unanswered RSs (by frame) while there is room
+        let room = self.opts.max_pairs.saturating_sub(self.pairs.len());
+        let mut pend: Vec<_> = if room == 0 {
+            Vec::new()
+        } else {
+            self.rs_by_nonce
+                .iter()
+                .map(|(n, r)| (Some(*n), r))
+                .chain(self.rs_noauth.values().map(|r| (None, r)))
+                .filter(|(_, r)| !r.answered)
+                .collect()
+        };
+        // (one RS per frame: no two keys are equal)
+        if room < pend.len() {
+            pend.select_nth_unstable_by_key(room, |(_, r)| r.frame);
+            pend.truncate(room);
         }
-        rs_ra.sort_by_key(|p| p.rs_frame.or(p.ra_frame).map(|f| f.number()).unwrap_or(0));
-        let anomalies = self
-            .anomalies
+        pend.sort_unstable_by_key(|(_, r)| r.frame);
+        let pend_view = |&(n, r): &(Option<[u8; 8]>, &super::RsRec)| PairView {
+            nonce: n,
+            rs_frame: Some(self.fno(r.frame)),
+            ra_frame: None,
+            rtt_ms: None,
+            client: Some(r.src),
+            server: Some(r.dst),
+            ra_from: None,
+            cone: Some(r.cone),
+            origin: None,
+            flags: if r.auth { vec!["unanswered"] } else { vec!["unanswered", "rs-without-authentication"] },
+        };
+        // The pairs, then the unanswered RSs, in a stable order by frame number (RS, else RA):
+        // the (number, position) keys are sorted rather than the views, which are large.
+        let mut order: Vec<(u64, usize)> = (self.pairs.iter().map(|p| p.rs.or(p.ra).map_or(0, |f| f.frame)))
+            .chain(pend.iter().map(|(_, r)| r.frame.frame))
+            .enumerate()
+            .map(|(i, n)| (n, i))
+            .collect();
+        if !order.is_sorted() {
+            order.sort_unstable();
+        }
+        order
+            .iter()
+            .map(|&(_, i)| match self.pairs.get(i) {
+                Some(p) => pair_view(p),
+                None => pend_view(&pend[i - self.pairs.len()]),
+            })
+            .collect()
+    }
+
+    /// The anomalies.
+    fn anomaly_views(&self) -> Vec<AnomalyView> {
+        self.anomalies
             .iter()
             .map(|a| AnomalyView {
                 kind: a.kind,
@@ -898,27 +964,7 @@ impl Analyzer {
                 detail: a.detail.clone(),
                 count: a.frames.total,
             })
-            .collect();
-        AnalysisReport {
-            clients,
-            servers,
-            relays,
-            processes,
-            rs_ra,
-            anomalies,
-            summary: SummaryView {
-                frames: self.stats.frames,
-                teredo_frames: self.stats.teredo_frames,
-                duplicates: self.stats.duplicates,
-                packets: self.stats.packets,
-                icmp_quoting_teredo: self.stats.icmp_quoting,
-                first_seen: self.stats.first_ns.map(rfc3339),
-                last_seen: self.stats.last_ns.map(rfc3339),
-                clients_not_tracked: self.clients_dropped,
-                processes_not_kept: self.procs_dropped,
-                pairs_not_kept: self.pairs_dropped,
-            },
-        }
+            .collect()
     }
 }
 
@@ -929,37 +975,105 @@ macro_rules! k {
     };
 }
 
+/// The JSON text of a report being written, and the text of the values written last: a
+/// report names the same few clients, servers, sockets and names (kinds, outcomes, steps) in
+/// tens of thousands of processes and pairs.
+struct ReportJson {
+    text: JsonText,
+    clients: Ipv6Memo,
+    /// Other IPv6 addresses (thousands of hosts, each in a few processes).
+    hosts: Ipv6Memo,
+    ipv4: TextMemo<u32, 16>,
+    socks: SockMemo,
+    /// By the name's address and length (a `'static` string never changes).
+    names: TextMemo<(usize, usize), 32>,
+    /// Separators, keys and brackets written again and again (see [`ReportJson::fragment`]).
+    fragments: [[Option<Fragment>; 2]; 3],
+}
+
+impl ReportJson {
+    fn new(text: JsonText) -> ReportJson {
+        ReportJson {
+            text,
+            clients: Default::default(),
+            hosts: Ipv6Memo::with_slots(12),
+            ipv4: Default::default(),
+            socks: Default::default(),
+            names: Default::default(),
+            fragments: Default::default(),
+        }
+    }
+
+    /// What `calls` (separators, keys, brackets: no values) write, in one copy when written
+    /// before in the same state (kept in `fragments[i]`, two states each).
+    fn fragment(&mut self, i: usize, calls: impl Fn(&mut JsonText)) {
+        let ReportJson { text, fragments, .. } = self;
+        text.replay_or_record(&mut fragments[i], calls);
+    }
+
+    /// A static name (kind, outcome, step...) as a JSON string.
+    fn name(&mut self, s: &'static str) {
+        let key = (s.as_ptr() as usize, s.len());
+        self.names.push(self.text.buf(), key, (key.0 ^ key.1) as u64, |out| push_string(out, s));
+    }
+}
+
+impl std::ops::Deref for ReportJson {
+    type Target = JsonText;
+    fn deref(&self) -> &JsonText {
+        &self.text
+    }
+}
+
+impl std::ops::DerefMut for ReportJson {
+    fn deref_mut(&mut self) -> &mut JsonText {
+        &mut self.text
+    }
+}
+
 /// Writes a view's JSON text: the same keys, order and values as its `Serialize`.
 trait JsonView {
-    fn json(&self, j: &mut JsonText);
+    fn json(&self, j: &mut ReportJson);
+
+    /// Roughly how long the text is, in values written (to share an array between threads).
+    fn weight(&self) -> usize {
+        1
+    }
 }
 
-fn j_ipv6(j: &mut JsonText, a: &Ipv6Addr) {
-    j.quote();
-    push_ipv6(j.buf(), a);
-    j.quote();
+fn j_ipv6(j: &mut ReportJson, a: &Ipv6Addr) {
+    j.text.quote();
+    j.hosts.push_ipv6(j.text.buf(), a);
+    j.text.quote();
 }
 
-fn j_ipv4(j: &mut JsonText, a: Ipv4Addr) {
-    j.quote();
-    push_ipv4(j.buf(), a);
-    j.quote();
+/// A client's Teredo address (one of a few, written again and again: through the memo).
+fn j_client(j: &mut ReportJson, a: &Ipv6Addr) {
+    j.text.quote();
+    j.clients.push_ipv6(j.text.buf(), a);
+    j.text.quote();
 }
 
-fn j_sock(j: &mut JsonText, s: Sock) {
-    j.quote();
-    push_ipv4_port(j.buf(), s.ip, s.port);
-    j.quote();
+fn j_ipv4(j: &mut ReportJson, a: Ipv4Addr) {
+    j.text.quote();
+    j.ipv4.push(j.text.buf(), a.to_bits(), a.to_bits().into(), |out| push_ipv4(out, a));
+    j.text.quote();
 }
 
-fn j_opt<T>(j: &mut JsonText, v: Option<T>, f: impl FnOnce(&mut JsonText, T)) {
+fn j_sock(j: &mut ReportJson, s: Sock) {
+    j.text.quote();
+    j.socks.push_ipv4_port(j.text.buf(), s.ip, s.port);
+    j.text.quote();
+}
+
+fn j_opt<T>(j: &mut ReportJson, v: Option<T>, f: impl FnOnce(&mut ReportJson, T)) {
     match v {
         Some(v) => f(j, v),
         None => j.null(),
     }
 }
 
-fn j_array<T>(j: &mut JsonText, v: impl IntoIterator<Item = T>, mut f: impl FnMut(&mut JsonText, T)) {
+fn j_array<T>(j: &mut ReportJson, v: impl IntoIterator<Item = T>, mut f: impl FnMut(&mut ReportJson, T)) {
     j.begin_array();
     for x in v {
         j.element();
@@ -968,15 +1082,15 @@ fn j_array<T>(j: &mut JsonText, v: impl IntoIterator<Item = T>, mut f: impl FnMu
     j.end_array();
 }
 
-fn j_frames(j: &mut JsonText, v: &[FrameNo]) {
+fn j_frames(j: &mut ReportJson, v: &[FrameNo]) {
     j_array(j, v, |j, f| f.json(j));
 }
 
-fn j_strs<S: AsRef<str>>(j: &mut JsonText, v: &[S]) {
+fn j_strs<S: AsRef<str>>(j: &mut ReportJson, v: &[S]) {
     j_array(j, v, |j, x| j.string(x.as_ref()));
 }
 
-fn j_directions(j: &mut JsonText, d: Directions) {
+fn j_directions(j: &mut ReportJson, d: Directions) {
     j.begin_object();
     j.key(k!("sent"));
     j.u64(d.sent);
@@ -986,7 +1100,7 @@ fn j_directions(j: &mut JsonText, d: Directions) {
 }
 
 impl JsonView for ClientView {
-    fn json(&self, j: &mut JsonText) {
+    fn json(&self, j: &mut ReportJson) {
         j.begin_object();
         j.key(k!("address"));
         j_ipv6(j, &self.address);
@@ -999,7 +1113,7 @@ impl JsonView for ClientView {
         j.key(k!("mapped_port"));
         j.u64(self.mapped_port.into());
         j.key(k!("nat_type"));
-        j.string(self.nat_type);
+        j.name(self.nat_type);
         j.key(k!("first_seen"));
         j.string(&self.first_seen);
         j.key(k!("last_seen"));
@@ -1053,7 +1167,7 @@ impl JsonView for ClientView {
 }
 
 impl JsonView for ServerView {
-    fn json(&self, j: &mut JsonText) {
+    fn json(&self, j: &mut ReportJson) {
         j.begin_object();
         j.key(k!("address"));
         j_ipv4(j, self.address);
@@ -1069,7 +1183,7 @@ impl JsonView for ServerView {
         j.begin_object();
         for (k, v) in [(k!("min"), self.rtt_ms.min), (k!("median"), self.rtt_ms.median), (k!("max"), self.rtt_ms.max)] {
             j.key(k);
-            j_opt(j, v, JsonText::f64);
+            j_opt(j, v, |j, x| j.f64(x));
         }
         j.end_object();
         j.key(k!("secondary"));
@@ -1079,14 +1193,14 @@ impl JsonView for ServerView {
 }
 
 impl JsonView for RelayView {
-    fn json(&self, j: &mut JsonText) {
+    fn json(&self, j: &mut ReportJson) {
         j.begin_object();
         j.key(k!("address"));
         j_ipv4(j, self.address);
         j.key(k!("port"));
         j.u64(self.port.into());
         j.key(k!("clients"));
-        j_array(j, &self.clients, j_ipv6);
+        j_array(j, &self.clients, j_client);
         j.key(k!("ipv6_hosts"));
         j_array(j, &self.ipv6_hosts, j_ipv6);
         j.key(k!("host_specific"));
@@ -1098,19 +1212,24 @@ impl JsonView for RelayView {
 }
 
 impl JsonView for ProcessView {
-    fn json(&self, j: &mut JsonText) {
+    fn weight(&self) -> usize {
+        // the early processes hold the most frames and steps
+        20 + self.frames.len() + 4 * self.steps.len() + 8 * self.evidence.len()
+    }
+
+    fn json(&self, j: &mut ReportJson) {
         j.begin_object();
         j.key(k!("kind"));
-        j.string(self.kind);
+        j.name(self.kind);
         j.key(k!("outcome"));
-        j.string(self.outcome);
+        j.name(self.outcome);
         j.key(k!("frames"));
         j_frames(j, &self.frames);
         j.key(k!("duration_ms"));
         j.f64(self.duration_ms);
         if let Some(n) = self.nat_type {
             j.key(k!("nat_type"));
-            j.string(n);
+            j.name(n);
         }
         if let QualField::Value(v) = self.mapped_address {
             j.key(k!("mapped_address"));
@@ -1127,24 +1246,31 @@ impl JsonView for ProcessView {
         j.key(k!("frames_truncated"));
         j.bool(self.frames_truncated);
         j.key(k!("steps"));
-        j_array(j, &self.steps, |j, st| {
-            j.begin_object();
-            j.key(k!("step"));
-            j.string(st.step);
-            j.key(k!("frame"));
+        j.begin_array();
+        for st in &self.steps {
+            // the element's separator, `{` and the first key in one copy (one for the first
+            // element, one for the others), the second key in another, the `}` in a third
+            j.fragment(0, |j| {
+                j.element();
+                j.begin_object();
+                j.key(k!("step"));
+            });
+            j.name(st.step);
+            j.fragment(1, |j| j.key(k!("frame")));
             st.frame.json(j);
-            j.end_object();
-        });
+            j.fragment(2, JsonText::end_object);
+        }
+        j.end_array();
         j.key(k!("failed_step"));
-        j_opt(j, self.failed_step, JsonText::string);
+        j_opt(j, self.failed_step, |j, x| j.name(x));
         j.key(k!("client"));
-        j_opt(j, self.client.as_ref(), j_ipv6);
+        j_opt(j, self.client.as_ref(), j_client);
         j.key(k!("peer"));
         j_opt(j, self.peer.as_ref(), j_ipv6);
         j.key(k!("relay"));
         j_opt(j, self.relay, j_sock);
         j.key(k!("path"));
-        j_opt(j, self.path, JsonText::string);
+        j_opt(j, self.path, |j, x| j.name(x));
         j.key(k!("interval_s"));
         j_opt(j, self.interval_s, |j, i| {
             j.begin_object();
@@ -1163,7 +1289,7 @@ impl JsonView for ProcessView {
 }
 
 impl JsonView for PairView {
-    fn json(&self, j: &mut JsonText) {
+    fn json(&self, j: &mut ReportJson) {
         j.begin_object();
         j.key(k!("nonce"));
         j_opt(j, self.nonce, |j, n| {
@@ -1176,7 +1302,7 @@ impl JsonView for PairView {
         j.key(k!("ra_frame"));
         j_opt(j, self.ra_frame, |j, f| f.json(j));
         j.key(k!("rtt_ms"));
-        j_opt(j, self.rtt_ms, JsonText::f64);
+        j_opt(j, self.rtt_ms, |j, x| j.f64(x));
         j.key(k!("client"));
         j_opt(j, self.client, j_sock);
         j.key(k!("server"));
@@ -1184,20 +1310,20 @@ impl JsonView for PairView {
         j.key(k!("ra_from"));
         j_opt(j, self.ra_from, j_ipv4);
         j.key(k!("cone"));
-        j_opt(j, self.cone, JsonText::bool);
+        j_opt(j, self.cone, |j, x| j.bool(x));
         j.key(k!("origin"));
         j_opt(j, self.origin, j_sock);
         j.key(k!("flags"));
-        j_strs(j, &self.flags);
+        j_array(j, &self.flags, |j, f| j.name(f));
         j.end_object();
     }
 }
 
 impl JsonView for AnomalyView {
-    fn json(&self, j: &mut JsonText) {
+    fn json(&self, j: &mut ReportJson) {
         j.begin_object();
         j.key(k!("kind"));
-        j.string(self.kind);
+        j.name(self.kind);
         j.key(k!("frames"));
         j_frames(j, &self.frames);
         j.key(k!("detail"));
@@ -1209,7 +1335,7 @@ impl JsonView for AnomalyView {
 }
 
 impl JsonView for SummaryView {
-    fn json(&self, j: &mut JsonText) {
+    fn json(&self, j: &mut ReportJson) {
         j.begin_object();
         for (k, v) in [
             (k!("frames"), self.frames),
@@ -1222,9 +1348,9 @@ impl JsonView for SummaryView {
             j.u64(v);
         }
         j.key(k!("first_seen"));
-        j_opt(j, self.first_seen.as_deref(), JsonText::string);
+        j_opt(j, self.first_seen.as_deref(), |j, x| j.string(x));
         j.key(k!("last_seen"));
-        j_opt(j, self.last_seen.as_deref(), JsonText::string);
+        j_opt(j, self.last_seen.as_deref(), |j, x| j.string(x));
         for (k, v) in [
             (k!("clients_not_tracked"), self.clients_not_tracked),
             (k!("processes_not_kept"), self.processes_not_kept),
@@ -1237,14 +1363,89 @@ impl JsonView for SummaryView {
     }
 }
 
-/// A top-level array of the report: each element's text, handed to `w` whenever 64 KiB are
-/// ready.
-fn j_seq<T: JsonView>(j: &mut JsonText, w: &mut dyn Write, v: &[T]) -> io::Result<()> {
-    j.begin_array();
+/// Arrays and lists of processes at least this long are built and written on two threads
+/// (the report is made once the capture has been read: the cores are free).
+const PARALLEL_MIN: usize = 2048;
+
+/// `f` over `v`, in order, and `also()`: with `parallel_min` items or more, the items past
+/// the first third are mapped on another thread while this one maps the first third and runs
+/// `also`.
+fn par_map_and<T: Sync, U: Send, R>(
+    v: &[T],
+    parallel_min: usize,
+    f: impl Fn(&T) -> U + Sync,
+    also: impl FnOnce() -> R,
+) -> (Vec<U>, R) {
+    if v.len() < parallel_min.max(2) {
+        return (v.iter().map(f).collect(), also());
+    }
+    let (now, later) = v.split_at(v.len() / 3);
+    std::thread::scope(|s| {
+        let f = &f;
+        let worker = std::thread::Builder::new().spawn_scoped(s, move || later.iter().map(f).collect::<Vec<U>>());
+        let mut out = Vec::with_capacity(v.len());
+        out.extend(now.iter().map(f));
+        let r = also();
+        match worker {
+            Ok(h) => out.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
+            // no thread to be had: all here
+            Err(_) => out.extend(later.iter().map(f)),
+        }
+        (out, r)
+    })
+}
+
+/// The elements of an open array, each handed to `w` (when given) whenever 64 KiB are ready.
+fn j_elements<T: JsonView>(j: &mut ReportJson, mut w: Option<&mut dyn Write>, v: &[T]) -> io::Result<()> {
     for x in v {
         j.element();
         x.json(j);
-        j.write_to_when_full(w)?;
+        if let Some(w) = w.as_mut() {
+            j.write_to_when_full(*w)?;
+        }
+    }
+    Ok(())
+}
+
+/// Where to split `v` (two or more elements) so that each part has about half the text, the
+/// first part a little less (its thread also hands the text on and goes on to the rest of
+/// the report); each part has one element or more.
+fn split_point<T: JsonView>(v: &[T]) -> usize {
+    let total: usize = v.iter().map(JsonView::weight).sum();
+    let (mut n, mut sum) = (0, 0);
+    for x in v {
+        sum += x.weight();
+        if sum * 20 > total * 9 {
+            break;
+        }
+        n += 1;
+    }
+    n.clamp(1, v.len() - 1)
+}
+
+/// A top-level array of the report, its text handed to `w` whenever 64 KiB are ready; with
+/// `parallel_min` elements or more, the second half is written on another thread into a
+/// [continuation](JsonText::continuation) of the text, handed on after the first half.
+fn j_seq<T: JsonView + Sync>(j: &mut ReportJson, w: &mut dyn Write, v: &[T], parallel_min: usize) -> io::Result<()> {
+    j.begin_array();
+    if v.len() < parallel_min.max(2) {
+        j_elements(j, Some(w), v)?;
+    } else {
+        let (now, later) = v.split_at(split_point(v));
+        let mut next = ReportJson::new(j.continuation());
+        std::thread::scope(|s| {
+            let worker = std::thread::Builder::new().spawn_scoped(s, || {
+                // (no writer: cannot fail)
+                let _ = j_elements(&mut next, None, later);
+                next
+            });
+            j_elements(j, Some(&mut *w), now)?;
+            match worker {
+                Ok(h) => j.write_continuation(w, h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)).text),
+                // no thread to be had: all here
+                Err(_) => j_elements(j, Some(w), later),
+            }
+        })?;
     }
     j.end_array();
     Ok(())
@@ -1306,20 +1507,32 @@ impl AnalysisReport {
     /// value. `capture`, when given, is added as the document's last key, `capture`
     /// (`pcap --analyze --summary`: the capture counters).
     pub fn write_json(&self, w: &mut dyn Write, style: Style, capture: Option<&serde_json::Value>) -> io::Result<()> {
-        let mut j = JsonText::new(style);
+        self.write_json_split(w, style, capture, PARALLEL_MIN)
+    }
+
+    /// [`AnalysisReport::write_json`] with arrays of `parallel_min` elements or more written on
+    /// two threads.
+    fn write_json_split(
+        &self,
+        w: &mut dyn Write,
+        style: Style,
+        capture: Option<&serde_json::Value>,
+        parallel_min: usize,
+    ) -> io::Result<()> {
+        let mut j = ReportJson::new(JsonText::new(style));
         j.begin_object();
         j.key(k!("clients"));
-        j_seq(&mut j, w, &self.clients)?;
+        j_seq(&mut j, w, &self.clients, parallel_min)?;
         j.key(k!("servers"));
-        j_seq(&mut j, w, &self.servers)?;
+        j_seq(&mut j, w, &self.servers, parallel_min)?;
         j.key(k!("relays"));
-        j_seq(&mut j, w, &self.relays)?;
+        j_seq(&mut j, w, &self.relays, parallel_min)?;
         j.key(k!("processes"));
-        j_seq(&mut j, w, &self.processes)?;
+        j_seq(&mut j, w, &self.processes, parallel_min)?;
         j.key(k!("rs_ra"));
-        j_seq(&mut j, w, &self.rs_ra)?;
+        j_seq(&mut j, w, &self.rs_ra, parallel_min)?;
         j.key(k!("anomalies"));
-        j_seq(&mut j, w, &self.anomalies)?;
+        j_seq(&mut j, w, &self.anomalies, parallel_min)?;
         j.key(k!("summary"));
         self.summary.json(&mut j);
         if let Some(c) = capture {
@@ -1758,6 +1971,41 @@ mod tests {
                 let mut want = value.clone();
                 want["capture"] = capture.clone();
                 assert_eq!(serde_json::from_str::<serde_json::Value>(&got).unwrap(), want);
+            }
+        }
+    }
+
+    /// Arrays shared between two threads give the same text as written on one, wherever
+    /// they are split (processes of different lengths move the split point); names written
+    /// again are the same text.
+    #[test]
+    fn written_on_two_threads_is_the_same_text() {
+        let e = edge_report();
+        let mut processes = Vec::new();
+        for i in 0..9 {
+            let mut p = e.processes[i % 2].clone();
+            p.frames.truncate(i % 5);
+            p.steps.truncate(i % 4);
+            p.evidence.truncate(i % 3);
+            // names written again (from the memo), too long to keep, or escaped
+            p.outcome = ["completed", "a name longer than the thirty-two bytes kept", "quote \" tab \t"][i % 3];
+            processes.push(p);
+        }
+        let rs_ra = (0..5).map(|i| e.rs_ra[i % 2].clone()).collect();
+        let r = AnalysisReport { processes, rs_ra, ..e };
+        for style in [Style::Pretty, Style::Compact] {
+            let want = serde_text(&r, None, style == Style::Pretty);
+            for parallel_min in [0, 2, 3, 5, 9, 10, 1000] {
+                let mut got = Vec::new();
+                r.write_json_split(&mut got, style, None, parallel_min).unwrap();
+                assert_eq!(String::from_utf8(got).unwrap(), want, "{style:?} {parallel_min}");
+            }
+        }
+        for n in 0..12 {
+            let v: Vec<usize> = (0..n).collect();
+            for parallel_min in [0, 2, 5, 100] {
+                let (got, also) = par_map_and(&v, parallel_min, |x| x * 3, || n);
+                assert_eq!((got, also), (v.iter().map(|x| x * 3).collect::<Vec<_>>(), n));
             }
         }
     }

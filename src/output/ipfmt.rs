@@ -17,28 +17,48 @@ pub struct Ipv6Text(pub Ipv6Addr);
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-/// Writes `a` into `buf` and returns the length, or `None` for the
-/// IPv4-mapped form, which `Display` writes with a dotted quad.
-fn format(a: &Ipv6Addr, buf: &mut [u8; 39]) -> Option<usize> {
+/// Bytes [`format`] may touch: 39 of text, and up to 3 past it (each group is written as 4
+/// bytes, the next overwrites what is beyond the digits).
+const V6_ROOM: usize = 42;
+
+/// "00" to "ff", two hex digits for each byte value.
+const HEX_PAIRS: [u8; 512] = {
+    let mut t = [0u8; 512];
+    let mut i = 0;
+    while i < 256 {
+        t[2 * i] = HEX[i >> 4];
+        t[2 * i + 1] = HEX[i & 0xf];
+        i += 1;
+    }
+    t
+};
+
+/// Writes `a` at the start of `buf` (at least [`V6_ROOM`] bytes) and returns the length, or
+/// `None` for the IPv4-mapped form, which `Display` writes with a dotted quad.
+fn format(a: &Ipv6Addr, buf: &mut [u8]) -> Option<usize> {
     let s = a.segments();
     if s[0..5] == [0, 0, 0, 0, 0] && s[5] == 0xffff {
         return None;
     }
-    // Longest run of two or more zero groups (the first one on a tie).
+    // Longest run of two or more zero groups (the first one on a tie); most addresses have
+    // no two zero groups side by side.
+    let zeros = s.iter().enumerate().fold(0u32, |m, (i, &g)| m | u32::from(g == 0) << i);
     let (mut best_start, mut best_len) = (usize::MAX, 0);
-    let mut i = 0;
-    while i < 8 {
-        if s[i] == 0 {
-            let start = i;
-            while i < 8 && s[i] == 0 {
+    if zeros & (zeros >> 1) != 0 {
+        let mut i = 0;
+        while i < 8 {
+            if s[i] == 0 {
+                let start = i;
+                while i < 8 && s[i] == 0 {
+                    i += 1;
+                }
+                if i - start > best_len && i - start >= 2 {
+                    best_start = start;
+                    best_len = i - start;
+                }
+            } else {
                 i += 1;
             }
-            if i - start > best_len && i - start >= 2 {
-                best_start = start;
-                best_len = i - start;
-            }
-        } else {
-            i += 1;
         }
     }
     let mut n = 0;
@@ -55,16 +75,14 @@ fn format(a: &Ipv6Addr, buf: &mut [u8; 39]) -> Option<usize> {
             buf[n] = b':';
             n += 1;
         }
+        // The group's four hex digits as one word, shifted so that its leading zero digits
+        // (all but the last) drop out; written whole, advanced by the digits kept.
         let v = s[g];
-        let mut started = false;
-        for shift in [12u16, 8, 4, 0] {
-            let d = (v >> shift) & 0xf;
-            if d != 0 || started || shift == 0 {
-                buf[n] = HEX[usize::from(d)];
-                n += 1;
-                started = true;
-            }
-        }
+        let (hi, lo) = (usize::from(v >> 8) * 2, usize::from(v & 0xff) * 2);
+        let word = u32::from_le_bytes([HEX_PAIRS[hi], HEX_PAIRS[hi + 1], HEX_PAIRS[lo], HEX_PAIRS[lo + 1]]);
+        let len = (19 - (v | 1).leading_zeros() as usize) / 4;
+        buf[n..n + 4].copy_from_slice(&(word >> (8 * (4 - len))).to_le_bytes());
+        n += len;
         g += 1;
     }
     Some(n)
@@ -72,40 +90,128 @@ fn format(a: &Ipv6Addr, buf: &mut [u8; 39]) -> Option<usize> {
 
 /// Appends the `Display` text of `a` (RFC 5952) to `out`.
 pub fn push_ipv6(out: &mut Vec<u8>, a: &Ipv6Addr) {
-    let mut buf = [0u8; 39];
-    match format(a, &mut buf) {
-        Some(n) => out.extend_from_slice(&buf[..n]),
-        None => {
-            use std::io::Write as _;
-            // Writing to a Vec cannot fail.
-            let _ = write!(out, "{a}");
+    // fixed-size append, text written in place, cut to length (see `push_u64`)
+    let len = out.len();
+    out.extend_from_slice(&[0u8; V6_ROOM]);
+    let n = format(a, &mut out[len..]);
+    out.truncate(len + n.unwrap_or(0));
+    if n.is_none() {
+        use std::io::Write as _;
+        // Writing to a Vec cannot fail.
+        let _ = write!(out, "{a}");
+    }
+}
+
+/// The text of values written recently, for output that writes the same few values again
+/// and again (a report names the same clients, servers and step names in tens of thousands
+/// of processes): 2^`bits` slots (256 by default), a value in the one its hash picks, its
+/// text kept when at most `N` bytes (`N` < 256).
+#[derive(Debug, Clone)]
+pub struct TextMemo<K, const N: usize> {
+    /// Key, length of its text (0: none yet), text.
+    slots: Vec<(K, u8, [u8; N])>,
+    /// 64 - bits
+    shift: u32,
+}
+
+impl<K: Copy + Default + PartialEq, const N: usize> Default for TextMemo<K, N> {
+    fn default() -> Self {
+        Self::with_slots(8)
+    }
+}
+
+impl<K: Copy + Default + PartialEq, const N: usize> TextMemo<K, N> {
+    /// A memo of 2^`bits` slots (`bits` from 1 to 16).
+    pub fn with_slots(bits: u32) -> Self {
+        let bits = bits.clamp(1, 16);
+        TextMemo { slots: vec![(K::default(), 0, [0; N]); 1 << bits], shift: 64 - bits }
+    }
+}
+
+impl<K: Copy + PartialEq, const N: usize> TextMemo<K, N> {
+    /// Appends the text of the value `key` stands for to `out`: kept from before, or appended
+    /// by `write` (and kept). `hash` spreads the keys over the slots.
+    pub fn push(&mut self, out: &mut Vec<u8>, key: K, hash: u64, write: impl FnOnce(&mut Vec<u8>)) {
+        let (k, n, text) = &mut self.slots[(hash.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize];
+        let start = out.len();
+        if *n > 0 && *k == key {
+            // fixed-size append, cut to length (see `push_u64`)
+            out.extend_from_slice(text);
+            out.truncate(start + usize::from(*n));
+        } else {
+            write(out);
+            let new = &out[start..];
+            if (1..=N.min(255)).contains(&new.len()) {
+                text[..new.len()].copy_from_slice(new);
+                (*k, *n) = (key, new.len() as u8);
+            }
         }
+    }
+}
+
+/// IPv6 addresses' text ([`push_ipv6`]) kept in a [`TextMemo`].
+pub type Ipv6Memo = TextMemo<u128, 40>;
+
+impl Ipv6Memo {
+    /// Appends the `Display` text of `a` (RFC 5952) to `out`, as [`push_ipv6`].
+    pub fn push_ipv6(&mut self, out: &mut Vec<u8>, a: &Ipv6Addr) {
+        let bits = a.to_bits();
+        self.push(out, bits, (bits as u64) ^ ((bits >> 64) as u64), |out| push_ipv6(out, a));
+    }
+}
+
+/// `IPV4:PORT` text ([`push_ipv4_port`]) kept in a [`TextMemo`].
+pub type SockMemo = TextMemo<u64, 24>;
+
+impl SockMemo {
+    /// Appends `IPV4:PORT` (as `SocketAddrV4`'s `Display`) to `out`, as [`push_ipv4_port`].
+    pub fn push_ipv4_port(&mut self, out: &mut Vec<u8>, a: std::net::Ipv4Addr, port: u16) {
+        let key = u64::from(a.to_bits()) << 16 | u64::from(port);
+        self.push(out, key, key, |out| push_ipv4_port(out, a, port));
     }
 }
 
 /// Appends the `Display` text of `a` (dotted quad) to `out`.
 pub fn push_ipv4(out: &mut Vec<u8>, a: std::net::Ipv4Addr) {
-    let mut buf = [0u8; 15];
-    let n = format_ipv4(a, &mut buf);
-    out.extend_from_slice(&buf[..n]);
+    // fixed-size append, text written in place, cut to length (see `push_u64`)
+    let len = out.len();
+    out.extend_from_slice(&[0u8; 15]);
+    let n = format_ipv4(a, &mut out[len..]);
+    out.truncate(len + n);
 }
 
 /// Appends `IPV4:PORT` (as `SocketAddrV4`'s `Display`) to `out`.
 pub fn push_ipv4_port(out: &mut Vec<u8>, a: std::net::Ipv4Addr, port: u16) {
-    let mut buf = [0u8; 21];
-    let mut b4 = [0u8; 15];
-    let n = format_ipv4(a, &mut b4);
-    buf[..n].copy_from_slice(&b4[..n]);
-    buf[n] = b':';
-    let m = n + 1 + format_u64(u64::from(port), &mut buf[n + 1..]);
-    out.extend_from_slice(&buf[..m]);
+    let len = out.len();
+    out.extend_from_slice(&[0u8; 21]);
+    let b = &mut out[len..];
+    let n = format_ipv4(a, b);
+    b[n] = b':';
+    let m = n + 1 + format_u64(u64::from(port), &mut b[n + 1..]);
+    out.truncate(len + m);
 }
 
 /// Appends the decimal digits of `v` to `out`.
+#[inline]
 pub fn push_u64(out: &mut Vec<u8>, v: u64) {
-    let mut buf = [0u8; 20];
-    let n = format_u64(v, &mut buf);
-    out.extend_from_slice(&buf[..n]);
+    let len = out.len();
+    let n = digits(v);
+    if v < 100_000_000 {
+        // Eight digits (leading zeros included) as one word, shifted so that the leading
+        // zeros drop out, appended whole and cut to length.
+        let (high, low) = ((v / 10_000) as usize, (v % 10_000) as usize);
+        let pair = |x: usize| [DIGIT_PAIRS[2 * x], DIGIT_PAIRS[2 * x + 1]];
+        let ([a, b], [c, d], [e, f], [g, h]) = (pair(high / 100), pair(high % 100), pair(low / 100), pair(low % 100));
+        let word = u64::from_le_bytes([a, b, c, d, e, f, g, h]) >> (8 * (8 - n));
+        out.extend_from_slice(&word.to_le_bytes());
+        out.truncate(len + n);
+        return;
+    }
+    // A fixed-size append (a few moves, where a variable one is a call to `memcpy`), the
+    // digits written in place, then cut to their number.
+    out.extend_from_slice(&[0u8; 20]);
+    write_digits(v, &mut out[len..len + n]);
+    out.truncate(len + n);
 }
 
 /// Appends the bytes as lower-case hex, two digits each, to `out`.
@@ -117,25 +223,63 @@ pub fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
     }
 }
 
-/// Writes the decimal digits of `v` at the start of `buf` (at least 20
-/// bytes, or as many as `v` has digits) and returns how many.
-fn format_u64(mut v: u64, buf: &mut [u8]) -> usize {
-    let mut tmp = [0u8; 20];
-    let mut i = tmp.len();
-    loop {
-        i -= 1;
-        tmp[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
+/// "00" to "99".
+const DIGIT_PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// 10^i for i in 0..20.
+const POW10: [u64; 20] = {
+    let mut t = [1u64; 20];
+    let mut i = 1;
+    while i < 20 {
+        t[i] = t[i - 1] * 10;
+        i += 1;
     }
-    let n = tmp.len() - i;
-    buf[..n].copy_from_slice(&tmp[i..]);
+    t
+};
+
+/// How many decimal digits `v` has: from its bit length (log10(2) ~ 1233 / 4096), corrected by
+/// one comparison.
+#[inline]
+fn digits(v: u64) -> usize {
+    // `v | 1` has as many digits as `v` (and one for zero)
+    let x = v | 1;
+    let guess = ((64 - x.leading_zeros() as usize) * 1233) >> 12;
+    guess + usize::from(x >= POW10[guess])
+}
+
+/// Fills `buf` (exactly as long as `v` has digits) with the decimal digits of `v`, two at a time.
+#[inline]
+fn write_digits(mut v: u64, buf: &mut [u8]) {
+    let mut i = buf.len();
+    while v >= 100 {
+        let r = (v % 100) as usize * 2;
+        v /= 100;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&DIGIT_PAIRS[r..r + 2]);
+    }
+    if v >= 10 {
+        let r = v as usize * 2;
+        buf[..2].copy_from_slice(&DIGIT_PAIRS[r..r + 2]);
+    } else if let Some(b) = buf.first_mut() {
+        *b = b'0' + v as u8;
+    }
+}
+
+/// Writes the decimal digits of `v` at the start of `buf` (at least as long as `v` has
+/// digits) and returns how many.
+fn format_u64(v: u64, buf: &mut [u8]) -> usize {
+    let n = digits(v);
+    write_digits(v, &mut buf[..n]);
     n
 }
 
-fn format_ipv4(a: std::net::Ipv4Addr, buf: &mut [u8; 15]) -> usize {
+/// Writes the dotted quad at the start of `buf` (at least 15 bytes) and returns its length.
+fn format_ipv4(a: std::net::Ipv4Addr, buf: &mut [u8]) -> usize {
     let mut n = 0;
     for (i, o) in a.octets().into_iter().enumerate() {
         if i > 0 {
@@ -149,7 +293,7 @@ fn format_ipv4(a: std::net::Ipv4Addr, buf: &mut [u8; 15]) -> usize {
 
 impl Serialize for Ipv6Text {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut buf = [0u8; 39];
+        let mut buf = [0u8; V6_ROOM];
         match format(&self.0, &mut buf) {
             // Only ASCII hex digits and colons were written.
             Some(n) => s.serialize_str(std::str::from_utf8(&buf[..n]).unwrap_or_default()),
@@ -164,7 +308,7 @@ impl Serialize for Ipv6Text {
 pub struct Ipv4Text(pub std::net::Ipv4Addr);
 
 /// Appends the decimal digits of `v` (0..=255).
-fn push_u8(buf: &mut [u8; 15], n: &mut usize, v: u8) {
+fn push_u8(buf: &mut [u8], n: &mut usize, v: u8) {
     if v >= 100 {
         buf[*n] = b'0' + v / 100;
         *n += 1;
@@ -262,6 +406,31 @@ mod tests {
         ] {
             let a: Ipv6Addr = a.parse().unwrap();
             assert_eq!(pushed(|o| push_ipv6(o, &a)), a.to_string());
+        }
+    }
+
+    /// The memos give `Display` text for addresses that come back, that share a slot, and
+    /// the IPv4-mapped ones (longer than the memo keeps).
+    #[test]
+    fn memo_same_text_as_display() {
+        let mut memo = Ipv6Memo::with_slots(3);
+        let mut socks = SockMemo::default();
+        let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut seen = Vec::new();
+        for i in 0..20_000u32 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let a = match x % 4 {
+                0 if !seen.is_empty() => seen[(x >> 8) as usize % seen.len()],
+                1 => Ipv6Addr::from(((0x2001_0db8u128) << 96) | u128::from(i % 300)),
+                2 if i % 7 == 0 => Ipv6Addr::from(0xffff_0000_0000u128 | u128::from(i)),
+                _ => Ipv6Addr::from((u128::from(x) << 64) | u128::from(x.rotate_left(17) & 0xffff_0000_ffff)),
+            };
+            seen.push(a);
+            assert_eq!(pushed(|o| memo.push_ipv6(o, &a)), a.to_string());
+            let (v4, port) = (std::net::Ipv4Addr::from((x >> 40) as u32 & 0xff00_00ff), (x >> 20) as u16 & 0x3f);
+            assert_eq!(pushed(|o| socks.push_ipv4_port(o, v4, port)), format!("{v4}:{port}"));
         }
     }
 

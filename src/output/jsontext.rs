@@ -56,6 +56,22 @@ impl Key {
     }
 }
 
+/// Bytes a [`Fragment`] holds at most.
+const FRAGMENT: usize = 64;
+
+/// The text some calls on a [`JsonText`] wrote (separators, keys, brackets: no values), and
+/// the state they left it in, to be written again in one copy where a writer is in the state
+/// the recording one was in ([`JsonText::replay`]): the text depends on that state (layout,
+/// depth, whether the container is empty) only.
+#[derive(Debug, Clone, Copy)]
+pub struct Fragment {
+    text: [u8; FRAGMENT],
+    len: usize,
+    /// depth and `empty` before and after
+    before: (usize, bool),
+    after: (usize, bool),
+}
+
 /// Bytes of text a [`JsonText`] holds before [`JsonText::write_to_when_full`] hands them on.
 const FULL: usize = 64 * 1024;
 
@@ -101,6 +117,70 @@ impl JsonText {
         }
     }
 
+    /// A writer for the text that follows this one's once it has written one or more
+    /// elements (or keys) into the open container (same layout and depth, the container not
+    /// empty): written elsewhere, e.g. on another thread, and handed on after this one's text
+    /// by [`JsonText::write_continuation`].
+    pub fn continuation(&self) -> JsonText {
+        JsonText { buf: Vec::with_capacity(FULL + 4096), pretty: self.pretty, depth: self.depth, empty: false }
+    }
+
+    /// Writes this writer's text, then that of `next` (made by [`JsonText::continuation`]
+    /// before this writer wrote its elements or keys) to `w`; the document goes on where
+    /// `next` stopped.
+    pub fn write_continuation(&mut self, w: &mut dyn Write, next: JsonText) -> io::Result<()> {
+        self.write_to(w)?;
+        w.write_all(&next.buf)?;
+        self.depth = next.depth;
+        self.empty = next.empty;
+        Ok(())
+    }
+
+    /// What `calls` write from this writer's state, as a [`Fragment`] (`None` when longer
+    /// than 64 bytes); this writer is left as it was.
+    pub fn record(&self, calls: impl FnOnce(&mut JsonText)) -> Option<Fragment> {
+        let mut t =
+            JsonText { buf: Vec::with_capacity(FRAGMENT), pretty: self.pretty, depth: self.depth, empty: self.empty };
+        calls(&mut t);
+        let mut text = [0; FRAGMENT];
+        text.get_mut(..t.buf.len())?.copy_from_slice(&t.buf);
+        Some(Fragment { text, len: t.buf.len(), before: (self.depth, self.empty), after: (t.depth, t.empty) })
+    }
+
+    /// Writes `f` if this writer is in the state `f` was recorded in (and returns true), as the
+    /// calls recorded would have.
+    #[inline]
+    pub fn replay(&mut self, f: &Fragment) -> bool {
+        if (self.depth, self.empty) != f.before {
+            return false;
+        }
+        let len = self.buf.len();
+        self.buf.extend_from_slice(&f.text);
+        self.buf.truncate(len + f.len);
+        (self.depth, self.empty) = f.after;
+        true
+    }
+
+    /// Writes what `calls` write: from one of `kept` recorded in this writer's state, else
+    /// recorded now (and kept, in a free place or the first).
+    #[inline]
+    pub fn replay_or_record(&mut self, kept: &mut [Option<Fragment>], calls: impl Fn(&mut JsonText)) {
+        if kept.iter().flatten().any(|f| self.replay(f)) {
+            return;
+        }
+        let f = self.record(&calls);
+        if let Some(place) = kept.iter().position(Option::is_none).or((!kept.is_empty()).then_some(0)) {
+            kept[place] = f;
+        }
+        match f {
+            // (recorded in this state: replayed)
+            Some(f) => {
+                self.replay(&f);
+            }
+            None => calls(self),
+        }
+    }
+
     /// The text still in the buffer.
     pub fn as_str(&self) -> &str {
         // Only UTF-8 text is ever appended (str slices, ASCII).
@@ -108,12 +188,13 @@ impl JsonText {
     }
 
     /// The buffer, to append a value's text (e.g. with `ipfmt::push_*`).
+    #[inline]
     pub fn buf(&mut self) -> &mut Vec<u8> {
         &mut self.buf
     }
 
     /// A newline (after a comma unless `first`) and the indent of the current depth.
-    #[inline]
+    #[inline(always)]
     fn newline(&mut self, first: bool) {
         let n = 2 + 2 * self.depth - usize::from(first);
         if n < CHUNK {
@@ -140,7 +221,7 @@ impl JsonText {
     }
 
     /// The separator before a key or an element of the open container.
-    #[inline]
+    #[inline(always)]
     fn separator(&mut self) {
         let first = std::mem::replace(&mut self.empty, false);
         if self.pretty {
@@ -150,12 +231,14 @@ impl JsonText {
         }
     }
 
+    #[inline]
     fn open(&mut self, c: u8) {
         self.buf.push(c);
         self.depth += 1;
         self.empty = true;
     }
 
+    #[inline]
     fn close(&mut self, c: u8) {
         let had = !std::mem::replace(&mut self.empty, false);
         self.depth = self.depth.saturating_sub(1);
@@ -166,31 +249,37 @@ impl JsonText {
     }
 
     /// `{`
+    #[inline]
     pub fn begin_object(&mut self) {
         self.open(b'{');
     }
 
     /// `}` (an empty object is `{}`).
+    #[inline]
     pub fn end_object(&mut self) {
         self.close(b'}');
     }
 
     /// `[`
+    #[inline]
     pub fn begin_array(&mut self) {
         self.open(b'[');
     }
 
     /// `]` (an empty array is `[]`).
+    #[inline]
     pub fn end_array(&mut self) {
         self.close(b']');
     }
 
     /// The next element of the open array: write its value next.
+    #[inline]
     pub fn element(&mut self) {
         self.separator();
     }
 
     /// A key of the open object (made at compile time, see [`Key`]): write its value next.
+    #[inline(always)]
     pub fn key(&mut self, k: &Key) {
         self.separator();
         let len = self.buf.len();
@@ -208,22 +297,18 @@ impl JsonText {
 
     /// A string, escaped as serde_json escapes it.
     pub fn string(&mut self, s: &str) {
-        if !needs_escape(s) {
-            self.buf.push(b'"');
-            self.buf.extend_from_slice(s.as_bytes());
-            self.buf.push(b'"');
-        } else {
-            self.serde(s);
-        }
+        push_string(&mut self.buf, s);
     }
 
     /// `"` — to write a string's text with `buf()` (no character may need
     /// escaping), closed with [`JsonText::quote`] again.
+    #[inline]
     pub fn quote(&mut self) {
         self.buf.push(b'"');
     }
 
     /// An unsigned integer.
+    #[inline]
     pub fn u64(&mut self, v: u64) {
         super::ipfmt::push_u64(&mut self.buf, v);
     }
@@ -235,11 +320,13 @@ impl JsonText {
     }
 
     /// `true` or `false`.
+    #[inline]
     pub fn bool(&mut self, v: bool) {
         self.buf.extend_from_slice(if v { b"true" } else { b"false" });
     }
 
     /// `null`
+    #[inline]
     pub fn null(&mut self) {
         self.buf.extend_from_slice(b"null");
     }
@@ -279,10 +366,60 @@ impl JsonText {
     }
 }
 
+/// Appends `s` as a JSON string, escaped as serde_json escapes it.
+pub fn push_string(out: &mut Vec<u8>, s: &str) {
+    let b = s.as_bytes();
+    let start = out.len();
+    out.push(b'"');
+    let found = if b.len() < 8 {
+        out.extend_from_slice(b);
+        b.iter().any(|&c| needs_escape(c))
+    } else {
+        // Eight bytes at a time, tested and copied as one word (a copy of a fixed size is
+        // a few moves, where one of a variable size is a call to `memcpy`); the last word
+        // overlaps the one before it unless the length is a multiple of 8.
+        let mut found = 0;
+        let mut words = b.chunks_exact(8);
+        for w in &mut words {
+            let w = [w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]];
+            found |= escapes_in(u64::from_le_bytes(w));
+            out.extend_from_slice(&w);
+        }
+        if !words.remainder().is_empty() {
+            let t = &b[b.len() - 8..];
+            let w = [t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7]];
+            found |= escapes_in(u64::from_le_bytes(w));
+            out.truncate(start + 1 + b.len() - 8);
+            out.extend_from_slice(&w);
+        }
+        found != 0
+    };
+    if found {
+        out.truncate(start);
+        // Writing to a Vec cannot fail, and a string serialises without error.
+        let _ = serde_json::to_writer(&mut *out, s);
+    } else {
+        out.push(b'"');
+    }
+}
+
 /// serde_json escapes `"`, `\` and the C0 controls only.
 #[inline]
-fn needs_escape(s: &str) -> bool {
-    !s.bytes().fold(true, |ok, b| ok & (b >= 0x20 && b != b'"' && b != b'\\'))
+fn needs_escape(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
+}
+
+/// Non-zero when one of the 8 bytes in `x` is below 0x20, `"` or `\`: eight bytes tested
+/// at once (the "has a zero byte" / "has a byte less than n" bit tricks; exact, not
+/// approximate, for whether some byte matches).
+#[inline]
+fn escapes_in(x: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below_space = x.wrapping_sub(ONES * 0x20);
+    let quote = x ^ (ONES * u64::from(b'"'));
+    let backslash = x ^ (ONES * u64::from(b'\\'));
+    (below_space | quote.wrapping_sub(ONES) | backslash.wrapping_sub(ONES)) & !x & HIGH
 }
 
 #[cfg(test)]
@@ -371,6 +508,87 @@ mod tests {
             j.end_object();
             j.end_object();
             assert_eq!(j.as_str(), text, "{style:?}");
+        }
+    }
+
+    /// The eight-bytes-at-once test finds every byte serde_json escapes, at every position,
+    /// next to any other byte (a borrow from a lower byte must not hide or fake one); and
+    /// strings of every length around the word size, with such a byte anywhere, are
+    /// serde_json's text.
+    #[test]
+    fn escapes_found_at_every_place() {
+        let fill = [b'a', b' ', b'!', b'#', b'[', b']', b'"', b'\\', 0x7f, 0x80, 0xff, 0x21, 0x1f, 0x00];
+        for pos in 0..8 {
+            for &f in &fill {
+                for b in 0..=255u8 {
+                    let mut w = [f; 8];
+                    w[pos] = b;
+                    let want = w.iter().any(|&c| needs_escape(c));
+                    assert_eq!(escapes_in(u64::from_le_bytes(w)) != 0, want, "{w:?}");
+                }
+            }
+        }
+        let special = ["\"", "\\", "\u{0}", "\u{1f}", " ", "\u{7f}", "é", "🦀", "x"];
+        for len in 0..=25 {
+            for pos in 0..len {
+                for sp in special {
+                    for fill in ["a", "~"] {
+                        let s = fill.repeat(pos) + sp + &fill.repeat(len - pos - 1);
+                        let mut j = JsonText::new(Style::Compact);
+                        j.string(&s);
+                        assert_eq!(j.as_str(), serde_json::to_string(&s).unwrap(), "{s:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Recorded calls replayed give the text and state of the calls themselves, in any
+    /// state, in both layouts; a fragment recorded in another state is not replayed.
+    #[test]
+    fn fragments_are_the_calls_text() {
+        let k = const { Key::new("step") };
+        let calls = |j: &mut JsonText| {
+            j.element();
+            j.begin_object();
+            j.key(&k);
+        };
+        for style in [Style::Pretty, Style::Compact] {
+            let (mut direct, mut replayed) = (JsonText::new(style), JsonText::new(style));
+            // one place for the element's fragment: recorded again at each change of state
+            let mut kept = [None];
+            let mut other = [None, None];
+            for depth in [0, 1, 2, 2, 3, 40, 1] {
+                for j in [&mut direct, &mut replayed] {
+                    j.begin_object();
+                    j.key(&k);
+                    for _ in 0..depth {
+                        j.begin_array();
+                    }
+                }
+                for i in 0..3 {
+                    calls(&mut direct);
+                    direct.u64(i);
+                    direct.end_object();
+                    replayed.replay_or_record(&mut kept, calls);
+                    replayed.u64(i);
+                    replayed.replay_or_record(&mut other, |j| j.end_object());
+                }
+                for j in [&mut direct, &mut replayed] {
+                    for _ in 0..depth {
+                        j.end_array();
+                    }
+                    j.end_object();
+                }
+                assert_eq!(replayed.as_str(), direct.as_str(), "{style:?} {depth}");
+                assert_eq!((replayed.depth, replayed.empty), (direct.depth, direct.empty));
+            }
+            let f = direct.record(calls).unwrap();
+            direct.begin_array();
+            let before = direct.as_str().len();
+            assert!(!direct.replay(&f));
+            assert_eq!(direct.as_str().len(), before);
+            assert!(direct.record(|j| j.string(&"x".repeat(70))).is_none());
         }
     }
 
