@@ -200,14 +200,14 @@ fn settle<W: Write>(p: &mut Processor, out: &mut Output<W>, done: &Dissected) ->
     const AHEAD: usize = 8;
     let obs = &done.observations;
     if let Some(a) = p.analyzer.as_ref() {
-        obs.iter().take(2 * AHEAD).for_each(Analyzer::prefetch_observation);
+        obs.iter().take(4 * AHEAD).for_each(Analyzer::prefetch_observation);
         obs.iter().take(AHEAD).for_each(|o| a.prefetch(o));
     }
     let mut next = 0;
     let mut feed_before = |i: u32, p: &mut Processor| {
         while done.observed.get(next).is_some_and(|&j| j < i) {
             if let Some(a) = p.analyzer.as_mut() {
-                if let Some(far) = obs.get(next + 2 * AHEAD) {
+                if let Some(far) = obs.get(next + 4 * AHEAD) {
                     Analyzer::prefetch_observation(far);
                 }
                 if let Some(ahead) = obs.get(next + AHEAD) {
@@ -702,7 +702,7 @@ impl Processor {
         if let Some(w) = self.decap.take() {
             w.finish().context("--decap")?;
         }
-        if let Some(a) = self.analyzer.as_ref() {
+        if let Some(a) = self.analyzer.take() {
             let report = a.report();
             match out.format() {
                 Format::Table => {
@@ -718,6 +718,11 @@ impl Processor {
                     out.document_with(|w, style| report.write_json(w, style, capture.as_ref()))?;
                 }
             }
+            // The process ends after this: the analysis and its report (some 10^5 allocations
+            // on a large capture, 10 ms and more to free one by one) go back to the system with
+            // it.
+            std::mem::forget(report);
+            std::mem::forget(a);
         } else if self.show.summary {
             match out.format() {
                 Format::Table => out.record(&self.stats)?,
