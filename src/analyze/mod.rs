@@ -861,6 +861,10 @@ fn cone_bit(ll: &Ipv6Addr) -> bool {
 impl Analyzer {
     /// A new, empty analysis.
     pub fn new(opts: AnalyzeOptions) -> Self {
+        // The capped lists get their room at once (up to RESERVED entries): pages the list does
+        // not reach are never touched, and the list is never copied to grow.
+        const RESERVED: usize = 1 << 16;
+        let (procs_room, pairs_room) = (opts.max_processes.min(RESERVED), opts.max_pairs.min(RESERVED));
         let dedup_window_ns = (opts.dedup_window_ms.min(i64::MAX as u64) as i64).saturating_mul(1_000_000);
         Analyzer {
             opts,
@@ -871,7 +875,7 @@ impl Analyzer {
             by_socket: HashMap::new(),
             servers: HashMap::new(),
             relays: HashMap::new(),
-            procs: Vec::new(),
+            procs: Vec::with_capacity(procs_room),
             procs_dropped: 0,
             quals_open: HashMap::new(),
             inter_site: HashMap::new(),
@@ -882,7 +886,7 @@ impl Analyzer {
             rs_by_nonce: HashMap::new(),
             rs_noauth: HashMap::new(),
             nonces_seen: HashSet::new(),
-            pairs: Vec::new(),
+            pairs: Vec::with_capacity(pairs_room),
             pairs_dropped: 0,
             anomalies: Vec::new(),
             anomaly_index: HashMap::new(),

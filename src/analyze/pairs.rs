@@ -157,8 +157,13 @@ impl<S: Slot> FpTable<S> {
 
     /// Asks the processor to bring `fp`'s slot into the cache.
     pub fn prefetch(&self, fp: u64) {
-        if let Some(s) = self.slots.get(fp as usize & self.slots.len().wrapping_sub(1)) {
+        let i = fp as usize & self.slots.len().wrapping_sub(1);
+        if let Some(s) = self.slots.get(i) {
             super::prefetch::read(s);
+            // the probe may go on into the next slot's line
+            if let Some(s) = self.slots.get(i + 1) {
+                super::prefetch::read(s);
+            }
         }
     }
 
@@ -214,7 +219,7 @@ impl<S: Slot> FpTable<S> {
             Ok(i) => Some((i, false)),
             Err(_) if self.len >= cap => None,
             Err(mut i) => {
-                if (self.len + 1) * 2 > self.slots.len() {
+                if (self.len + 1) * 4 > self.slots.len() * 3 {
                     self.grow();
                     i = self.find(fp).unwrap_err();
                 }
