@@ -764,6 +764,7 @@ fn ip_key(s: Sock) -> u64 {
 
 const K0: u64 = 0x243f_6a88_85a3_08d3;
 const K1: u64 = 0x1319_8a2e_0370_7344;
+const K2: u64 = 0xa409_3822_299f_31d0;
 
 /// The folded 128-bit product of `x` and `y`: the mixing step of the hashes below.
 #[inline]
@@ -772,24 +773,39 @@ fn fold(x: u64, y: u64) -> u64 {
     (p as u64) ^ ((p >> 64) as u64)
 }
 
-/// A 64-bit hash of a packet's bytes for de-duplication: 16 bytes per multiply-fold step
-/// (the folded 128-bit product of foldhash and wyhash), the length mixed in first. Not
-/// keyed: a collision only merges two packets that also share length, outer endpoints and
-/// the de-duplication window.
+/// A 64-bit hash of a packet's bytes for de-duplication: two independent multiply-fold lanes
+/// (the folded 128-bit product of foldhash and wyhash) over 32 bytes a step, so that the two
+/// multiplications overlap; the length mixed in first; the last bytes read as the buffer's
+/// last 16 (overlapping what came before: the length tells the cases apart). Not keyed: a
+/// collision only merges two packets that also share length, outer endpoints and the
+/// de-duplication window.
 fn payload_hash(b: &[u8]) -> u64 {
-    let word = |c: &[u8]| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+    let word = |c: &[u8], at: usize| {
+        u64::from_le_bytes([c[at], c[at + 1], c[at + 2], c[at + 3], c[at + 4], c[at + 5], c[at + 6], c[at + 7]])
+    };
     let mut h = fold(b.len() as u64 ^ K0, K1);
-    let mut chunks = b.chunks_exact(16);
+    let mut g = K2;
+    let mut chunks = b.chunks_exact(32);
     for c in &mut chunks {
-        h = fold(word(&c[..8]) ^ h, word(&c[8..]) ^ K1);
+        h = fold(word(c, 0) ^ h, word(c, 8) ^ K1);
+        g = fold(word(c, 16) ^ g, word(c, 24) ^ K0);
     }
-    let rest = chunks.remainder();
+    let mut rest = chunks.remainder();
+    if rest.len() >= 16 {
+        h = fold(word(rest, 0) ^ h, word(rest, 8) ^ K1);
+        rest = &rest[16..];
+    }
     if !rest.is_empty() {
-        let mut last = [0u8; 16];
-        last[..rest.len()].copy_from_slice(rest);
-        h = fold(word(&last[..8]) ^ h, word(&last[8..]) ^ K0);
+        if b.len() >= 16 {
+            let last = &b[b.len() - 16..];
+            h = fold(word(last, 0) ^ h, word(last, 8) ^ K0);
+        } else {
+            let mut last = [0u8; 16];
+            last[..rest.len()].copy_from_slice(rest);
+            h = fold(word(&last, 0) ^ h, word(&last, 8) ^ K0);
+        }
     }
-    h
+    fold(h ^ g, K1 ^ K2)
 }
 
 /// True the first time `key` is seen: things beyond a cap are counted once each. `seen` keeps
@@ -1143,8 +1159,8 @@ impl Analyzer {
     pub fn prefetch_observation(o: &Observation) {
         // aligned on a cache line: its hot bytes fill the first two
         let p = std::ptr::from_ref(o).cast::<u8>();
-        prefetch::address(p);
-        prefetch::address(p.wrapping_add(Observation::HOT - 1));
+        prefetch::address_l2(p);
+        prefetch::address_l2(p.wrapping_add(Observation::HOT - 1));
     }
 
     /// Brings the entries a later [`Analyzer::feed`] of `o` will look up into the cache: the
