@@ -529,3 +529,36 @@ fn relays_count_traffic_of_processes_not_kept() {
     let relay = r.relays.iter().find(|x| x.port == 3545).expect("relay");
     assert_eq!((relay.packets, relay.ipv6_hosts.len()), (3, 3), "{relay:?}");
 }
+
+/// A (client, host) pair remembers only the relay it was last seen through (to skip noting it
+/// again): a pair that alternates between relays is counted on each, and each relay lists the
+/// host and the clients once.
+#[test]
+fn a_pair_alternating_relays_counts_on_each() {
+    let mut g = Gen::new();
+    let a = teredo(S1, "203.0.113.7:40000", false);
+    let b = teredo(S1, "203.0.113.8:40001", false);
+    let host = v6("2001:db8::80");
+    let (r1, r2) = ("198.51.100.9:3545", "198.51.100.10:3546");
+    // 5 s apart: not copies of one packet (de-duplication window 1 s)
+    g.at(0).echo("203.0.113.8:40001", r2, b, host, false);
+    for (i, r) in [r1, r2, r1, r1, r2].iter().enumerate() {
+        g.at(5000 + i as i64 * 5000).echo("203.0.113.7:40000", r, a, host, false);
+    }
+    g.at(30_000).echo("203.0.113.8:40001", r1, b, host, false);
+    g.at(31_000).echo(r2, "203.0.113.7:40000", host, a, true);
+    let r = g.report();
+    let relay = |port| r.relays.iter().find(|x| x.port == port).expect("relay");
+    let (x1, x2) = (relay(3545), relay(3546));
+    assert_eq!((x1.packets, x2.packets), (4, 4), "{x1:?} {x2:?}");
+    assert_eq!((x1.ipv6_hosts.clone(), x2.ipv6_hosts.clone()), (vec![host], vec![host]));
+    assert_eq!((x1.clients.clone(), x2.clients.clone()), (vec![a, b], vec![b, a]));
+    for c in [a, b] {
+        let cv = r.clients.iter().find(|x| x.address == c).expect("client");
+        assert_eq!((cv.relays.len(), cv.peers.clone()), (2, vec![host]), "{cv:?}");
+    }
+    // one relay-discovery process per (client, host); A's answered through the second relay
+    let tests: Vec<_> = r.processes_of("relay-discovery").collect();
+    assert_eq!(tests.len(), 2, "{tests:?}");
+    assert!(tests.iter().any(|p| p.outcome == "completed"), "{tests:?}");
+}
