@@ -287,6 +287,9 @@ impl Qual {
 /// between RSs), not a later maintenance RS (30 s or more, §5.2.5).
 const CONE_RETRY_NS: i64 = 10_000_000_000;
 
+/// RSs held for their RAs before the older ones (60 s) are swept out.
+const RS_SWEEP_MIN: usize = 65_536;
+
 /// Entries at most in the sets of (client, peer) and (relay, host) pairs already counted.
 const PEER_SET_CAP: usize = 1 << 20;
 
@@ -700,6 +703,8 @@ pub struct Analyzer {
     /// Direct bubbles whose sender was not known yet (link-local source, socket not learnt).
     unattributed: HashMap<(Sock, ClientId), (FrameRef, i64)>,
     rs_by_nonce: HashMap<[u8; 8], RsRec>,
+    /// `rs_by_nonce` is swept of RSs older than 60 s when it holds more than this.
+    rs_sweep_at: usize,
     rs_noauth: HashMap<Sock, RsRec>,
     nonces_seen: HashSet<[u8; 8]>,
     pairs: Vec<Pair>,
@@ -900,6 +905,7 @@ impl Analyzer {
             pairs_flowing: HashSet::new(),
             unattributed: HashMap::new(),
             rs_by_nonce: HashMap::new(),
+            rs_sweep_at: RS_SWEEP_MIN,
             rs_noauth: HashMap::new(),
             nonces_seen: HashSet::new(),
             pairs: Vec::with_capacity(pairs_room),
@@ -1409,8 +1415,11 @@ impl Analyzer {
                         self.note_unanswered(old.proc_id);
                     }
                 }
-                if self.rs_by_nonce.len() > 65_536 {
+                if self.rs_by_nonce.len() > self.rs_sweep_at {
                     self.expire_rs(ts);
+                    // what is left is younger than 60 s: sweep again once that has doubled,
+                    // not at every RS (a sweep reads every entry)
+                    self.rs_sweep_at = (2 * self.rs_by_nonce.len()).max(RS_SWEEP_MIN);
                 }
             }
             None => {

@@ -562,3 +562,50 @@ fn a_pair_alternating_relays_counts_on_each() {
     assert_eq!(tests.len(), 2, "{tests:?}");
     assert!(tests.iter().any(|p| p.outcome == "completed"), "{tests:?}");
 }
+
+/// RSs wait for their RAs in a table swept of those older than 60 s once it holds 65,536: an RA
+/// to a swept RS matches none. The sweep runs again only once what it left has doubled (each
+/// sweep reads every entry: at every RS, 90,000 RSs in 45 s took 7.7 s instead of 0.13 s).
+#[test]
+fn rs_older_than_a_minute_are_swept_when_many_wait() {
+    let mut g = Gen::new();
+    let rs = |g: &mut Gen, ms: i64, nonce: u64, src: &str| {
+        let mut ip = Vec::new();
+        emit_router_solicitation(v6("fe80::ffff:ffff:fffd"), &mut ip);
+        let mut p = Vec::new();
+        build_teredo_payload(Some(&Authentication::new(nonce.to_be_bytes(), 0)), None, &ip, &[], &mut p);
+        g.at(ms).send(src, "192.0.2.1:3544", &p)
+    };
+    rs(&mut g, 0, u64::MAX, "198.51.100.7:40000");
+    for i in 0..RS_SWEEP_MIN as u64 + 1 {
+        let src = format!("203.0.{}.{}:{}", (i >> 8) & 255, i & 255, 40000 + (i % 1000));
+        rs(&mut g, 61_000 + i as i64 / 100, i + 1, &src);
+    }
+    let mut ra = |nonce: u64, to: &str| {
+        let mut ip = Vec::new();
+        let repr = RouterAdvertisementRepr {
+            prefix: v6("2001:0:c000:201::"),
+            mtu: None,
+            retrans_timer: 0,
+            lifetime: u32::MAX,
+        };
+        emit_router_advertisement(v6("fe80::8000:f227:3fff:fdfe"), v6("fe80::ffff:ffff:fffd"), &repr, &mut ip);
+        let mut p = Vec::new();
+        let o = sock(to);
+        build_teredo_payload(
+            Some(&Authentication::new(nonce.to_be_bytes(), 0)),
+            Some(&OriginIndication::new(o.ip, o.port)),
+            &ip,
+            &[],
+            &mut p,
+        );
+        g.at(62_000).send("192.0.2.1:3544", to, &p)
+    };
+    let swept = ra(u64::MAX, "198.51.100.7:40000");
+    let kept = ra(1, "203.0.0.0:40000");
+    let r = g.report();
+    let unmatched: Vec<u64> =
+        r.anomalies_of("ra-unmatched-nonce").flat_map(|a| a.frames.iter().map(|f| f.number())).collect();
+    assert!(unmatched.contains(&swept), "{unmatched:?}");
+    assert!(!unmatched.contains(&kept), "{unmatched:?}");
+}
