@@ -785,30 +785,36 @@ fn fold(x: u64, y: u64) -> u64 {
 /// collision only merges two packets that also share length, outer endpoints and the
 /// de-duplication window.
 fn payload_hash(b: &[u8]) -> u64 {
-    let word = |c: &[u8], at: usize| {
-        u64::from_le_bytes([c[at], c[at + 1], c[at + 2], c[at + 3], c[at + 4], c[at + 5], c[at + 6], c[at + 7]])
+    // (chunks_exact hands out whole blocks: the conversions cannot fail, and compile to loads)
+    let word = |c: &[u8]| {
+        let (lo, hi) = c.split_at(8);
+        let w = |x: &[u8]| u64::from_le_bytes(x.try_into().unwrap_or_default());
+        (w(lo), w(hi))
     };
     let mut h = fold(b.len() as u64 ^ K0, K1);
     let mut g = K2;
-    let mut chunks = b.chunks_exact(32);
-    for c in &mut chunks {
-        h = fold(word(c, 0) ^ h, word(c, 8) ^ K1);
-        g = fold(word(c, 16) ^ g, word(c, 24) ^ K0);
+    let mut pairs = b.chunks_exact(32);
+    for p in &mut pairs {
+        let (x, y) = p.split_at(16);
+        let ((a0, a1), (b0, b1)) = (word(x), word(y));
+        h = fold(a0 ^ h, a1 ^ K1);
+        g = fold(b0 ^ g, b1 ^ K0);
     }
-    let mut rest = chunks.remainder();
+    let mut rest = pairs.remainder();
     if rest.len() >= 16 {
-        h = fold(word(rest, 0) ^ h, word(rest, 8) ^ K1);
+        let (w0, w1) = word(&rest[..16]);
+        h = fold(w0 ^ h, w1 ^ K1);
         rest = &rest[16..];
     }
     if !rest.is_empty() {
+        let mut last = [0u8; 16];
         if b.len() >= 16 {
-            let last = &b[b.len() - 16..];
-            h = fold(word(last, 0) ^ h, word(last, 8) ^ K0);
+            last.copy_from_slice(&b[b.len() - 16..]);
         } else {
-            let mut last = [0u8; 16];
             last[..rest.len()].copy_from_slice(rest);
-            h = fold(word(&last, 0) ^ h, word(&last, 8) ^ K0);
         }
+        let (w0, w1) = word(&last);
+        h = fold(w0 ^ h, w1 ^ K0);
     }
     fold(h ^ g, K1 ^ K2)
 }
