@@ -8,6 +8,10 @@
 //! packet; and since pairs are keyed by a fingerprint of the client's mapping (not by a client
 //! number the analysis hands out), the workers compute the keys of a packet's pairs and the
 //! analysis can prefetch their entries before it needs them ([`PairTable::prefetch`]).
+//!
+//! Keyed by the mapping, a pair outlives a client retracted by the analysis
+//! (`retract_cone_client`) and made again under the same mapping. A retracted client has no
+//! peers and no address, so at most a bubble state towards a link-local peer carries over.
 
 use super::{fold, Mapping, Sock, K0, K1};
 use std::net::{Ipv4Addr, Ipv6Addr};
