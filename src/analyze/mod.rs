@@ -769,7 +769,6 @@ fn ip_key(s: Sock) -> u64 {
 
 const K0: u64 = 0x243f_6a88_85a3_08d3;
 const K1: u64 = 0x1319_8a2e_0370_7344;
-const K2: u64 = 0xa409_3822_299f_31d0;
 
 /// The folded 128-bit product of `x` and `y`: the mixing step of the hashes below.
 #[inline]
@@ -778,45 +777,27 @@ fn fold(x: u64, y: u64) -> u64 {
     (p as u64) ^ ((p >> 64) as u64)
 }
 
-/// A 64-bit hash of a packet's bytes for de-duplication: two independent multiply-fold lanes
-/// (the folded 128-bit product of foldhash and wyhash) over 32 bytes a step, so that the two
-/// multiplications overlap; the length mixed in first; the last bytes read as the buffer's
-/// last 16 (overlapping what came before: the length tells the cases apart). Not keyed: a
-/// collision only merges two packets that also share length, outer endpoints and the
-/// de-duplication window.
+/// A 64-bit hash of a packet's bytes for de-duplication: 16 bytes per multiply-fold step
+/// (the folded 128-bit product of foldhash and wyhash), the length mixed in first. Not
+/// keyed: a collision only merges two packets that also share length, outer endpoints and
+/// the de-duplication window. (A two-lane variant, 32 bytes a step, was faster but spread
+/// these hashes over the de-duplication table's sets worse: `dedup_table_grows_with_the_packet_rate`
+/// caught it.)
 fn payload_hash(b: &[u8]) -> u64 {
     // (chunks_exact hands out whole blocks: the conversions cannot fail, and compile to loads)
-    let word = |c: &[u8]| {
-        let (lo, hi) = c.split_at(8);
-        let w = |x: &[u8]| u64::from_le_bytes(x.try_into().unwrap_or_default());
-        (w(lo), w(hi))
-    };
+    let word = |c: &[u8]| u64::from_le_bytes(c.try_into().unwrap_or_default());
     let mut h = fold(b.len() as u64 ^ K0, K1);
-    let mut g = K2;
-    let mut pairs = b.chunks_exact(32);
-    for p in &mut pairs {
-        let (x, y) = p.split_at(16);
-        let ((a0, a1), (b0, b1)) = (word(x), word(y));
-        h = fold(a0 ^ h, a1 ^ K1);
-        g = fold(b0 ^ g, b1 ^ K0);
+    let mut chunks = b.chunks_exact(16);
+    for c in &mut chunks {
+        h = fold(word(&c[..8]) ^ h, word(&c[8..]) ^ K1);
     }
-    let mut rest = pairs.remainder();
-    if rest.len() >= 16 {
-        let (w0, w1) = word(&rest[..16]);
-        h = fold(w0 ^ h, w1 ^ K1);
-        rest = &rest[16..];
-    }
+    let rest = chunks.remainder();
     if !rest.is_empty() {
         let mut last = [0u8; 16];
-        if b.len() >= 16 {
-            last.copy_from_slice(&b[b.len() - 16..]);
-        } else {
-            last[..rest.len()].copy_from_slice(rest);
-        }
-        let (w0, w1) = word(&last);
-        h = fold(w0 ^ h, w1 ^ K0);
+        last[..rest.len()].copy_from_slice(rest);
+        h = fold(word(&last[..8]) ^ h, word(&last[8..]) ^ K0);
     }
-    fold(h ^ g, K1 ^ K2)
+    h
 }
 
 /// True the first time `key` is seen: things beyond a cap are counted once each. `seen` keeps
@@ -1119,17 +1100,17 @@ impl Analyzer {
         }
         // remember this one in place of the oldest entry of its set, unless that one is still
         // inside the window and the table may grow
-        let idx = dedup_slot(set);
-        let live = set[idx].ts != i64::MIN && (ts - set[idx].ts).abs() <= window;
-        let e = Seen { hash, ts, len, src, dst };
-        if live && self.seen_bits < DEDUP_MAX_BITS {
+        // (doubled as often as it takes: the half of a full set this packet falls in may be
+        // full still)
+        let live = |set: &[Seen; DEDUP_WAYS]| {
+            let old = set[dedup_slot(set)].ts;
+            old != i64::MIN && (ts - old).abs() <= window
+        };
+        while live(&self.seen[dedup_set(hash, self.seen_bits)]) && self.seen_bits < DEDUP_MAX_BITS {
             self.grow_seen();
-            let set = &mut self.seen[dedup_set(hash, self.seen_bits)];
-            let idx = dedup_slot(set);
-            set[idx] = e;
-        } else {
-            set[idx] = e;
         }
+        let set = &mut self.seen[dedup_set(hash, self.seen_bits)];
+        set[dedup_slot(set)] = Seen { hash, ts, len, src, dst };
         false
     }
 
