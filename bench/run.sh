@@ -49,7 +49,7 @@ measure() {
 measure "cat (I/O floor)" "$packets" cat "$cap"; cat_s=$LAST_SECONDS
 measure "pcap --summary" "$packets" "$bin" pcap --summary -q "$cap"; summary_s=$LAST_SECONDS
 measure "pcap --format ndjson" "$packets" "$bin" pcap --format ndjson -q "$cap"; ndjson_s=$LAST_SECONDS
-if "$bin" pcap --help | grep -q -- '--analyze'; then
+if "$bin" pcap --help | grep -- '--analyze' >/dev/null; then
     measure "pcap --analyze --format json" "$packets" "$bin" pcap --analyze --format json -q "$cap"; analyze_s=$LAST_SECONDS
 fi
 

@@ -7,9 +7,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tests/install-deps.sh
 features=()
+# (No `grep -q` on ldconfig's output: under pipefail, grep quitting at the first match can
+# kill ldconfig with SIGPIPE and fail the pipeline. And one path at a time: `ls A B C`
+# fails when any of them is missing.)
 have_libpcap() {
-    { ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null; } | grep -q 'libpcap\.so ' ||
-        ls /usr/lib/*/libpcap.so /usr/lib/libpcap.so /usr/local/lib/libpcap.so >/dev/null 2>&1
+    local f
+    for f in /usr/lib/*/libpcap.so /lib/*/libpcap.so /usr/lib/libpcap.so /usr/local/lib/libpcap.so; do
+        [ -e "$f" ] && return 0
+    done
+    { ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null || true; } | grep 'libpcap\.so ' >/dev/null
 }
 if ! have_libpcap; then
     if [ "${CI:-}" = true ]; then

@@ -148,7 +148,7 @@ up() {
     command -v miredo >/dev/null || die "miredo not installed"
     command -v teredo-mire >/dev/null || die "teredo-mire (package miredo) not installed"
     [[ -c /dev/net/tun ]] || die "/dev/net/tun missing (the miredo relay needs it)"
-    if ip netns list | grep -q "^${P}"; then
+    if ip netns list | grep "^${P}" >/dev/null; then
         die "namespaces ${P}* already exist: run 'LAB_ID=$LAB_ID lab.sh down' first"
     fi
     mkdir -p "$STATE"
@@ -234,20 +234,20 @@ CONF
     # The relay configures its tun asynchronously; wait for the 2001::/32 route.
     local i
     for i in $(seq 1 50); do
-        nsx "$NS_RLY" ip -6 route show 2001::/32 | grep -q teredo && break
+        nsx "$NS_RLY" ip -6 route show 2001::/32 | grep teredo >/dev/null && break
         sleep 0.05
     done
-    nsx "$NS_RLY" ip -6 route show 2001::/32 | grep -q teredo || die "relay tun did not come up"
+    nsx "$NS_RLY" ip -6 route show 2001::/32 | grep teredo >/dev/null || die "relay tun did not come up"
 
     # teredo-mire has no pidfile and stays in the foreground: `ip netns exec` execs it, so
     # the background job's PID is the responder's own.
     ip netns exec "$NS_MIR" teredo-mire >"$STATE/teredo-mire.log" 2>&1 &
     echo $! >"$STATE/teredo-mire.pid"
     for i in $(seq 1 50); do
-        nsx "$NS_MIR" ss -Hlun 'sport = :3545' | grep -q 3545 && break
+        nsx "$NS_MIR" ss -Hlun 'sport = :3545' | grep 3545 >/dev/null && break
         sleep 0.05
     done
-    nsx "$NS_MIR" ss -Hlun 'sport = :3545' | grep -q 3545 || die "teredo-mire did not start: $(cat "$STATE/teredo-mire.log")"
+    nsx "$NS_MIR" ss -Hlun 'sport = :3545' | grep 3545 >/dev/null || die "teredo-mire did not start: $(cat "$STATE/teredo-mire.log")"
 
     # --- names for the DNS path ----------------------------------------------------------
     mkdir -p "/etc/netns/$NS_CLI"
