@@ -1042,6 +1042,8 @@ impl Analyzer {
 
     // ---- de-duplication ----
 
+    /// True when the packet (payload hash and length `key`, outer `src` and `dst`, at `ts`) is a
+    /// copy of one seen within the window (see the module docs); otherwise it is remembered.
     #[inline(always)]
     fn duplicate(&mut self, ts: i64, key: (u64, u32), src: Sock, dst: Sock) -> bool {
         let (hash, len) = key;
@@ -1060,6 +1062,8 @@ impl Analyzer {
         self.duplicate_or_grow(ts, key, src, dst)
     }
 
+    /// [`Analyzer::duplicate`] when the packet's hash is in its set (a copy, or a collision), or
+    /// when remembering it would replace an entry still inside the window (the table grows).
     #[inline(never)]
     fn duplicate_or_grow(&mut self, ts: i64, key: (u64, u32), src: Sock, dst: Sock) -> bool {
         if self.opts.dedup_window_ms == 0 {
