@@ -171,9 +171,16 @@ impl Mapping {
     }
 }
 
+impl Mapping {
+    /// The mapping as one word, for hashing.
+    fn word(&self) -> u64 {
+        u64::from(u32::from(self.server)) << 16 ^ ip_key(self.mapped).rotate_left(24)
+    }
+}
+
 impl std::hash::Hash for Mapping {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        state.write_u64(u64::from(u32::from(self.server)) << 16 ^ ip_key(self.mapped).rotate_left(24));
+        state.write_u64(self.word());
     }
 }
 
@@ -454,6 +461,12 @@ struct Seen {
 }
 
 impl Seen {
+    /// The entry holds a packet seen within `window` ns of `ts`.
+    #[inline(always)]
+    fn live_at(&self, ts: i64, window: i64) -> bool {
+        self.ts != i64::MIN && (ts - self.ts).abs() <= window
+    }
+
     const EMPTY: Seen = Seen {
         hash: 0,
         ts: i64::MIN,
@@ -542,8 +555,6 @@ pub struct Observation {
     teredo: bool,
     /// The Teredo packet is quoted in an ICMPv4 error.
     quoted: bool,
-    /// The inner source and destination are Teredo addresses (not link-local ones).
-    teredo_ends: [bool; 2],
     /// The inner source and destination are native IPv6 (global, not Teredo): IPv6-only hosts.
     native: [bool; 2],
     /// Some address check of the inner Teredo addresses fails ([`AddressFindings`]).
@@ -579,7 +590,6 @@ impl Observation {
         message_type: MessageType::Malformed,
         teredo: false,
         quoted: false,
-        teredo_ends: [false; 2],
         native: [false; 2],
         suspect: false,
         auth: None,
@@ -612,10 +622,7 @@ impl Observation {
     #[inline(always)]
     fn tao(&self, i: usize) -> Option<TeredoAddress> {
         let (src, dst) = self.ipv6?;
-        if !self.teredo_ends[i] {
-            return None;
-        }
-        TeredoAddress::decode(if i == 0 { src } else { dst })
+        teredo_of(if i == 0 { &src } else { &dst })
     }
 
     /// Makes this the observation of `d` ([`Observation::from_dissection`]) in place: a
@@ -631,7 +638,6 @@ impl Observation {
         if let Some((src, dst)) = o.ipv6 {
             for (i, (a, peer)) in [(src, dst), (dst, src)].iter().enumerate() {
                 let tao = teredo_of(a);
-                o.teredo_ends[i] = tao.is_some();
                 // native: global unicast and not Teredo (`tao` is None for link-local too)
                 o.native[i] = tao.is_none() && !is_link_local(a) && !a.is_multicast() && !a.is_unspecified();
                 if let Some(t) = tao {
@@ -759,8 +765,7 @@ const NO_CLIENT: ClientId = ClientId::MAX;
 
 #[inline]
 fn client_cache_slot(m: &Mapping) -> usize {
-    let k = (u64::from(u32::from(m.server)) << 32 | u64::from(u32::from(m.mapped.ip))) ^ u64::from(m.mapped.port) << 20;
-    (fold(k, K1) as usize) % CLIENT_CACHE
+    (fold(m.word(), K1) as usize) % CLIENT_CACHE
 }
 
 fn ip_key(s: Sock) -> u64 {
@@ -1051,9 +1056,7 @@ impl Analyzer {
         if let Some(set) = self.seen.get_mut(dedup_set(hash, self.seen_bits)) {
             if set.iter().all(|s| s.hash != hash) {
                 let idx = dedup_slot(set);
-                let old = set[idx].ts;
-                let window = self.dedup_window_ns;
-                if old == i64::MIN || (ts - old).abs() > window || self.seen_bits >= DEDUP_MAX_BITS {
+                if !set[idx].live_at(ts, self.dedup_window_ns) || self.seen_bits >= DEDUP_MAX_BITS {
                     set[idx] = Seen { hash, ts, len, src, dst };
                     return false;
                 }
@@ -1077,7 +1080,7 @@ impl Analyzer {
         let (hash, len) = key;
         let set = &mut self.seen[dedup_set(hash, self.seen_bits)];
         for s in set.iter() {
-            if s.hash != hash || s.len != len || s.ts == i64::MIN || (ts - s.ts).abs() > window {
+            if s.hash != hash || s.len != len || !s.live_at(ts, window) {
                 continue;
             }
             // identical copies, or copies from inside and outside a NAT (one endpoint differs
@@ -1106,10 +1109,7 @@ impl Analyzer {
         // inside the window and the table may grow
         // (doubled as often as it takes: the half of a full set this packet falls in may be
         // full still)
-        let live = |set: &[Seen; DEDUP_WAYS]| {
-            let old = set[dedup_slot(set)].ts;
-            old != i64::MIN && (ts - old).abs() <= window
-        };
+        let live = |set: &[Seen; DEDUP_WAYS]| set[dedup_slot(set)].live_at(ts, window);
         while live(&self.seen[dedup_set(hash, self.seen_bits)]) && self.seen_bits < DEDUP_MAX_BITS {
             self.grow_seen();
         }
@@ -1298,10 +1298,17 @@ impl Analyzer {
     /// Keeps process `p`, unless [`AnalyzeOptions::max_processes`] are kept already: then
     /// counts it as not kept, once per `key` (its kind and identity), and returns `None`.
     fn new_proc(&mut self, key: (u8, u64, u128), p: Proc) -> Option<ProcId> {
+        let id = self.keep_proc(p);
+        if id.is_none() && first_time(&mut self.procs_not_kept, key) {
+            self.procs_dropped += 1;
+        }
+        id
+    }
+
+    /// Keeps process `p` unless [`AnalyzeOptions::max_processes`] are kept already; counts
+    /// nothing.
+    fn keep_proc(&mut self, p: Proc) -> Option<ProcId> {
         if self.procs.len() >= self.opts.max_processes {
-            if first_time(&mut self.procs_not_kept, key) {
-                self.procs_dropped += 1;
-            }
             return None;
         }
         self.procs.push(p);
@@ -2203,13 +2210,10 @@ impl Analyzer {
         p.client = Some(c);
         p.host = Some(host);
         // Asked once per pair: counted as not kept without remembering the key elsewhere.
-        let id = if self.procs.len() < self.opts.max_processes {
-            self.procs.push(p);
-            Some(self.procs.len() - 1)
-        } else {
+        let id = self.keep_proc(p);
+        if id.is_none() {
             self.procs_dropped += 1;
-            None
-        };
+        }
         // a process not kept is remembered as such: its next packets cost one lookup
         if let Some(e) = self.peer_pairs.get_mut(pkey) {
             e.host_proc = id.map_or(NOT_KEPT, |i| i as u32);

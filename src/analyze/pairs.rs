@@ -178,26 +178,24 @@ impl<S: Slot> FpTable<S> {
         self.slots.get(i).is_some_and(|s| s.fp() == fp).then_some(i)
     }
 
+    /// `fp`'s slot, if it is held.
+    #[inline]
+    fn slot(&self, fp: u64) -> Option<usize> {
+        match self.home(fp) {
+            Some(i) => Some(i),
+            None if self.slots.is_empty() => None,
+            None => self.find(fp).ok(),
+        }
+    }
+
     #[inline]
     pub fn get(&self, fp: u64) -> Option<&S> {
-        if let Some(i) = self.home(fp) {
-            return Some(&self.slots[i]);
-        }
-        if self.slots.is_empty() {
-            return None;
-        }
-        self.find(fp).ok().map(|i| &self.slots[i])
+        self.slot(fp).map(|i| &self.slots[i])
     }
 
     #[inline]
     pub fn get_mut(&mut self, fp: u64) -> Option<&mut S> {
-        if let Some(i) = self.home(fp) {
-            return Some(&mut self.slots[i]);
-        }
-        if self.slots.is_empty() {
-            return None;
-        }
-        self.find(fp).ok().map(move |i| &mut self.slots[i])
+        self.slot(fp).map(|i| &mut self.slots[i])
     }
 
     /// The entry of `fp`, made if new — unless `cap` entries are held already: then `None`.
