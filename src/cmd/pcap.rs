@@ -133,6 +133,11 @@ fn dissect_batches(
         observed.clear();
         records.clear();
         record_ends.clear();
+        if observe {
+            // at most one observation a frame: room for all, not grown (and copied) on the way
+            observations.reserve(batch.len());
+            observed.reserve(batch.len());
+        }
         for (i, f) in batch.iter().enumerate() {
             // Built in place: `let d = dissect_frame(..)` would copy the result every frame.
             dissect_frame_with(f.data, f.origlen as usize, f.linktype, opts, |d| {
