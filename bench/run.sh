@@ -73,4 +73,19 @@ fi
 awk -v s="$summary_s" -v c="$cat_s" 'BEGIN { printf "--summary time / cat time: %.2f (target <= 2)\n", s / c }'
 if [ -n "${analyze_s:-}" ]; then
     awk -v a="$analyze_s" -v s="$summary_s" 'BEGIN { printf "--analyze time / --summary time: %.2f (target <= 2)\n", a / s }'
+    # The same ratio from runs taken in pairs, --summary then --analyze: this machine's speed
+    # drifts by up to 30% within minutes, and the two blocks of runs above may see two
+    # different speeds. Each pair sees one.
+    ratios=()
+    for ((i = 0; i < ${RUNS:-5}; i++)); do
+        t0=$(date +%s.%N)
+        "$bin" pcap --summary -q "$cap" > /dev/null 2>&1 || true
+        t1=$(date +%s.%N)
+        "$bin" pcap --analyze --format json -q "$cap" > /dev/null 2>&1 || true
+        t2=$(date +%s.%N)
+        ratios+=("$(awk -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN { print (c - b) / (b - a) }')")
+    done
+    printf '%s\n' "${ratios[@]}" | sort -g | awk '{ a[NR] = $1 } END {
+        printf "--analyze time / --summary time, %d runs in pairs: median %.2f, range %.2f-%.2f (target <= 2)\n", NR, a[int((NR + 1) / 2)], a[1], a[NR]
+    }'
 fi
