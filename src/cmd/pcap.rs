@@ -75,10 +75,12 @@ pub fn run<W: Write>(args: &PcapArgs, out: &mut Output<W>) -> anyhow::Result<Exi
 }
 
 /// Bytes of records per batch handed to a worker.
-const BATCH_BYTES: usize = 1 << 20;
-/// Batches queued at most before the workers, and again after them (with the ones being
-/// dissected and settled, this bounds memory to about 3 * IN_FLIGHT MiB).
-const IN_FLIGHT: usize = 6;
+const BATCH_BYTES: usize = 256 << 10;
+/// Batches queued at most before the workers, and again after them: with the ones being
+/// dissected and settled, about 2 * IN_FLIGHT batches (12 MiB of frames) exist.
+/// Printed records are about four times the size of their frames: when they are printed, a
+/// quarter as many batches are in flight, for about as much memory.
+const IN_FLIGHT: usize = 24;
 
 /// A batch of frames and, once a worker dissected it, its IPv4 fragments, left for the main
 /// thread to reassemble in capture order, and, when analysing, the observations of its
@@ -277,18 +279,18 @@ fn dissect_in_parallel<R: io::Read + Send, W: Write>(
         hex: p.show.hex,
         table: (p.format == Format::Table).then(|| out.color()),
     });
-    // Printed records are about four times the size of their frames: smaller batches keep
-    // what is in flight about as large.
-    let batch_bytes = if print.is_some() { BATCH_BYTES / 4 } else { BATCH_BYTES };
+    // Small batches, many in flight: the analysis (slower than the workers) gets its next
+    // batch sooner, and waits less for it, than with a few large ones (the same bytes).
+    let in_flight = if print.is_some() { IN_FLIGHT / 4 } else { IN_FLIGHT };
     std::thread::scope(|scope| {
         let mut to = Vec::new();
         let mut from = Vec::new();
         let mut workers = Vec::new();
         for _ in 0..WORKERS {
             // Bounded both ways: a few batches queue before each worker and a few after it
-            // (the analysis may be slower than the workers), about 3 * IN_FLIGHT MiB in all.
-            let (tx, rx) = mpsc::sync_channel::<Dissected>(IN_FLIGHT / WORKERS - 1);
-            let (rtx, rrx) = mpsc::sync_channel(IN_FLIGHT / WORKERS - 1);
+            // (the analysis may be slower than the workers).
+            let (tx, rx) = mpsc::sync_channel::<Dissected>(in_flight / WORKERS - 1);
+            let (rtx, rrx) = mpsc::sync_channel(in_flight / WORKERS - 1);
             let (opts, print) = (&opts, print.as_ref());
             workers.push(scope.spawn(move || dissect_batches(rx, rtx, opts, count, observe, print)));
             to.push(tx);
@@ -300,7 +302,7 @@ fn dissect_in_parallel<R: io::Read + Send, W: Write>(
             let mut file_start = None;
             for n in 0.. {
                 let mut work = spare_rx.try_recv().unwrap_or_default();
-                let res = reader.next_batch(&mut work.batch, batch_bytes);
+                let res = reader.next_batch(&mut work.batch, BATCH_BYTES);
                 let batch = &work.batch;
                 if let Some(first) = batch.iter().next() {
                     file_start.get_or_insert(frame_ns(&first));
