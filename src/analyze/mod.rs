@@ -169,9 +169,7 @@ impl Mapping {
     fn of(a: &TeredoAddress) -> Mapping {
         Mapping { server: a.server, mapped: Sock { ip: a.mapped_address, port: a.mapped_port } }
     }
-}
 
-impl Mapping {
     /// The mapping as one word, for hashing.
     fn word(&self) -> u64 {
         u64::from(u32::from(self.server)) << 16 ^ ip_key(self.mapped).rotate_left(24)

@@ -117,7 +117,8 @@ pub(super) fn relay_key(relay: Sock, host: Ipv6Addr) -> u64 {
     fingerprint(u64::from(u32::from(relay.ip)), relay.port, host)
 }
 
-/// A hash table keyed by fingerprints: open addressing with linear probing, at most half full.
+/// A hash table keyed by fingerprints: open addressing with linear probing, at most three
+/// quarters full.
 #[derive(Debug)]
 pub(super) struct FpTable<S> {
     slots: Vec<S>,
@@ -171,7 +172,7 @@ impl<S: Slot> FpTable<S> {
         }
     }
 
-    /// `fp`'s slot when `fp` sits in its home slot (most do: the table is at most half full).
+    /// `fp`'s slot when `fp` sits in its home slot (most do: the table is at most three quarters full).
     #[inline(always)]
     fn home(&self, fp: u64) -> Option<usize> {
         let i = fp as usize & self.slots.len().wrapping_sub(1);

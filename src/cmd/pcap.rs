@@ -170,11 +170,11 @@ fn dissect_batches(
                 };
                 // As `Processor::packet` does for one frame, the record as `Output::record`
                 // writes it.
-                let info = frame_info(ps.file.as_deref(), &f, *file_start);
                 if d.teredo.is_none() || !in_window(ps.since, ps.until, &f) || !ps.filter.matches(d) {
                     return;
                 }
                 stats.matched += 1;
+                let info = frame_info(ps.file.as_deref(), &f, *file_start);
                 if let Some(view) = packet_view(&info, d, &mut addresses, ps.verbose, ps.hex) {
                     let start = records.len();
                     let written = match ps.table {
@@ -203,7 +203,7 @@ fn settle<W: Write>(p: &mut Processor, out: &mut Output<W>, done: &Dissected) ->
     p.file_start.get_or_insert(done.file_start);
     // The analysis prefetches what it will look up for the observation AHEAD places ahead: its
     // table entries are then in the cache when it gets there. The observations themselves
-    // were written on other cores: they are fetched twice as far ahead.
+    // were written on other cores: they are fetched four times as far ahead.
     const AHEAD: usize = 8;
     let obs = &done.observations;
     if let Some(a) = p.analyzer.as_ref() {
@@ -279,8 +279,9 @@ fn dissect_in_parallel<R: io::Read + Send, W: Write>(
         hex: p.show.hex,
         table: (p.format == Format::Table).then(|| out.color()),
     });
-    // Small batches, many in flight: the analysis (slower than the workers) gets its next
-    // batch sooner, and waits less for it, than with a few large ones (the same bytes).
+    // Many small batches in flight rather than a few large ones (the same bytes): the
+    // analysis, slower than the workers, waits less for its next batch. Printed records
+    // take four times the room of their frames: a quarter as many batches then.
     let in_flight = if print.is_some() { IN_FLIGHT / 4 } else { IN_FLIGHT };
     std::thread::scope(|scope| {
         let mut to = Vec::new();
