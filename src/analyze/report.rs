@@ -1395,13 +1395,15 @@ fn par_map_and<T: Sync, U: Send, R>(
     })
 }
 
-/// The elements of an open array, each handed to `w` (when given) whenever 64 KiB are ready.
+/// The elements of an open array, each handed to `w` (when given, else set aside) whenever
+/// 64 KiB are ready.
 fn j_elements<T: JsonView>(j: &mut ReportJson, mut w: Option<&mut dyn Write>, v: &[T]) -> io::Result<()> {
     for x in v {
         j.element();
         x.json(j);
-        if let Some(w) = w.as_mut() {
-            j.write_to_when_full(*w)?;
+        match w.as_mut() {
+            Some(w) => j.write_to_when_full(*w)?,
+            None => j.set_aside_when_full(),
         }
     }
     Ok(())
