@@ -31,6 +31,7 @@ use crate::output::table::TextTable;
 use serde::{Serialize, Serializer};
 use std::io::{self, Write};
 use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::mpsc;
 
 /// A frame number in the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -1395,58 +1396,90 @@ fn par_map_and<T: Sync, U: Send, R>(
     })
 }
 
-/// The elements of an open array, each handed to `w` (when given, else set aside) whenever
-/// 64 KiB are ready.
-fn j_elements<T: JsonView>(j: &mut ReportJson, mut w: Option<&mut dyn Write>, v: &[T]) -> io::Result<()> {
+/// The elements of an open array, each handed to `w` whenever 64 KiB are ready.
+fn j_elements<T: JsonView>(j: &mut ReportJson, w: &mut dyn Write, v: &[T]) -> io::Result<()> {
     for x in v {
         j.element();
         x.json(j);
-        match w.as_mut() {
-            Some(w) => j.write_to_when_full(*w)?,
-            None => j.set_aside_when_full(),
-        }
+        j.write_to_when_full(w)?;
     }
     Ok(())
 }
 
-/// Where to split `v` (two or more elements) so that each part has about half the text, the
-/// first part a little less (its thread also hands the text on and goes on to the rest of
-/// the report); each part has one element or more.
-fn split_point<T: JsonView>(v: &[T]) -> usize {
-    let total: usize = v.iter().map(JsonView::weight).sum();
-    let (mut n, mut sum) = (0, 0);
-    for x in v {
+/// How to share a long array between two threads: arrays of `min_len` elements or more are
+/// cut into blocks of about `block` [weight](JsonView::weight) that the threads take in turns.
+#[derive(Debug, Clone, Copy)]
+struct Sharing {
+    min_len: usize,
+    block: usize,
+}
+
+/// About 50 KiB of text a block: the second thread's text waits in one or two such buffers
+/// (used again and again) for this one to hand it on, never in one large buffer of fresh
+/// pages (the kernel zeroes each fresh page: 36 MB of them cost more than rendering).
+const SHARING: Sharing = Sharing { min_len: PARALLEL_MIN, block: 2048 };
+
+/// The blocks of `v`, in order: this thread takes the even ones, the second thread the odd
+/// ones. This thread's are a little lighter: it also hands all the text on.
+fn turns<T: JsonView>(v: &[T], block: usize) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let (mut start, mut sum) = (0, 0);
+    for (i, x) in v.iter().enumerate() {
         sum += x.weight();
-        if sum * 20 > total * 9 {
-            break;
+        let target = if out.len() % 2 == 0 { block * 9 / 10 } else { block * 11 / 10 };
+        if sum >= target.max(1) {
+            out.push(start..i + 1);
+            (start, sum) = (i + 1, 0);
         }
-        n += 1;
     }
-    n.clamp(1, v.len() - 1)
+    if start < v.len() {
+        out.push(start..v.len());
+    }
+    out
 }
 
 /// A top-level array of the report, its text handed to `w` whenever 64 KiB are ready; with
-/// `parallel_min` elements or more, the second half is written on another thread into a
-/// [continuation](JsonText::continuation) of the text, handed on after the first half.
-fn j_seq<T: JsonView + Sync>(j: &mut ReportJson, w: &mut dyn Write, v: &[T], parallel_min: usize) -> io::Result<()> {
+/// `sharing.min_len` elements or more, a second thread renders every other block of it
+/// ([`turns`]) into a [continuation](JsonText::continuation) of the text, which this thread
+/// hands on in order.
+fn j_seq<T: JsonView + Sync>(j: &mut ReportJson, w: &mut dyn Write, v: &[T], sharing: Sharing) -> io::Result<()> {
     j.begin_array();
-    if v.len() < parallel_min.max(2) {
-        j_elements(j, Some(w), v)?;
+    let blocks = turns(v, sharing.block);
+    if v.len() < sharing.min_len.max(2) || blocks.len() < 2 {
+        j_elements(j, w, v)?;
     } else {
-        let (now, later) = v.split_at(split_point(v));
         let mut next = ReportJson::new(j.continuation());
-        std::thread::scope(|s| {
-            let worker = std::thread::Builder::new().spawn_scoped(s, || {
-                // (no writer: cannot fail)
-                let _ = j_elements(&mut next, None, later);
-                next
+        // the second thread's blocks, and its buffers coming back to be used again
+        let (text_tx, text_rx) = mpsc::sync_channel::<Vec<u8>>(1);
+        let (spare_tx, spare_rx) = mpsc::channel::<Vec<u8>>();
+        let theirs: Vec<_> = blocks.iter().skip(1).step_by(2).cloned().collect();
+        std::thread::scope(|s| -> io::Result<()> {
+            let worker = std::thread::Builder::new().spawn_scoped(s, move || {
+                for r in theirs {
+                    let mut text = spare_rx.try_recv().unwrap_or_default();
+                    // (into a Vec: cannot fail)
+                    let _ = j_elements(&mut next, &mut text, &v[r]).and_then(|()| next.write_to(&mut text));
+                    if text_tx.send(text).is_err() {
+                        break; // this thread stopped (a write failed)
+                    }
+                }
             });
-            j_elements(j, Some(&mut *w), now)?;
-            match worker {
-                Ok(h) => j.write_continuation(w, h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)).text),
+            if worker.is_err() {
                 // no thread to be had: all here
-                Err(_) => j_elements(j, Some(w), later),
+                return j_elements(j, w, v);
             }
+            for (i, r) in blocks.into_iter().enumerate() {
+                if i % 2 == 0 {
+                    j_elements(j, w, &v[r])?;
+                    continue;
+                }
+                j.write_to(w)?;
+                let mut text = text_rx.recv().map_err(|_| io::Error::other("the report's second thread stopped"))?;
+                w.write_all(&text)?;
+                text.clear();
+                let _ = spare_tx.send(text);
+            }
+            Ok(())
         })?;
     }
     j.end_array();
@@ -1509,32 +1542,32 @@ impl AnalysisReport {
     /// value. `capture`, when given, is added as the document's last key, `capture`
     /// (`pcap --analyze --summary`: the capture counters).
     pub fn write_json(&self, w: &mut dyn Write, style: Style, capture: Option<&serde_json::Value>) -> io::Result<()> {
-        self.write_json_split(w, style, capture, PARALLEL_MIN)
+        self.write_json_split(w, style, capture, SHARING)
     }
 
-    /// [`AnalysisReport::write_json`] with arrays of `parallel_min` elements or more written on
-    /// two threads.
+    /// [`AnalysisReport::write_json`] with long arrays shared between two threads as `sharing`
+    /// says.
     fn write_json_split(
         &self,
         w: &mut dyn Write,
         style: Style,
         capture: Option<&serde_json::Value>,
-        parallel_min: usize,
+        sharing: Sharing,
     ) -> io::Result<()> {
         let mut j = ReportJson::new(JsonText::new(style));
         j.begin_object();
         j.key(k!("clients"));
-        j_seq(&mut j, w, &self.clients, parallel_min)?;
+        j_seq(&mut j, w, &self.clients, sharing)?;
         j.key(k!("servers"));
-        j_seq(&mut j, w, &self.servers, parallel_min)?;
+        j_seq(&mut j, w, &self.servers, sharing)?;
         j.key(k!("relays"));
-        j_seq(&mut j, w, &self.relays, parallel_min)?;
+        j_seq(&mut j, w, &self.relays, sharing)?;
         j.key(k!("processes"));
-        j_seq(&mut j, w, &self.processes, parallel_min)?;
+        j_seq(&mut j, w, &self.processes, sharing)?;
         j.key(k!("rs_ra"));
-        j_seq(&mut j, w, &self.rs_ra, parallel_min)?;
+        j_seq(&mut j, w, &self.rs_ra, sharing)?;
         j.key(k!("anomalies"));
-        j_seq(&mut j, w, &self.anomalies, parallel_min)?;
+        j_seq(&mut j, w, &self.anomalies, sharing)?;
         j.key(k!("summary"));
         self.summary.json(&mut j);
         if let Some(c) = capture {
@@ -1997,10 +2030,12 @@ mod tests {
         let r = AnalysisReport { processes, rs_ra, ..e };
         for style in [Style::Pretty, Style::Compact] {
             let want = serde_text(&r, None, style == Style::Pretty);
-            for parallel_min in [0, 2, 3, 5, 9, 10, 1000] {
-                let mut got = Vec::new();
-                r.write_json_split(&mut got, style, None, parallel_min).unwrap();
-                assert_eq!(String::from_utf8(got).unwrap(), want, "{style:?} {parallel_min}");
+            for min_len in [0, 2, 3, 5, 9, 10, 1000] {
+                for block in [0, 1, 2, 20, 45, 100, 2048] {
+                    let mut got = Vec::new();
+                    r.write_json_split(&mut got, style, None, Sharing { min_len, block }).unwrap();
+                    assert_eq!(String::from_utf8(got).unwrap(), want, "{style:?} {min_len} {block}");
+                }
             }
         }
         for n in 0..12 {

@@ -85,9 +85,6 @@ const FULL: usize = 64 * 1024;
 #[derive(Debug)]
 pub struct JsonText {
     buf: Vec<u8>,
-    /// Full buffers set aside by [`JsonText::set_aside_when_full`], in order: their text
-    /// comes before `buf`'s.
-    aside: Vec<Vec<u8>>,
     pretty: bool,
     depth: usize,
     /// The innermost open container has no key or element yet. (Those around it
@@ -98,21 +95,12 @@ pub struct JsonText {
 impl JsonText {
     /// A writer for one document in the layout `style`.
     pub fn new(style: Style) -> JsonText {
-        JsonText {
-            buf: Vec::with_capacity(FULL + 4096),
-            aside: Vec::new(),
-            pretty: style == Style::Pretty,
-            depth: 0,
-            empty: true,
-        }
+        JsonText { buf: Vec::with_capacity(FULL + 4096), pretty: style == Style::Pretty, depth: 0, empty: true }
     }
 
     /// Writes the text so far to `w` and empties the buffer; the document goes
     /// on where it stopped.
     pub fn write_to(&mut self, w: &mut dyn Write) -> io::Result<()> {
-        for b in self.aside.drain(..) {
-            w.write_all(&b)?;
-        }
         w.write_all(&self.buf)?;
         self.buf.clear();
         Ok(())
@@ -129,53 +117,20 @@ impl JsonText {
         }
     }
 
-    /// With no writer to hand the text to yet: once the buffer holds 64 KiB or more, sets it
-    /// aside and goes on in a new one. A long text is then held in pieces of about 64 KiB,
-    /// never copied into an ever larger buffer (each new one a fresh allocation, and fresh
-    /// pages cost the kernel's zeroing of them).
-    #[inline]
-    pub fn set_aside_when_full(&mut self) {
-        if self.buf.len() >= FULL {
-            let full = std::mem::replace(&mut self.buf, Vec::with_capacity(FULL + 4096));
-            self.aside.push(full);
-        }
-    }
-
     /// A writer for the text that follows this one's once it has written one or more
     /// elements (or keys) into the open container (same layout and depth, the container not
-    /// empty): written elsewhere, e.g. on another thread, and handed on after this one's text
-    /// by [`JsonText::write_continuation`].
+    /// empty): written elsewhere, e.g. on another thread, while this one goes on; its text is
+    /// handed on after this one's (the caller keeps the order), and each writer's next
+    /// element is preceded by its separator.
     pub fn continuation(&self) -> JsonText {
-        JsonText {
-            buf: Vec::with_capacity(FULL + 4096),
-            aside: Vec::new(),
-            pretty: self.pretty,
-            depth: self.depth,
-            empty: false,
-        }
-    }
-
-    /// Writes this writer's text, then that of `next` (made by [`JsonText::continuation`]
-    /// before this writer wrote its elements or keys) to `w`; the document goes on where
-    /// `next` stopped.
-    pub fn write_continuation(&mut self, w: &mut dyn Write, mut next: JsonText) -> io::Result<()> {
-        self.write_to(w)?;
-        next.write_to(w)?;
-        self.depth = next.depth;
-        self.empty = next.empty;
-        Ok(())
+        JsonText { buf: Vec::with_capacity(FULL + 4096), pretty: self.pretty, depth: self.depth, empty: false }
     }
 
     /// What `calls` write from this writer's state, as a [`Fragment`] (`None` when longer
     /// than 64 bytes); this writer is left as it was.
     pub fn record(&self, calls: impl FnOnce(&mut JsonText)) -> Option<Fragment> {
-        let mut t = JsonText {
-            buf: Vec::with_capacity(FRAGMENT),
-            aside: Vec::new(),
-            pretty: self.pretty,
-            depth: self.depth,
-            empty: self.empty,
-        };
+        let mut t =
+            JsonText { buf: Vec::with_capacity(FRAGMENT), pretty: self.pretty, depth: self.depth, empty: self.empty };
         calls(&mut t);
         let mut text = [0; FRAGMENT];
         text.get_mut(..t.buf.len())?.copy_from_slice(&t.buf);
@@ -679,48 +634,6 @@ mod tests {
                     // each piece but the last is 64 KiB or more
                     assert!(w.1 >= 2 && w.1 <= text.len() / FULL + 1, "{} {}", w.1, text.len());
                 }
-            }
-        }
-    }
-
-    /// A continuation that sets its full buffers aside (no writer yet) hands on all of its
-    /// text, pieces first, after its predecessor's; the buffer it works in stays small.
-    #[test]
-    fn continuation_sets_full_buffers_aside() {
-        let v = sample();
-        let big: Vec<serde_json::Value> = (0..5000).map(|i| json!({"i": i, "v": &v["c"]})).collect();
-        let doc = json!({"big": big, "n": 1});
-        for (style, text) in [
-            (Style::Pretty, serde_json::to_string_pretty(&doc).unwrap()),
-            (Style::Compact, serde_json::to_string(&doc).unwrap()),
-        ] {
-            for split in [1, 700, 4999] {
-                let mut w = Pieces(Vec::new(), 0);
-                let mut j = JsonText::new(style);
-                j.begin_object();
-                j.key(&const { Key::new("big") });
-                j.begin_array();
-                let mut next = None;
-                for (i, x) in big.iter().enumerate() {
-                    if i == split {
-                        next = Some(j.continuation());
-                    }
-                    let t = next.as_mut().unwrap_or(&mut j);
-                    t.element();
-                    t.value(x);
-                    t.set_aside_when_full();
-                    assert!(t.as_str().len() < FULL + 1000);
-                }
-                let next = next.expect("split inside the array");
-                let pieces = next.aside.len();
-                assert!(pieces >= (5000 - split) / 1000, "{pieces} pieces after {split}");
-                j.write_continuation(&mut w, next).unwrap();
-                j.end_array();
-                j.key(&const { Key::new("n") });
-                j.value(&doc["n"]);
-                j.end_object();
-                j.write_to(&mut w).unwrap();
-                assert_eq!(String::from_utf8(w.0).unwrap(), text, "{style:?} {split}");
             }
         }
     }
