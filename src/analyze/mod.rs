@@ -812,11 +812,22 @@ fn payload_hash(b: &[u8]) -> u64 {
     }
     let rest = chunks.remainder();
     if !rest.is_empty() {
-        let mut last = [0u8; 16];
-        last[..rest.len()].copy_from_slice(rest);
-        h = fold(word(&last[..8]) ^ h, word(&last[8..]) ^ K0);
+        let tail = last_bytes(b, rest.len());
+        let (lo, hi) = (tail as u64, (tail >> 64) as u64);
+        h = fold(lo ^ h, hi ^ K0);
     }
     h
+}
+
+/// The last `n` bytes of `b` (1 to 15, at most `b.len()`) as one zero-padded little-endian
+/// number: the last 16 bytes shifted down, or (`b` under 16 bytes) a byte at a time. (Copying
+/// them into a zeroed block called memset and memcpy for every packet.)
+#[inline]
+fn last_bytes(b: &[u8], n: usize) -> u128 {
+    match b.len().checked_sub(16) {
+        Some(start) => u128::from_le_bytes(b[start..].try_into().unwrap_or_default()) >> (8 * (16 - n)),
+        None => b[b.len() - n..].iter().rev().fold(0, |t, &x| t << 8 | u128::from(x)),
+    }
 }
 
 /// True the first time `key` is seen: things beyond a cap are counted once each. `seen` keeps

@@ -486,6 +486,19 @@ fn payload_hash_sees_every_byte_and_the_length() {
     assert_eq!(seen.len(), (0..200).map(|l| 2 * l).sum::<usize>());
 }
 
+/// The hash's tail: the last 1-15 bytes, zero-padded, whatever the length before them.
+#[test]
+fn last_bytes_are_the_tail_zero_padded() {
+    for len in 1..40usize {
+        let b: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
+        for n in 1..16.min(len + 1) {
+            let mut padded = [0u8; 16];
+            padded[..n].copy_from_slice(&b[len - n..]);
+            assert_eq!(super::last_bytes(&b, n), u128::from_le_bytes(padded), "len {len}, n {n}");
+        }
+    }
+}
+
 /// Copies 6,000 packets apart (a second vantage point half a second behind, at 15,000
 /// packets/s) are still merged: the de-duplication table grows past its first 2,048 entries
 /// when the capture's rate needs it. Distinct packets are not merged.
