@@ -441,11 +441,21 @@ pub(crate) struct Anomaly {
     pub detail: String,
 }
 
-#[derive(Debug, Clone, Copy, Default)]
+/// A client's bubbles to one peer (RFC 4380 §5.2.6 rate limits), made at its first bubble.
+#[derive(Debug, Clone, Copy)]
 struct BubbleState {
     last_tx: Option<i64>,
     window: [i64; 4],
     n: usize,
+    /// When the client last received a packet from the peer since its first bubble
+    /// (`i64::MIN`: not since): any packet from the peer is a response.
+    last_rx: i64,
+}
+
+impl Default for BubbleState {
+    fn default() -> Self {
+        BubbleState { last_tx: None, window: [0; 4], n: 0, last_rx: i64::MIN }
+    }
 }
 
 /// A recently seen Teredo packet, for de-duplication: 32 bytes.
@@ -1050,10 +1060,8 @@ impl Analyzer {
                 bubbles = e.bubbles;
             }
             // any packet from a peer counts as a response for the bubble rate limit
-            if bubbles != NO_BUBBLES {
-                if let Some(e) = self.peer_pairs.get_mut(keys[1]) {
-                    e.last_rx = ts;
-                }
+            if let Some(b) = self.bubbles.get_mut(bubbles as usize) {
+                b.last_rx = ts;
             }
         }
 
@@ -1964,8 +1972,8 @@ impl Analyzer {
             e.bubbles = self.bubbles.len() as u32;
             self.bubbles.push(BubbleState::default());
         }
-        let last_rx = (e.last_rx != i64::MIN).then_some(e.last_rx);
         let b = &mut self.bubbles[e.bubbles as usize];
+        let last_rx = (b.last_rx != i64::MIN).then_some(b.last_rx);
         if let Some(last) = b.last_tx {
             if ts - last < 500_000_000 {
                 // the direct and indirect bubble of one transmission (RFC 4380 §5.2.4 case 5)

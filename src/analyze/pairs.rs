@@ -4,8 +4,8 @@
 //! reached through a relay. A pair's entry holds whether the peer was counted among the
 //! client's peers, its bubble state (RFC 4380 §5.2.6 rate limits), the process with the peer
 //! as IPv6 host (§5.2.9 relay discovery, §5.4.1 IPv6-initiated), and the last relay the pair
-//! was seen through. One entry, one cache line at most, so one memory access per side of a
-//! packet; and since pairs are keyed by a fingerprint of the client's mapping (not by a client
+//! was seen through. One entry of 24 bytes, so one memory access (two lines at most) per side
+//! of a packet; and since pairs are keyed by a fingerprint of the client's mapping (not by a client
 //! number the analysis hands out), the workers compute the keys of a packet's pairs and the
 //! analysis can prefetch their entries before it needs them ([`PairTable::prefetch`]).
 //!
@@ -24,17 +24,15 @@ pub(super) const NO_PROC: u32 = u32::MAX;
 /// `PairState::host_proc`: the process was not kept (beyond the process cap).
 pub(super) const NOT_KEPT: u32 = u32::MAX - 1;
 
-/// One (client, peer) pair. 32 bytes, aligned so that no entry straddles two cache lines.
+/// One (client, peer) pair: 24 bytes. (Not aligned to 32: a third of the entries straddle two
+/// cache lines, and [`FpTable::prefetch`] fetches the next slot's line too; a quarter less
+/// table to fill and keep in the cache was worth more.)
 #[derive(Debug, Clone, Copy)]
-#[repr(align(32))]
 pub(super) struct PairState {
     /// The pair's fingerprint ([`pair_key`]); 0 for a free slot.
     fp: u64,
-    /// When the client last received a packet from the peer, once it had sent it a bubble
-    /// (`i64::MIN`: not since): any packet from the peer is a response (RFC 4380 §5.2.6).
-    pub last_rx: i64,
-    /// The client's bubble state towards the peer: an index in the analysis' bubble states, or
-    /// [`NO_BUBBLES`].
+    /// The client's bubble state towards the peer (with when it last heard from the peer): an
+    /// index in the analysis' bubble states, or [`NO_BUBBLES`].
     pub bubbles: u32,
     /// The process with the peer as IPv6 host: its id, [`NO_PROC`] or [`NOT_KEPT`].
     pub host_proc: u32,
@@ -44,6 +42,8 @@ pub(super) struct PairState {
     /// The peer was counted among the client's peers.
     pub counted: bool,
 }
+
+const _: () = assert!(std::mem::size_of::<PairState>() == 24);
 
 /// A slot of an [`FpTable`]: a fingerprint (0 in a free slot) and what goes with it.
 pub(super) trait Slot: Copy {
@@ -55,7 +55,6 @@ pub(super) trait Slot: Copy {
 impl Slot for PairState {
     const FREE: PairState = PairState {
         fp: 0,
-        last_rx: i64::MIN,
         bubbles: NO_BUBBLES,
         host_proc: NO_PROC,
         relay: Sock { ip: Ipv4Addr::UNSPECIFIED, port: 0 },
