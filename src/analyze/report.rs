@@ -1486,6 +1486,127 @@ fn j_seq<T: JsonView + Sync>(j: &mut ReportJson, w: &mut dyn Write, v: &[T], sha
     Ok(())
 }
 
+const PROCESS_HEADER: &[&str] = &["process", "outcome", "ms", "client", "peer/relay", "verdict", "steps (frame)"];
+const RS_RA_HEADER: &[&str] =
+    &["RS", "RA", "nonce", "client", "server", "RA from", "cone", "origin", "RTT ms", "flags"];
+
+/// The rows of `v` in a table with `header`, filled by `fill`: in two parts, one filled on
+/// another thread, with [`PARALLEL_MIN`] rows or more (drawn as one table by
+/// [`draw_parts`]).
+fn rows_in_parts<T: Sync>(
+    v: &[T],
+    header: &'static [&'static str],
+    color: bool,
+    fill: impl Fn(&mut TextTable, &[T]) + Sync,
+) -> Vec<TextTable> {
+    let rows = |part: &[T]| {
+        let mut t = TextTable::new(header, color);
+        fill(&mut t, part);
+        t
+    };
+    if v.len() < PARALLEL_MIN {
+        return vec![rows(v)];
+    }
+    let (now, later) = v.split_at(v.len() / 2);
+    std::thread::scope(|s| {
+        let worker = std::thread::Builder::new().spawn_scoped(s, || rows(later));
+        let first = rows(now);
+        let second = match worker {
+            Ok(h) => h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+            // no thread to be had: all here
+            Err(_) => rows(later),
+        };
+        vec![first, second]
+    })
+}
+
+/// A titled table of the rows of `parts`, then an empty line.
+fn draw_parts(w: &mut dyn Write, title: &str, parts: &[TextTable]) -> io::Result<()> {
+    write!(w, "\n{title}\n")?;
+    TextTable::write_joined(&parts.iter().collect::<Vec<_>>(), w)?;
+    w.write_all(b"\n")
+}
+
+/// The processes table's rows.
+fn process_rows(t: &mut TextTable, ps: &[ProcessView]) {
+    for p in ps {
+        t.cell(p.kind);
+        t.buf().extend_from_slice(p.outcome.as_bytes());
+        if let Some(f) = p.failed_step {
+            t.buf().extend_from_slice(b" at ");
+            t.buf().extend_from_slice(f.as_bytes());
+        }
+        t.end_cell();
+        push_fixed(t.buf(), p.duration_ms, 1);
+        t.end_cell();
+        if let Some(c) = &p.client {
+            push_ipv6(t.buf(), c);
+        }
+        t.end_cell();
+        match (&p.peer, p.relay) {
+            (Some(x), _) => push_ipv6(t.buf(), x),
+            (None, Some(r)) => push_sock(t.buf(), &r),
+            (None, None) => {}
+        }
+        t.end_cell();
+        let b = t.buf();
+        match p.kind {
+            "qualification" => {
+                b.extend_from_slice(p.nat_type.unwrap_or("?").as_bytes());
+                b.push(b' ');
+                if let (Some(a), Some(port)) = (p.mapped_address.get(), p.mapped_port.get()) {
+                    push_ipv4_port(b, *a, *port);
+                }
+            }
+            "maintenance" => {
+                if let Some(i) = p.interval_s {
+                    let _ = write!(b, "every {:.1} s (min {:.1}, max {:.1})", i.median, i.min, i.max);
+                }
+            }
+            _ => {
+                if let Some(x) = p.path {
+                    b.extend_from_slice(b"path ");
+                    b.extend_from_slice(x.as_bytes());
+                }
+            }
+        }
+        t.end_cell();
+        let b = t.buf();
+        for (i, st) in p.steps.iter().take(8).enumerate() {
+            if i > 0 {
+                b.extend_from_slice(b", ");
+            }
+            b.extend_from_slice(st.step.as_bytes());
+            b.extend_from_slice(b" (");
+            st.frame.push(b);
+            b.push(b')');
+        }
+        if p.steps.len() > 8 {
+            b.extend_from_slice(", … ".as_bytes());
+            push_u64(b, (p.steps.len() - 8) as u64);
+            b.extend_from_slice(b" more");
+        }
+        t.end_cell();
+    }
+}
+
+/// The RS/RA pairs table's rows.
+fn rs_ra_rows(t: &mut TextTable, pairs: &[PairView]) {
+    let yes_no = |x: bool| if x { "yes" } else { "no" };
+    for p in pairs {
+        cell_opt(t, p.rs_frame, |b, f| f.push(b));
+        cell_opt(t, p.ra_frame, |b, f| f.push(b));
+        cell_opt(t, p.nonce, |b, n| push_hex(b, &n));
+        cell_opt(t, p.client, |b, s| push_sock(b, &s));
+        cell_opt(t, p.server, push_ipv4);
+        cell_opt(t, p.ra_from, push_ipv4);
+        cell_opt(t, p.cone, |b, c| b.extend_from_slice(yes_no(c).as_bytes()));
+        cell_opt(t, p.origin, |b, s| push_sock(b, &s));
+        cell_opt(t, p.rtt_ms, |b, r| push_fixed(b, r, 3));
+        cell_join(t, &p.flags, usize::MAX, |b, f| b.extend_from_slice(f.as_bytes()));
+    }
+}
+
 /// Up to `max` items separated by spaces, then `… (N more)`: one table cell.
 fn cell_join<T>(t: &mut TextTable, v: &[T], max: usize, mut f: impl FnMut(&mut Vec<u8>, &T)) {
     let b = t.buf();
@@ -1701,89 +1822,12 @@ impl AnalysisReport {
             draw(w, "Relays", &t)?;
         }
         if !self.processes.is_empty() {
-            let mut t = TextTable::new(
-                &["process", "outcome", "ms", "client", "peer/relay", "verdict", "steps (frame)"],
-                color,
-            );
-            for p in &self.processes {
-                t.cell(p.kind);
-                t.buf().extend_from_slice(p.outcome.as_bytes());
-                if let Some(f) = p.failed_step {
-                    t.buf().extend_from_slice(b" at ");
-                    t.buf().extend_from_slice(f.as_bytes());
-                }
-                t.end_cell();
-                push_fixed(t.buf(), p.duration_ms, 1);
-                t.end_cell();
-                if let Some(c) = &p.client {
-                    push_ipv6(t.buf(), c);
-                }
-                t.end_cell();
-                match (&p.peer, p.relay) {
-                    (Some(x), _) => push_ipv6(t.buf(), x),
-                    (None, Some(r)) => push_sock(t.buf(), &r),
-                    (None, None) => {}
-                }
-                t.end_cell();
-                let b = t.buf();
-                match p.kind {
-                    "qualification" => {
-                        b.extend_from_slice(p.nat_type.unwrap_or("?").as_bytes());
-                        b.push(b' ');
-                        if let (Some(a), Some(port)) = (p.mapped_address.get(), p.mapped_port.get()) {
-                            push_ipv4_port(b, *a, *port);
-                        }
-                    }
-                    "maintenance" => {
-                        if let Some(i) = p.interval_s {
-                            let _ = write!(b, "every {:.1} s (min {:.1}, max {:.1})", i.median, i.min, i.max);
-                        }
-                    }
-                    _ => {
-                        if let Some(x) = p.path {
-                            b.extend_from_slice(b"path ");
-                            b.extend_from_slice(x.as_bytes());
-                        }
-                    }
-                }
-                t.end_cell();
-                let b = t.buf();
-                for (i, st) in p.steps.iter().take(8).enumerate() {
-                    if i > 0 {
-                        b.extend_from_slice(b", ");
-                    }
-                    b.extend_from_slice(st.step.as_bytes());
-                    b.extend_from_slice(b" (");
-                    st.frame.push(b);
-                    b.push(b')');
-                }
-                if p.steps.len() > 8 {
-                    b.extend_from_slice(", … ".as_bytes());
-                    push_u64(b, (p.steps.len() - 8) as u64);
-                    b.extend_from_slice(b" more");
-                }
-                t.end_cell();
-            }
-            draw(w, "Processes", &t)?;
+            let parts = rows_in_parts(&self.processes, PROCESS_HEADER, color, process_rows);
+            draw_parts(w, "Processes", &parts)?;
         }
         if !self.rs_ra.is_empty() {
-            let mut t = TextTable::new(
-                &["RS", "RA", "nonce", "client", "server", "RA from", "cone", "origin", "RTT ms", "flags"],
-                color,
-            );
-            for p in &self.rs_ra {
-                cell_opt(&mut t, p.rs_frame, |b, f| f.push(b));
-                cell_opt(&mut t, p.ra_frame, |b, f| f.push(b));
-                cell_opt(&mut t, p.nonce, |b, n| push_hex(b, &n));
-                cell_opt(&mut t, p.client, |b, s| push_sock(b, &s));
-                cell_opt(&mut t, p.server, push_ipv4);
-                cell_opt(&mut t, p.ra_from, push_ipv4);
-                cell_opt(&mut t, p.cone, |b, c| b.extend_from_slice(yes_no(c).as_bytes()));
-                cell_opt(&mut t, p.origin, |b, s| push_sock(b, &s));
-                cell_opt(&mut t, p.rtt_ms, |b, r| push_fixed(b, r, 3));
-                cell_join(&mut t, &p.flags, usize::MAX, |b, f| b.extend_from_slice(f.as_bytes()));
-            }
-            draw(w, "RS/RA pairs", &t)?;
+            let parts = rows_in_parts(&self.rs_ra, RS_RA_HEADER, color, rs_ra_rows);
+            draw_parts(w, "RS/RA pairs", &parts)?;
         }
         if !self.anomalies.is_empty() {
             let mut t = TextTable::new(&["anomaly", "count", "frames", "detail"], color);

@@ -90,26 +90,33 @@ impl TextTable {
 
     /// Draws the table (no newline after the last line).
     pub fn write(&self, w: &mut dyn Write) -> io::Result<()> {
-        let ncol = self.header.len();
-        if ncol == 0 || self.ends.len() % ncol != 0 {
-            return self.write_comfy(w);
+        Self::write_joined(&[self], w)
+    }
+
+    /// Draws the rows of `parts`, one after the other, as one table under the first part's
+    /// header (all parts have the same header and colour): the parts may have been filled on
+    /// different threads. No newline after the last line; nothing for no parts.
+    pub fn write_joined(parts: &[&TextTable], w: &mut dyn Write) -> io::Result<()> {
+        let Some(first) = parts.first() else { return Ok(()) };
+        let ncol = first.header.len();
+        if ncol == 0 || parts.iter().any(|p| p.ends.len() % ncol != 0 || p.header != first.header) {
+            return Self::write_comfy(parts, w);
         }
-        let mut widths: Vec<usize> = self.header.iter().map(|h| width(h)).collect();
-        let mut cell_widths = Vec::with_capacity(self.ends.len());
-        let mut cells = Vec::with_capacity(self.ends.len());
-        for (i, c) in self.cells().enumerate() {
-            cells.push(c);
-            if c.contains('\n') {
-                return self.write_comfy(w);
+        // Widths in a first pass over the cells, measured again as they are drawn: cheaper
+        // than keeping every cell and its width (tens of thousands of rows).
+        let mut widths: Vec<usize> = first.header.iter().map(|h| width(h)).collect();
+        for p in parts {
+            for (i, c) in p.cells().enumerate() {
+                if c.contains('\n') {
+                    return Self::write_comfy(parts, w);
+                }
+                let col = &mut widths[i % ncol];
+                *col = (*col).max(width(c));
             }
-            let cw = width(c);
-            cell_widths.push(cw);
-            let col = &mut widths[i % ncol];
-            *col = (*col).max(cw);
         }
         // comfy-table keeps widths in a u16, and a column at least 1 wide
         if widths.iter().any(|&x| x > usize::from(u16::MAX) - 2) {
-            return self.write_comfy(w);
+            return Self::write_comfy(parts, w);
         }
         for x in &mut widths {
             *x = (*x).max(1);
@@ -127,30 +134,32 @@ impl TextTable {
             }
             out.extend_from_slice(right.as_bytes());
         };
-        let row = |out: &mut Vec<u8>, cells: &mut dyn Iterator<Item = (&str, usize)>| {
+        let row = |out: &mut Vec<u8>, cells: &mut dyn Iterator<Item = &str>| {
             out.extend_from_slice(BORDER.as_bytes());
-            for (i, (c, cw)) in cells.enumerate() {
+            for (i, c) in cells.enumerate() {
                 if i > 0 {
                     out.extend_from_slice(COLUMN_SEP.as_bytes());
                 }
                 out.push(b' ');
                 out.extend_from_slice(c.as_bytes());
-                push_spaces(out, widths[i] - cw + 1);
+                push_spaces(out, widths[i] - width(c) + 1);
             }
             out.extend_from_slice(BORDER.as_bytes());
         };
         rule(&mut out, TOP);
         out.push(b'\n');
-        row(&mut out, &mut self.header.iter().map(|h| (*h, width(h))));
+        row(&mut out, &mut first.header.iter().copied());
         out.push(b'\n');
         rule(&mut out, HEADER_SEP);
-        let mut cells = cells.into_iter().zip(cell_widths);
-        for _ in 0..self.ends.len() / ncol {
-            out.push(b'\n');
-            row(&mut out, &mut cells.by_ref().take(ncol));
-            if out.len() >= 60 * 1024 {
-                w.write_all(&out)?;
-                out.clear();
+        for p in parts {
+            let mut cells = p.cells();
+            for _ in 0..p.ends.len() / ncol {
+                out.push(b'\n');
+                row(&mut out, &mut cells.by_ref().take(ncol));
+                if out.len() >= 60 * 1024 {
+                    w.write_all(&out)?;
+                    out.clear();
+                }
             }
         }
         out.push(b'\n');
@@ -159,12 +168,15 @@ impl TextTable {
     }
 
     /// The same table through comfy-table.
-    fn write_comfy(&self, w: &mut dyn Write) -> io::Result<()> {
-        let mut t = super::new_table(self.color);
-        t.set_header(self.header.clone());
-        let cells: Vec<&str> = self.cells().collect();
-        for r in cells.chunks(self.header.len().max(1)) {
-            t.add_row(r.to_vec());
+    fn write_comfy(parts: &[&TextTable], w: &mut dyn Write) -> io::Result<()> {
+        let Some(first) = parts.first() else { return Ok(()) };
+        let mut t = super::new_table(first.color);
+        t.set_header(first.header.clone());
+        for p in parts {
+            let cells: Vec<&str> = p.cells().collect();
+            for r in cells.chunks(first.header.len().max(1)) {
+                t.add_row(r.to_vec());
+            }
         }
         write!(w, "{t}")
     }
@@ -225,6 +237,42 @@ mod tests {
             rows.push(vec!["line\nbreak", "", "x", "y"]);
             let (a, b) = both(header, &rows, color);
             assert_eq!(a, b);
+        }
+    }
+
+    /// Parts filled separately draw the table of all their rows, wherever they are split
+    /// (the widest cell in either part), and as comfy-table with a multi-line cell in one.
+    #[test]
+    fn parts_draw_one_table() {
+        let rows: Vec<Vec<&str>> = (0..40)
+            .map(|i| vec![["a", "wide cell here", "漢字", ""][i % 4], ["2001:db8::1", "x"][i % 2], "z"])
+            .collect();
+        let header: &[&'static str] = &["one", "two", "three"];
+        for color in [false, true] {
+            for broken in [false, true] {
+                let mut rows = rows.clone();
+                if broken {
+                    rows[33][1] = "line\nbreak";
+                }
+                let (want, comfy) = both(header, &rows, color);
+                assert_eq!(want, comfy);
+                for split in [0, 1, 13, 39, 40] {
+                    let mut a = TextTable::new(header, color);
+                    let mut b = TextTable::new(header, color);
+                    for (i, r) in rows.iter().enumerate() {
+                        for x in r {
+                            if i < split {
+                                a.cell(x)
+                            } else {
+                                b.cell(x)
+                            }
+                        }
+                    }
+                    let mut out = Vec::new();
+                    TextTable::write_joined(&[&a, &b], &mut out).unwrap();
+                    assert_eq!(String::from_utf8(out).unwrap(), want, "{color} {broken} {split}");
+                }
+            }
         }
     }
 
