@@ -298,27 +298,35 @@ const RS_SWEEP_MIN: usize = 65_536;
 /// Entries at most in the sets of (client, peer) and (relay, host) pairs already counted.
 const PEER_SET_CAP: usize = 1 << 20;
 
+/// A process (see [`ProcessKind`]). Laid out by hand: what every step of it touches
+/// ([`Proc::step`]: its frame and step lists, first and last time) fills the first cache line,
+/// what most message handlers then read or count the second.
 #[derive(Debug, Clone, Default)]
+#[repr(C)]
 pub(crate) struct Proc {
-    pub kind: Option<ProcessKind>,
     pub frames: FrameList,
     pub steps: Vec<Step>,
-    pub start: i64,
     pub last: i64,
-    pub client: Option<ClientId>,
-    pub peer_client: Option<ClientId>,
-    pub host: Option<Ipv6Addr>,
-    pub relay: Option<Sock>,
-    pub sock: Option<Sock>,
-    pub q: Option<Box<Qual>>,
+    // ---- second line
+    pub start: i64,
     /// counters: 0 = requests/bubbles sent, 1 = replies, 2 = dropped (ICMP), 3 = unanswered in a row
     pub n: [u32; 4],
     pub done: Option<i64>,
+    pub relay: Option<Sock>,
+    pub client: Option<ClientId>,
+    pub kind: Option<ProcessKind>,
+    pub via_indirect: bool,
+    // ---- the rest
+    pub host: Option<Ipv6Addr>,
+    pub peer_client: Option<ClientId>,
+    pub sock: Option<Sock>,
+    pub responder: Option<Sock>,
+    pub q: Option<Box<Qual>>,
     pub intervals: Vec<i64>,
     pub last_rs: Option<i64>,
-    pub responder: Option<Sock>,
-    pub via_indirect: bool,
 }
+
+const _: () = assert!(std::mem::offset_of!(Proc, start) == 64 && std::mem::offset_of!(Proc, host) <= 128);
 
 impl Proc {
     /// A process starting at `m` (its first frame comes with its first step).
