@@ -658,7 +658,7 @@ impl Observation {
                 o.native[i] = tao.is_none() && !is_link_local(a) && !a.is_multicast() && !a.is_unspecified();
                 if let Some(t) = tao {
                     o.pair_keys[i] = pair_key(Mapping::of(&t), *peer);
-                    o.suspect |= AddressFindings::of(&t).any();
+                    o.suspect |= suspect(a, &t);
                 }
             }
         }
@@ -895,6 +895,31 @@ impl AddressFindings {
     fn any(&self) -> bool {
         self.legacy || self.server.is_some() || self.mapped.is_some() || self.flags
     }
+}
+
+/// Whether some address check of Teredo address `a` (decoded: `t`) fails
+/// ([`AddressFindings::any`]), remembered per thread for the last addresses seen: a capture
+/// repeats its clients' addresses in most of its packets, and each check looks up the
+/// special ranges of two IPv4 addresses. The checks do not read the port and the flags'
+/// random bits: addresses that differ only there share an entry.
+fn suspect(a: &Ipv6Addr, t: &TeredoAddress) -> bool {
+    const SLOTS: usize = 256;
+    const UNCHECKED: u128 = (0xffff << 32) | ((crate::addr::Flags::RANDOM_MASK as u128) << 48);
+    thread_local! {
+        static MEMO: std::cell::RefCell<[(u128, bool); SLOTS]> = const { std::cell::RefCell::new([(0, false); SLOTS]) };
+    }
+    let key = u128::from(*a) & !UNCHECKED;
+    // (a Teredo address has a non-zero prefix: an empty slot matches nothing)
+    let slot = (fold(key as u64 ^ K0, (key >> 64) as u64 ^ K1) as usize) % SLOTS;
+    MEMO.with(|m| {
+        let mut m = m.borrow_mut();
+        if m[slot].0 == key {
+            return m[slot].1;
+        }
+        let s = AddressFindings::of(t).any();
+        m[slot] = (key, s);
+        s
+    })
 }
 
 /// A non-global IPv4 address worth an anomaly: documentation and benchmarking ranges count as

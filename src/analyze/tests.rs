@@ -486,6 +486,40 @@ fn payload_hash_sees_every_byte_and_the_length() {
     assert_eq!(seen.len(), (0..200).map(|l| 2 * l).sum::<usize>());
 }
 
+/// The per-thread memo of address checks answers as the checks do, for addresses that
+/// differ in any checked part (prefix, server, mapped address, the R, U and G bits) or only in
+/// what the checks ignore (port, random flag bits), asked in any order and again.
+#[test]
+fn remembered_address_checks_are_the_checks() {
+    let servers = [Ipv4Addr::new(192, 0, 2, 1), Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(8, 8, 8, 8)];
+    let mapped = [Ipv4Addr::new(198, 51, 100, 7), Ipv4Addr::new(192, 168, 1, 2), Ipv4Addr::new(100, 64, 0, 9)];
+    let flags = [0x8000u16, 0x0000, 0x4000, 0x0200, 0x0100, 0x3cff, 0xbcff];
+    let mut addrs = Vec::new();
+    for prefix in [crate::addr::TeredoPrefix::Rfc4380, crate::addr::TeredoPrefix::Legacy] {
+        for &server in &servers {
+            for &m in &mapped {
+                for &f in &flags {
+                    for port in [1u16, 40000] {
+                        let t = TeredoAddress { prefix, server, flags: Flags(f), mapped_port: port, mapped_address: m };
+                        addrs.push((t.encode(), t));
+                    }
+                }
+            }
+        }
+    }
+    let mut suspects = 0;
+    for round in 0..3 {
+        for k in 0..addrs.len() {
+            // another order each round, so that entries are found, missed and replaced
+            let (a, t) = if round == 1 { &addrs[addrs.len() - 1 - k] } else { &addrs[k] };
+            let want = AddressFindings::of(t).any();
+            assert_eq!(super::suspect(a, t), want, "{a} round {round}");
+            suspects += usize::from(want);
+        }
+    }
+    assert!(suspects > 0 && suspects < 3 * addrs.len(), "{suspects}");
+}
+
 /// The hash's tail: the last 1-15 bytes, zero-padded, whatever the length before them.
 #[test]
 fn last_bytes_are_the_tail_zero_padded() {
