@@ -774,14 +774,15 @@ pub struct Stats {
     pub last_ns: Option<i64>,
 }
 
-/// Entries of `Analyzer::client_cache`.
+/// Entries of `Analyzer::client_cache`: 128 sets of two, the more recently filled first.
 const CLIENT_CACHE: usize = 256;
 /// An empty entry of `Analyzer::client_cache`.
 const NO_CLIENT: ClientId = ClientId::MAX;
 
+/// The first entry of the set of `Analyzer::client_cache` that may hold mapping `m`.
 #[inline]
 fn client_cache_slot(m: &Mapping) -> usize {
-    (fold(m.word(), K1) as usize) % CLIENT_CACHE
+    (fold(m.word(), K1) as usize) % (CLIENT_CACHE / 2) * 2
 }
 
 fn ip_key(s: Sock) -> u64 {
@@ -1275,8 +1276,9 @@ impl Analyzer {
     #[inline(always)]
     fn client_by_mapping(&mut self, m: &FrameMeta, mapping: Mapping) -> Option<ClientId> {
         let slot = client_cache_slot(&mapping);
-        match self.client_cache.get(slot) {
-            Some(&(k, c)) if k == mapping && c != NO_CLIENT => Some(c),
+        match self.client_cache.get(slot..slot + 2) {
+            Some(&[(k, c), _]) if k == mapping && c != NO_CLIENT => Some(c),
+            Some(&[_, (k, c)]) if k == mapping && c != NO_CLIENT => Some(c),
             _ => self.client_by_mapping_uncached(m, mapping, slot),
         }
     }
@@ -1287,6 +1289,8 @@ impl Analyzer {
             self.client_cache = vec![(mapping, NO_CLIENT); CLIENT_CACHE];
         }
         if let Some(&c) = self.by_mapping.get(&mapping) {
+            // the set's older entry makes room
+            self.client_cache[slot + 1] = self.client_cache[slot];
             self.client_cache[slot] = (mapping, c);
             return Some(c);
         }
@@ -1680,7 +1684,8 @@ impl Analyzer {
         let mapping = cl.mapping;
         if self.by_mapping.get(&mapping) == Some(&c) {
             self.by_mapping.remove(&mapping);
-            if let Some(e) = self.client_cache.get_mut(client_cache_slot(&mapping)).filter(|e| e.0 == mapping) {
+            let slot = client_cache_slot(&mapping);
+            for e in self.client_cache.iter_mut().skip(slot).take(2).filter(|e| e.0 == mapping) {
                 e.1 = NO_CLIENT;
             }
         }
@@ -2271,12 +2276,17 @@ impl Analyzer {
             NO_PROC => {}
             p => return Some(p as ProcId),
         }
-        let kind = if client_first { ProcessKind::RelayDiscovery } else { ProcessKind::Ipv6Initiated };
-        let mut p = Proc::new(kind, m);
-        p.client = Some(c);
-        p.host = Some(host);
-        // Asked once per pair: counted as not kept without remembering the key elsewhere.
-        let id = self.keep_proc(p);
+        // Asked once per pair: counted as not kept without remembering the key elsewhere (and,
+        // beyond the cap, without making the process first: most pairs of a large capture).
+        let id = if self.procs.len() < self.opts.max_processes {
+            let kind = if client_first { ProcessKind::RelayDiscovery } else { ProcessKind::Ipv6Initiated };
+            let mut p = Proc::new(kind, m);
+            p.client = Some(c);
+            p.host = Some(host);
+            self.keep_proc(p)
+        } else {
+            None
+        };
         if id.is_none() {
             self.procs_dropped += 1;
         }
