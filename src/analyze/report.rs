@@ -707,20 +707,30 @@ impl Analyzer {
 
     /// Build the report from the state so far (cheap enough to call on a signal).
     pub fn report(&self) -> AnalysisReport {
+        self.report_with(true)
+    }
+
+    /// The report, with the process views or (for [`Analyzer::write_report_json`], which
+    /// makes each as it writes it) without.
+    fn report_with(&self, processes: bool) -> AnalysisReport {
         let end = self.stats.last_ns.unwrap_or(0);
         // The process views (most of the work) on two threads; this one also builds the other
         // sections but the clients, which take their NAT type from the processes.
-        let (processes, (servers, relays, rs_ra, anomalies)) = par_map_and(
-            &self.procs,
-            PARALLEL_MIN,
-            |p| self.proc_view(p, end),
-            || (self.server_views(), self.relay_views(), self.pair_views(), self.anomaly_views()),
-        );
+        let others = || (self.server_views(), self.relay_views(), self.pair_views(), self.anomaly_views());
+        let (processes, (servers, relays, rs_ra, anomalies)) = if processes {
+            par_map_and(&self.procs, PARALLEL_MIN, |p| self.proc_view(p, end), others)
+        } else {
+            (Vec::new(), others())
+        };
         // client NAT type: the last qualification verdict for the client
         let mut nat: Vec<NatType> = vec![NatType::Unknown; self.clients.len()];
-        for (p, v) in self.procs.iter().zip(&processes) {
+        for (i, p) in self.procs.iter().enumerate() {
             if p.kind == Some(ProcessKind::Qualification) {
-                if let (Some(c), Some(n)) = (p.client, v.nat_type) {
+                let verdict = match processes.get(i) {
+                    Some(v) => v.nat_type,
+                    None => self.proc_view(p, end).nat_type,
+                };
+                if let (Some(c), Some(n)) = (p.client, verdict) {
                     let t = match n {
                         "cone" => NatType::Cone,
                         "restricted" => NatType::Restricted,
@@ -1486,6 +1496,53 @@ fn j_seq<T: JsonView + Sync>(j: &mut ReportJson, w: &mut dyn Write, v: &[T], sha
     Ok(())
 }
 
+/// A process whose view is made when it is written ([`Analyzer::write_report_json`]): the
+/// views of tens of thousands of processes are never all held at once.
+struct LazyProcess<'a> {
+    analyzer: &'a Analyzer,
+    process: &'a Proc,
+    end: i64,
+}
+
+impl JsonView for LazyProcess<'_> {
+    fn json(&self, j: &mut ReportJson) {
+        self.analyzer.proc_view(self.process, self.end).json(j);
+    }
+    fn weight(&self) -> usize {
+        // as ProcessView::weight, without the evidence (known once the view is made)
+        20 + self.process.frames.frames.len() + 4 * self.process.steps.len()
+    }
+}
+
+impl Analyzer {
+    /// Writes the report as [`AnalysisReport::write_json`] writes `self.report()`, byte for
+    /// byte, but makes each process's view as it writes it, on the two threads that write
+    /// the processes: no view of every process first (on a large capture, 20,000 views and
+    /// their lists, megabytes of fresh pages, on the end of the run's critical path).
+    pub fn write_report_json(
+        &self,
+        w: &mut dyn Write,
+        style: Style,
+        capture: Option<&serde_json::Value>,
+    ) -> io::Result<()> {
+        self.write_report_json_with(w, style, capture, SHARING)
+    }
+
+    fn write_report_json_with(
+        &self,
+        w: &mut dyn Write,
+        style: Style,
+        capture: Option<&serde_json::Value>,
+        sharing: Sharing,
+    ) -> io::Result<()> {
+        let end = self.stats.last_ns.unwrap_or(0);
+        let report = self.report_with(false);
+        let processes: Vec<LazyProcess> =
+            self.procs.iter().map(|process| LazyProcess { analyzer: self, process, end }).collect();
+        report.write_json_with(w, style, capture, &processes, sharing)
+    }
+}
+
 const PROCESS_HEADER: &[&str] = &["process", "outcome", "ms", "client", "peer/relay", "verdict", "steps (frame)"];
 const RS_RA_HEADER: &[&str] =
     &["RS", "RA", "nonce", "client", "server", "RA from", "cone", "origin", "RTT ms", "flags"];
@@ -1675,6 +1732,19 @@ impl AnalysisReport {
         capture: Option<&serde_json::Value>,
         sharing: Sharing,
     ) -> io::Result<()> {
+        self.write_json_with(w, style, capture, &self.processes, sharing)
+    }
+
+    /// [`AnalysisReport::write_json_split`] with the processes given apart (views, or
+    /// processes whose views are made as they are written).
+    fn write_json_with<P: JsonView + Sync>(
+        &self,
+        w: &mut dyn Write,
+        style: Style,
+        capture: Option<&serde_json::Value>,
+        processes: &[P],
+        sharing: Sharing,
+    ) -> io::Result<()> {
         let mut j = ReportJson::new(JsonText::new(style));
         j.begin_object();
         j.key(k!("clients"));
@@ -1684,7 +1754,7 @@ impl AnalysisReport {
         j.key(k!("relays"));
         j_seq(&mut j, w, &self.relays, sharing)?;
         j.key(k!("processes"));
-        j_seq(&mut j, w, &self.processes, sharing)?;
+        j_seq(&mut j, w, processes, sharing)?;
         j.key(k!("rs_ra"));
         j_seq(&mut j, w, &self.rs_ra, sharing)?;
         j.key(k!("anomalies"));
@@ -2087,6 +2157,48 @@ mod tests {
             for parallel_min in [0, 2, 5, 100] {
                 let (got, also) = par_map_and(&v, parallel_min, |x| x * 3, || n);
                 assert_eq!((got, also), (v.iter().map(|x| x * 3).collect::<Vec<_>>(), n));
+            }
+        }
+    }
+
+    /// The report written with each process's view made as it is written is the report's
+    /// JSON, byte for byte, whatever the blocks the two threads take turns at; the clients'
+    /// NAT types (from the qualification processes) included.
+    #[test]
+    fn report_written_from_the_processes_is_the_report() {
+        let mut paths: Vec<String> = Vec::new();
+        for dir in ["testdata/lab", "testdata/generated"] {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let p = e.unwrap().path();
+                let whole = !p.to_string_lossy().contains("truncated");
+                if whole && p.extension().is_some_and(|x| x == "pcap" || x == "pcapng") {
+                    paths.push(p.to_string_lossy().into_owned());
+                }
+            }
+        }
+        paths.sort();
+        let mut a = Analyzer::new(super::super::AnalyzeOptions::default());
+        let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+        super::super::analyze_files(&mut a, &refs, &crate::dissect::DissectOptions::default()).unwrap();
+        let r = a.report();
+        assert!(r.processes.len() >= 20, "{}", r.processes.len());
+        assert!(
+            r.clients.iter().any(|c| c.nat_type == "restricted") && r.clients.iter().any(|c| c.nat_type == "symmetric")
+        );
+        let capture = serde_json::json!({"frames": 1});
+        for style in [Style::Pretty, Style::Compact] {
+            for cap in [None, Some(&capture)] {
+                let mut want = Vec::new();
+                r.write_json(&mut want, style, cap).unwrap();
+                for sharing in [SHARING, Sharing { min_len: 0, block: 0 }, Sharing { min_len: 2, block: 40 }] {
+                    let mut got = Vec::new();
+                    a.write_report_json_with(&mut got, style, cap, sharing).unwrap();
+                    assert_eq!(
+                        String::from_utf8(got).unwrap(),
+                        String::from_utf8(want.clone()).unwrap(),
+                        "{style:?} {sharing:?}"
+                    );
+                }
             }
         }
     }
