@@ -1454,8 +1454,9 @@ fn turns<T: JsonView>(v: &[T], block: usize) -> Vec<std::ops::Range<usize>> {
 /// hands on in order.
 fn j_seq<T: JsonView + Sync>(j: &mut ReportJson, w: &mut dyn Write, v: &[T], sharing: Sharing) -> io::Result<()> {
     j.begin_array();
-    let blocks = turns(v, sharing.block);
-    if v.len() < sharing.min_len.max(2) || blocks.len() < 2 {
+    // (a short array is not cut into blocks at all)
+    let blocks = if v.len() < sharing.min_len.max(2) { Vec::new() } else { turns(v, sharing.block) };
+    if blocks.len() < 2 {
         j_elements(j, w, v)?;
     } else {
         let mut next = ReportJson::new(j.continuation());
@@ -1720,23 +1721,12 @@ impl AnalysisReport {
     /// value. `capture`, when given, is added as the document's last key, `capture`
     /// (`pcap --analyze --summary`: the capture counters).
     pub fn write_json(&self, w: &mut dyn Write, style: Style, capture: Option<&serde_json::Value>) -> io::Result<()> {
-        self.write_json_split(w, style, capture, SHARING)
+        self.write_json_with(w, style, capture, &self.processes, SHARING)
     }
 
-    /// [`AnalysisReport::write_json`] with long arrays shared between two threads as `sharing`
-    /// says.
-    fn write_json_split(
-        &self,
-        w: &mut dyn Write,
-        style: Style,
-        capture: Option<&serde_json::Value>,
-        sharing: Sharing,
-    ) -> io::Result<()> {
-        self.write_json_with(w, style, capture, &self.processes, sharing)
-    }
-
-    /// [`AnalysisReport::write_json_split`] with the processes given apart (views, or
-    /// processes whose views are made as they are written).
+    /// [`AnalysisReport::write_json`] with the processes given apart (views, or processes
+    /// whose views are made as they are written) and long arrays shared between two threads
+    /// as `sharing` says.
     fn write_json_with<P: JsonView + Sync>(
         &self,
         w: &mut dyn Write,
@@ -1806,11 +1796,7 @@ impl AnalysisReport {
             self.anomalies.len()
         )?;
         let yes_no = |x: bool| if x { "yes" } else { "no" };
-        let draw = |w: &mut dyn Write, title: &str, t: &TextTable| -> io::Result<()> {
-            write!(w, "\n{title}\n")?;
-            t.write(w)?;
-            w.write_all(b"\n")
-        };
+        let draw = |w: &mut dyn Write, title: &str, t: &TextTable| draw_parts(w, title, std::slice::from_ref(t));
         if !self.clients.is_empty() {
             let mut t = TextTable::new(
                 &[
@@ -2147,7 +2133,7 @@ mod tests {
             for min_len in [0, 2, 3, 5, 9, 10, 1000] {
                 for block in [0, 1, 2, 20, 45, 100, 2048] {
                     let mut got = Vec::new();
-                    r.write_json_split(&mut got, style, None, Sharing { min_len, block }).unwrap();
+                    r.write_json_with(&mut got, style, None, &r.processes, Sharing { min_len, block }).unwrap();
                     assert_eq!(String::from_utf8(got).unwrap(), want, "{style:?} {min_len} {block}");
                 }
             }
