@@ -281,8 +281,15 @@ fn dissect_in_parallel<R: io::Read + Send, W: Write>(
     });
     // Many small batches in flight rather than a few large ones (the same bytes): the
     // analysis, slower than the workers, waits less for its next batch. Printed records
-    // take four times the room of their frames: a quarter as many batches then.
-    let in_flight = if print.is_some() { IN_FLIGHT / 4 } else { IN_FLIGHT };
+    // take four times the room of their frames: a quarter as many batches then. The
+    // analysis' observations take about two thirds of it (192 bytes a Teredo frame): half
+    // as many batches then. Its queues are full most of the time anyway (it is the slower
+    // end), and 16 MiB fewer fresh pages took 3-6% off its CPU time.
+    let in_flight = match (&print, observe) {
+        (Some(_), _) => IN_FLIGHT / 4,
+        (None, true) => IN_FLIGHT / 2,
+        (None, false) => IN_FLIGHT,
+    };
     std::thread::scope(|scope| {
         let mut to = Vec::new();
         let mut from = Vec::new();
