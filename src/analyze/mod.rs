@@ -243,12 +243,102 @@ impl Outcome {
 type ClientId = u32;
 type ProcId = usize;
 
-/// One step of a process.
+/// The steps of the processes, named in the report as the Teredo overview's "Teredo
+/// Processes" and RFC 4380 §5.2 describe them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum StepName {
+    RouterSolicitation,
+    ConeRs,
+    RsToPrimary,
+    RsToSecondary,
+    RaToConeRs,
+    RaFromPrimary,
+    RaFromSecondary,
+    RouterAdvertisement,
+    RaDroppedByNat,
+    DiscoveryBubble,
+    UnicastReplyBubble,
+    DirectBubble,
+    ReplyBubble,
+    DirectBubbleDropped,
+    ReplyBubbleDropped,
+    IndirectBubble,
+    IndirectBubbleForwarded,
+    IndirectBubbleWithRelayOrigin,
+    DirectBubbleToRelay,
+    BubbleToRelay,
+    BubbleToServer,
+    EchoRequestViaServer,
+    DataViaServer,
+    DataToRelay,
+    DataFromRelay,
+    EchoReplyFromRelay,
+    FirstData,
+}
+
+impl StepName {
+    /// The step's name in the report.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepName::RouterSolicitation => "router-solicitation",
+            StepName::ConeRs => "cone-rs",
+            StepName::RsToPrimary => "rs-to-primary",
+            StepName::RsToSecondary => "rs-to-secondary",
+            StepName::RaToConeRs => "ra-to-cone-rs",
+            StepName::RaFromPrimary => "ra-from-primary",
+            StepName::RaFromSecondary => "ra-from-secondary",
+            StepName::RouterAdvertisement => "router-advertisement",
+            StepName::RaDroppedByNat => "ra-dropped-by-nat",
+            StepName::DiscoveryBubble => "discovery-bubble",
+            StepName::UnicastReplyBubble => "unicast-reply-bubble",
+            StepName::DirectBubble => "direct-bubble",
+            StepName::ReplyBubble => "reply-bubble",
+            StepName::DirectBubbleDropped => "direct-bubble-dropped",
+            StepName::ReplyBubbleDropped => "reply-bubble-dropped",
+            StepName::IndirectBubble => "indirect-bubble",
+            StepName::IndirectBubbleForwarded => "indirect-bubble-forwarded",
+            StepName::IndirectBubbleWithRelayOrigin => "indirect-bubble-with-relay-origin",
+            StepName::DirectBubbleToRelay => "direct-bubble-to-relay",
+            StepName::BubbleToRelay => "bubble-to-relay",
+            StepName::BubbleToServer => "bubble-to-server",
+            StepName::EchoRequestViaServer => "echo-request-via-server",
+            StepName::DataViaServer => "data-via-server",
+            StepName::DataToRelay => "data-to-relay",
+            StepName::DataFromRelay => "data-from-relay",
+            StepName::EchoReplyFromRelay => "echo-reply-from-relay",
+            StepName::FirstData => "first-data",
+        }
+    }
+
+    /// The step's bit in [`Proc::step_names`].
+    fn bit(self) -> u32 {
+        1 << self as u32
+    }
+}
+
+// Every step name has a bit in `Proc::step_names`.
+const _: () = assert!((StepName::FirstData as u32) < u32::BITS);
+
+/// One step of a process: 24 bytes (a frame reference and a name would take 40).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Step {
-    pub name: &'static str,
-    pub frame: FrameRef,
     pub ts: i64,
+    frame: u64,
+    file: u32,
+    pub name: StepName,
+}
+
+const _: () = assert!(std::mem::size_of::<Step>() == 24);
+
+impl Step {
+    fn new(name: StepName, frame: FrameRef, ts: i64) -> Step {
+        Step { ts, frame: frame.frame, file: frame.file, name }
+    }
+    /// The step's frame.
+    pub fn frame(&self) -> FrameRef {
+        FrameRef { file: self.file, frame: self.frame }
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -316,6 +406,8 @@ pub(crate) struct Proc {
     pub client: Option<ClientId>,
     pub kind: Option<ProcessKind>,
     pub via_indirect: bool,
+    /// The names of the steps in `steps`, one bit each ([`StepName::bit`]).
+    step_names: u32,
     // ---- the rest
     pub host: Option<Ipv6Addr>,
     pub peer_client: Option<ClientId>,
@@ -335,7 +427,7 @@ impl Proc {
     }
     /// A maintenance refresh (RS or bubble to the server, RFC 4380 §5.2.5): the interval
     /// since the previous one (at most 256 kept), the count, and the step.
-    fn refresh(&mut self, ts: i64, name: &'static str, m: &FrameMeta, cap: usize) {
+    fn refresh(&mut self, ts: i64, name: StepName, m: &FrameMeta, cap: usize) {
         if let Some(prev) = self.last_rs {
             if self.intervals.len() < 256 {
                 self.intervals.push(ts - prev);
@@ -346,21 +438,26 @@ impl Proc {
         self.step(name, m, cap);
     }
 
-    fn step(&mut self, name: &'static str, m: &FrameMeta, cap: usize) {
+    fn step(&mut self, name: StepName, m: &FrameMeta, cap: usize) {
         self.touch(m, cap);
         // Steps come in frame order: only the last ones can be of this frame.
         let f = m.fref();
-        if self.steps.len() < cap && !self.steps.iter().rev().take_while(|s| s.frame == f).any(|s| s.name == name) {
-            self.steps.push(Step { name, frame: f, ts: m.ns() });
+        if self.steps.len() < cap && !self.steps.iter().rev().take_while(|s| s.frame() == f).any(|s| s.name == name) {
+            self.push_step(Step::new(name, f, m.ns()));
         }
+    }
+    fn push_step(&mut self, s: Step) {
+        self.step_names |= s.name.bit();
+        self.steps.push(s);
     }
     fn touch(&mut self, m: &FrameMeta, cap: usize) {
         self.frames.push(m.fref(), cap);
         self.last = self.last.max(m.ns());
         self.start = self.start.min(m.ns());
     }
-    fn has(&self, name: &str) -> bool {
-        self.steps.iter().any(|s| s.name == name)
+    /// A step of this name was recorded (in `steps`).
+    fn has(&self, name: StepName) -> bool {
+        self.step_names & name.bit() != 0
     }
 }
 
@@ -1564,7 +1661,7 @@ impl Analyzer {
                         id
                     }
                 };
-                self.procs[pid].refresh(ts, "router-solicitation", m, cap);
+                self.procs[pid].refresh(ts, StepName::RouterSolicitation, m, cap);
                 return Some(pid);
             }
         }
@@ -1636,11 +1733,11 @@ impl Analyzer {
             }
             if take {
                 let name = if cone {
-                    "cone-rs"
+                    StepName::ConeRs
                 } else if q.secondary == Some(server) {
-                    "rs-to-secondary"
+                    StepName::RsToSecondary
                 } else {
-                    "rs-to-primary"
+                    StepName::RsToPrimary
                 };
                 let became_parallel = !cone && q.primary_rs == 1 && q.parallel_cone() && q.cone_ra.is_some();
                 p.step(name, m, cap);
@@ -1664,7 +1761,7 @@ impl Analyzer {
             q.primary_rs = 1;
         }
         p.q = Some(Box::new(q));
-        p.step(if cone { "cone-rs" } else { "rs-to-primary" }, m, cap);
+        p.step(if cone { StepName::ConeRs } else { StepName::RsToPrimary }, m, cap);
         let id = self.new_proc((2, ip_key(src), 0), p)?;
         self.quals_open.insert(src.ip, id);
         Some(id)
@@ -1812,7 +1909,7 @@ impl Analyzer {
                         q.m2 = Some(o);
                         q.closed = true;
                     }
-                    p.step("ra-from-secondary", m, cap);
+                    p.step(StepName::RaFromSecondary, m, cap);
                 }
                 return;
             }
@@ -1833,7 +1930,7 @@ impl Analyzer {
                         }
                         q.server.get_or_insert(ps);
                     }
-                    p.step("ra-to-cone-rs", m, cap);
+                    p.step(StepName::RaToConeRs, m, cap);
                 }
                 return;
             }
@@ -1900,28 +1997,28 @@ impl Analyzer {
                             q.cone_ra_ts = ts;
                         }
                         q.server = Some(ps);
-                        name = "ra-to-cone-rs";
+                        name = StepName::RaToConeRs;
                     } else if q.secondary == Some(r.dst) {
                         q.m2 = Some(o);
                         q.closed = true;
-                        name = "ra-from-secondary";
+                        name = StepName::RaFromSecondary;
                     } else {
                         if q.m1.is_none() {
                             q.m1 = Some(o);
                             q.m1_frame = Some(m.fref());
                         }
                         q.server = Some(ps);
-                        name = "ra-from-primary";
+                        name = StepName::RaFromPrimary;
                     }
                     p.step(name, m, cap);
                     let pidq = pid;
-                    if self.clients[c as usize].qualification.is_none() || name != "ra-from-secondary" {
+                    if self.clients[c as usize].qualification.is_none() || name != StepName::RaFromSecondary {
                         self.clients[c as usize].qualification = Some(pidq);
                     }
                 } else if p.kind == Some(ProcessKind::Maintenance) {
                     p.n[1] += 1;
                     p.n[3] = 0;
-                    p.step("router-advertisement", m, cap);
+                    p.step(StepName::RouterAdvertisement, m, cap);
                 }
             }
         }
@@ -1973,7 +2070,7 @@ impl Analyzer {
                                     q.cone_ra_dropped = Some(m.fref());
                                 }
                             }
-                            pr.step("ra-dropped-by-nat", m, cap);
+                            pr.step(StepName::RaDroppedByNat, m, cap);
                         }
                     }
                 }
@@ -1987,11 +2084,11 @@ impl Analyzer {
                     if let Some(&pid) = self.inter_site.get(&(s, r)) {
                         let p = &mut self.procs[pid];
                         p.n[2] += 1;
-                        p.step("direct-bubble-dropped", m, cap);
+                        p.step(StepName::DirectBubbleDropped, m, cap);
                     } else if let Some(&pid) = self.inter_site.get(&(r, s)) {
                         let p = &mut self.procs[pid];
                         p.n[2] += 1;
-                        p.step("reply-bubble-dropped", m, cap);
+                        p.step(StepName::ReplyBubbleDropped, m, cap);
                     }
                 }
             }
@@ -2074,7 +2171,7 @@ impl Analyzer {
                 };
                 let p = &mut self.procs[pid];
                 p.n[0] += 1;
-                p.step("discovery-bubble", m, cap);
+                p.step(StepName::DiscoveryBubble, m, cap);
             }
             return;
         }
@@ -2085,7 +2182,7 @@ impl Analyzer {
                 p.responder = Some(src);
                 p.peer_client = sender;
                 p.n[1] += 1;
-                p.step("unicast-reply-bubble", m, cap);
+                p.step(StepName::UnicastReplyBubble, m, cap);
                 return;
             }
         }
@@ -2102,7 +2199,7 @@ impl Analyzer {
                 Some(a) if self.is_client_like(a, o) => {
                     let pid = self.inter_site_proc(m, a, r);
                     if let Some(pid) = pid {
-                        self.procs[pid].step("indirect-bubble-forwarded", m, cap);
+                        self.procs[pid].step(StepName::IndirectBubbleForwarded, m, cap);
                     }
                 }
                 _ => {
@@ -2141,7 +2238,7 @@ impl Analyzer {
                         if p.done.is_none() {
                             p.via_indirect = true;
                         }
-                        p.step("indirect-bubble-with-relay-origin", m, cap);
+                        p.step(StepName::IndirectBubbleWithRelayOrigin, m, cap);
                     }
                 }
             }
@@ -2159,14 +2256,14 @@ impl Analyzer {
                     if let Some(pid) = self.inter_site_proc(m, a, b) {
                         let p = &mut self.procs[pid];
                         p.n[0] += 1;
-                        p.step("indirect-bubble", m, cap);
+                        p.step(StepName::IndirectBubble, m, cap);
                     }
                     return;
                 }
             }
             // a bubble to a relay that sits on the server's address (relay origin = server)
             if let Some(&pid) = self.relay_pending.get(&(a, dst)) {
-                self.procs[pid].step("direct-bubble-to-relay", m, cap);
+                self.procs[pid].step(StepName::DirectBubbleToRelay, m, cap);
                 return;
             }
             if self.clients[a as usize].mapping.server == dst.ip {
@@ -2183,7 +2280,7 @@ impl Analyzer {
                     }
                 };
                 if let Some(pid) = pid {
-                    self.procs[pid].refresh(ts, "bubble-to-server", m, cap);
+                    self.procs[pid].refresh(ts, StepName::BubbleToServer, m, cap);
                 }
             }
             return;
@@ -2199,7 +2296,7 @@ impl Analyzer {
         };
         // towards a relay the client was told about by an indirect bubble
         if let Some(&pid) = self.relay_pending.get(&(a, dst)) {
-            self.procs[pid].step("direct-bubble-to-relay", m, cap);
+            self.procs[pid].step(StepName::DirectBubbleToRelay, m, cap);
             return;
         }
         if t.native[1] {
@@ -2207,7 +2304,7 @@ impl Analyzer {
             let pid = self.host_proc(m, a, v6dst, true, keys[0]);
             if let Some(pid) = pid {
                 self.procs[pid].relay.get_or_insert(dst);
-                self.procs[pid].step("bubble-to-relay", m, cap);
+                self.procs[pid].step(StepName::BubbleToRelay, m, cap);
             }
             self.note_relay(dst, a, v6dst, keys[0]);
             return;
@@ -2218,9 +2315,9 @@ impl Analyzer {
         }
         if let Some(&pid) = self.inter_site.get(&(b, a)) {
             let p = &mut self.procs[pid];
-            if !p.has("reply-bubble") || ts - p.last < 30_000_000_000 {
+            if !p.has(StepName::ReplyBubble) || ts - p.last < 30_000_000_000 {
                 p.n[1] += 1;
-                p.step("reply-bubble", m, cap);
+                p.step(StepName::ReplyBubble, m, cap);
                 return;
             }
         }
@@ -2228,7 +2325,7 @@ impl Analyzer {
         if let Some(pid) = self.inter_site_proc(m, a, b) {
             let p = &mut self.procs[pid];
             p.n[0] += 1;
-            p.step("direct-bubble", m, cap);
+            p.step(StepName::DirectBubble, m, cap);
         }
     }
 
@@ -2381,17 +2478,17 @@ impl Analyzer {
                 let p = &mut self.procs[pid];
                 if mt == MessageType::EchoRequest {
                     p.n[0] += 1;
-                    p.step("echo-request-via-server", m, cap);
+                    p.step(StepName::EchoRequestViaServer, m, cap);
                 } else {
-                    p.step("data-via-server", m, cap);
+                    p.step(StepName::DataViaServer, m, cap);
                 }
             } else {
                 let p = &mut self.procs[pid];
                 p.relay.get_or_insert(dst);
-                if p.kind == Some(ProcessKind::Ipv6Initiated) && p.done.is_none() && p.has("data-from-relay") {
+                if p.kind == Some(ProcessKind::Ipv6Initiated) && p.done.is_none() && p.has(StepName::DataFromRelay) {
                     p.done = Some(ts);
                 }
-                p.step("data-to-relay", m, cap);
+                p.step(StepName::DataToRelay, m, cap);
             }
             return;
         }
@@ -2420,13 +2517,13 @@ impl Analyzer {
             p.relay.get_or_insert(relay);
             if mt == MessageType::EchoReply && p.kind == Some(ProcessKind::RelayDiscovery) {
                 p.n[1] += 1;
-                p.step("echo-reply-from-relay", m, cap);
+                p.step(StepName::EchoReplyFromRelay, m, cap);
                 if p.done.is_none() {
                     p.done = Some(ts);
                     p.relay = Some(relay);
                 }
             } else {
-                p.step("data-from-relay", m, cap);
+                p.step(StepName::DataFromRelay, m, cap);
                 if p.kind == Some(ProcessKind::Ipv6Initiated) && p.done.is_none() {
                     p.done = Some(ts);
                 }
@@ -2448,7 +2545,7 @@ impl Analyzer {
         let p2 = self.inter_site.get(&(b, a)).copied();
         if let Some(pid) = p1.or(p2) {
             let p = &mut self.procs[pid];
-            p.step("first-data", m, cap);
+            p.step(StepName::FirstData, m, cap);
             if p.done.is_none() {
                 p.done = Some(ts);
             }
@@ -2458,7 +2555,7 @@ impl Analyzer {
         for (s, other) in [(src, dst), (dst, src)] {
             if let Some(&pid) = self.on_link.get(&s) {
                 if self.procs[pid].responder == Some(other) {
-                    self.procs[pid].step("first-data", m, cap);
+                    self.procs[pid].step(StepName::FirstData, m, cap);
                     return;
                 }
             }
@@ -2468,11 +2565,11 @@ impl Analyzer {
             let mut p = Proc::new(ProcessKind::InterSite, m);
             p.client = Some(a);
             p.peer_client = Some(b);
-            p.steps.push(Step { name: "direct-bubble", frame: f, ts: t0 });
+            p.push_step(Step::new(StepName::DirectBubble, f, t0));
             p.frames.push(f, cap);
             p.start = t0;
             p.n[0] = 1;
-            p.step("first-data", m, cap);
+            p.step(StepName::FirstData, m, cap);
             p.done = Some(ts);
             if let Some(id) = self.new_proc((5, u64::from(a), u128::from(b)), p) {
                 self.inter_site.insert((a, b), id);

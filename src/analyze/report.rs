@@ -578,13 +578,13 @@ impl Analyzer {
             server: QualField::Absent,
             frames_truncated: p.frames.truncated(),
             steps: {
-                let view = |s: &super::Step| StepView { step: s.name, frame: self.fno(s.frame) };
+                let view = |s: &super::Step| StepView { step: s.name.as_str(), frame: self.fno(s.frame()) };
                 // steps are mostly recorded in time order already
-                if p.steps.is_sorted_by_key(|s| (s.ts, s.frame)) {
+                if p.steps.is_sorted_by_key(|s| (s.ts, s.frame())) {
                     p.steps.iter().map(view).collect()
                 } else {
                     let mut st = p.steps.clone();
-                    st.sort_by_key(|s| (s.ts, s.frame));
+                    st.sort_by_key(|s| (s.ts, s.frame()));
                     st.iter().map(view).collect()
                 }
             },
@@ -643,8 +643,8 @@ impl Analyzer {
             ProcessKind::InterSite => {
                 if p.done.is_some() {
                     Outcome::Completed
-                } else if p.has("reply-bubble") {
-                    if p.has("reply-bubble-dropped") && !p.has("first-data") {
+                } else if p.has(super::StepName::ReplyBubble) {
+                    if p.has(super::StepName::ReplyBubbleDropped) && !p.has(super::StepName::FirstData) {
                         v.failed_step = Some("reply-bubble");
                         v.evidence.push("the peer's reply bubble was refused by the initiator's NAT (ICMP error): the initiator's NAT has no mapping towards the peer's port".to_string());
                         Outcome::Failed
