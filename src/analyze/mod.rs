@@ -524,6 +524,26 @@ struct RsRec {
     len: u32,
 }
 
+/// The flags of one RA (at most one of each [`Analyzer::on_ra`] sets), before they go into
+/// a [`Pair`] that is kept.
+#[derive(Default)]
+struct RaFlags {
+    names: [&'static str; 6],
+    len: usize,
+}
+
+impl RaFlags {
+    fn push(&mut self, name: &'static str) {
+        if let Some(slot) = self.names.get_mut(self.len) {
+            *slot = name;
+            self.len += 1;
+        }
+    }
+    fn names(&self) -> &[&'static str] {
+        &self.names[..self.len]
+    }
+}
+
 /// One RS/RA exchange (RFC 4380 §5.2.1, §5.3.2) matched by nonce.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Pair {
@@ -1623,9 +1643,11 @@ impl Analyzer {
         }
     }
 
-    fn push_pair(&mut self, p: Pair) {
+    /// Keeps the pair `p` makes, or (beyond the cap) only counts it: most RAs of a large
+    /// capture, whose flags are then never copied into a vector of their own.
+    fn push_pair(&mut self, p: impl FnOnce() -> Pair) {
         if self.pairs.len() < self.opts.max_pairs {
-            self.pairs.push(p);
+            self.pairs.push(p());
         } else {
             self.pairs_dropped += 1;
         }
@@ -1809,7 +1831,7 @@ impl Analyzer {
                 self.server_mut(src.ip).primary.get_or_insert(ps);
             }
         }
-        let mut flags: Vec<&'static str> = Vec::new();
+        let mut flags = RaFlags::default();
         let mut rs: Option<RsRec> = None;
         match t.auth {
             Some(a) => {
@@ -1880,7 +1902,7 @@ impl Analyzer {
             if reused {
                 flags.push("reused-nonce");
             }
-            self.push_pair(Pair {
+            self.push_pair(|| Pair {
                 nonce,
                 rs: rs.map(|r| r.frame),
                 ra: Some(m.fref()),
@@ -1890,7 +1912,7 @@ impl Analyzer {
                 ra_from: Some(src.ip),
                 cone: rs.map(|r| r.cone).or(Some(cone_bit(&ll_dst))),
                 origin,
-                flags,
+                flags: flags.names().to_vec(),
             });
         }
         // the client's mapping (not from the answer to the secondary-address RS, which only
