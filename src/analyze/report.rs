@@ -930,13 +930,13 @@ impl Analyzer {
         };
         // (one RS per frame: no two keys are equal)
         if room < pend.len() {
-            pend.select_nth_unstable_by_key(room, |(_, r)| r.frame);
+            pend.select_nth_unstable_by_key(room, |(_, r)| r.frame());
             pend.truncate(room);
         }
-        pend.sort_unstable_by_key(|(_, r)| r.frame);
+        pend.sort_unstable_by_key(|(_, r)| r.frame());
         let pend_view = |&(n, r): &(Option<[u8; 8]>, &super::RsRec)| PairView {
             nonce: n,
-            rs_frame: Some(self.fno(r.frame)),
+            rs_frame: Some(self.fno(r.frame())),
             ra_frame: None,
             rtt_ms: None,
             client: Some(r.src),
@@ -949,7 +949,7 @@ impl Analyzer {
         // The pairs, then the unanswered RSs, in a stable order by frame number (RS, else RA):
         // the (number, position) keys are sorted rather than the views, which are large.
         let mut order: Vec<(u64, usize)> = (self.pairs.iter().map(|p| p.rs.or(p.ra).map_or(0, |f| f.frame)))
-            .chain(pend.iter().map(|(_, r)| r.frame.frame))
+            .chain(pend.iter().map(|(_, r)| r.frame_no))
             .enumerate()
             .map(|(i, n)| (n, i))
             .collect();
