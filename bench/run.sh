@@ -5,6 +5,9 @@
 #
 #   bash bench/run.sh [PACKETS] [SEED]      (default 1000000 packets, seed 1)
 #
+# RUNS=N: runs per command (median; default 5). PAIRS=N: --summary/--analyze runs
+# taken in pairs for their ratio (default 15).
+#
 # Needs: cargo, GNU time (/usr/bin/time, Debian package `time`), tshark and
 # editcap (Debian `tshark`, `wireshark-common`) for the comparison.
 set -euo pipefail
@@ -76,8 +79,10 @@ if [ -n "${analyze_s:-}" ]; then
     # The same ratio from runs taken in pairs, --summary then --analyze: this machine's speed
     # drifts by up to 30% within minutes, and the two blocks of runs above may see two
     # different speeds. Each pair sees one.
+    # PAIRS pairs (default 15): the ratio moves by +-0.2 with the machine's phase, and five
+    # pairs left its median to chance.
     ratios=()
-    for ((i = 0; i < ${RUNS:-5}; i++)); do
+    for ((i = 0; i < ${PAIRS:-15}; i++)); do
         t0=$(date +%s.%N)
         "$bin" pcap --summary -q "$cap" > /dev/null 2>&1 || true
         t1=$(date +%s.%N)
@@ -86,6 +91,6 @@ if [ -n "${analyze_s:-}" ]; then
         ratios+=("$(awk -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN { print (c - b) / (b - a) }')")
     done
     printf '%s\n' "${ratios[@]}" | sort -g | awk '{ a[NR] = $1 } END {
-        printf "--analyze time / --summary time, %d runs in pairs: median %.2f, range %.2f-%.2f (target <= 2)\n", NR, a[int((NR + 1) / 2)], a[1], a[NR]
+        printf "--analyze time / --summary time, %d runs in pairs: median %.2f, quartiles %.2f-%.2f, range %.2f-%.2f (target <= 2)\n", NR, a[int((NR + 1) / 2)], a[int((NR + 3) / 4)], a[int((3 * NR + 3) / 4)], a[1], a[NR]
     }'
 fi
