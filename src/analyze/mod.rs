@@ -550,6 +550,7 @@ struct RaFlags {
 
 impl RaFlags {
     fn push(&mut self, name: &'static str) {
+        debug_assert!(self.len < self.names.len(), "more RA flags than RaFlags holds");
         if let Some(slot) = self.names.get_mut(self.len) {
             *slot = name;
             self.len += 1;
