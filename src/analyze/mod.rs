@@ -1502,20 +1502,20 @@ impl Analyzer {
     /// Keeps process `p`, unless [`AnalyzeOptions::max_processes`] are kept already: then
     /// counts it as not kept, once per `key` (its kind and identity), and returns `None`.
     fn new_proc(&mut self, key: (u8, u64, u128), p: Proc) -> Option<ProcId> {
-        let id = self.keep_proc(p);
+        let id = self.keep_proc(|| p);
         if id.is_none() && first_time(&mut self.procs_not_kept, key) {
             self.procs_dropped += 1;
         }
         id
     }
 
-    /// Keeps process `p` unless [`AnalyzeOptions::max_processes`] are kept already; counts
-    /// nothing.
-    fn keep_proc(&mut self, p: Proc) -> Option<ProcId> {
+    /// Keeps the process `make` makes unless [`AnalyzeOptions::max_processes`] are kept
+    /// already (then it is not made); counts nothing.
+    fn keep_proc(&mut self, make: impl FnOnce() -> Proc) -> Option<ProcId> {
         if self.procs.len() >= self.opts.max_processes {
             return None;
         }
-        self.procs.push(p);
+        self.procs.push(make());
         Some(self.procs.len() - 1)
     }
 
@@ -2417,15 +2417,13 @@ impl Analyzer {
         }
         // Asked once per pair: counted as not kept without remembering the key elsewhere (and,
         // beyond the cap, without making the process first: most pairs of a large capture).
-        let id = if self.procs.len() < self.opts.max_processes {
+        let id = self.keep_proc(|| {
             let kind = if client_first { ProcessKind::RelayDiscovery } else { ProcessKind::Ipv6Initiated };
             let mut p = Proc::new(kind, m);
             p.client = Some(c);
             p.host = Some(host);
-            self.keep_proc(p)
-        } else {
-            None
-        };
+            p
+        });
         if id.is_none() {
             self.procs_dropped += 1;
         }
