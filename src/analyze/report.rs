@@ -1391,18 +1391,32 @@ fn par_map_and<T: Sync, U: Send, R>(
         return (v.iter().map(f).collect(), also());
     }
     let (now, later) = v.split_at(v.len() / 3);
+    let f = &f;
+    let ((mut out, r), rest) = on_two_threads(
+        || {
+            let mut out = Vec::with_capacity(v.len());
+            out.extend(now.iter().map(f));
+            (out, also())
+        },
+        || later.iter().map(f).collect::<Vec<U>>(),
+    );
+    out.extend(rest);
+    (out, r)
+}
+
+/// `here()` on this thread while `there()` runs on another (scoped), and both results. With no
+/// thread to be had, `there()` runs here, after `here()`; a panic on the other thread goes on
+/// here.
+fn on_two_threads<A, B: Send>(here: impl FnOnce() -> A, there: impl Fn() -> B + Sync) -> (A, B) {
     std::thread::scope(|s| {
-        let f = &f;
-        let worker = std::thread::Builder::new().spawn_scoped(s, move || later.iter().map(f).collect::<Vec<U>>());
-        let mut out = Vec::with_capacity(v.len());
-        out.extend(now.iter().map(f));
-        let r = also();
-        match worker {
-            Ok(h) => out.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
-            // no thread to be had: all here
-            Err(_) => out.extend(later.iter().map(f)),
-        }
-        (out, r)
+        let there = &there;
+        let worker = std::thread::Builder::new().spawn_scoped(s, there);
+        let a = here();
+        let b = match worker {
+            Ok(h) => h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+            Err(_) => there(),
+        };
+        (a, b)
     })
 }
 
@@ -1566,16 +1580,8 @@ fn rows_in_parts<T: Sync>(
         return vec![rows(v)];
     }
     let (now, later) = v.split_at(v.len() / 2);
-    std::thread::scope(|s| {
-        let worker = std::thread::Builder::new().spawn_scoped(s, || rows(later));
-        let first = rows(now);
-        let second = match worker {
-            Ok(h) => h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
-            // no thread to be had: all here
-            Err(_) => rows(later),
-        };
-        vec![first, second]
-    })
+    let (first, second) = on_two_threads(|| rows(now), || rows(later));
+    vec![first, second]
 }
 
 /// A titled table of the rows of `parts`, then an empty line.
@@ -1650,7 +1656,6 @@ fn process_rows(t: &mut TextTable, ps: &[ProcessView]) {
 
 /// The RS/RA pairs table's rows.
 fn rs_ra_rows(t: &mut TextTable, pairs: &[PairView]) {
-    let yes_no = |x: bool| if x { "yes" } else { "no" };
     for p in pairs {
         cell_opt(t, p.rs_frame, |b, f| f.push(b));
         cell_opt(t, p.ra_frame, |b, f| f.push(b));
@@ -1662,6 +1667,15 @@ fn rs_ra_rows(t: &mut TextTable, pairs: &[PairView]) {
         cell_opt(t, p.origin, |b, s| push_sock(b, &s));
         cell_opt(t, p.rtt_ms, |b, r| push_fixed(b, r, 3));
         cell_join(t, &p.flags, usize::MAX, |b, f| b.extend_from_slice(f.as_bytes()));
+    }
+}
+
+/// A yes/no table cell's text.
+fn yes_no(x: bool) -> &'static str {
+    if x {
+        "yes"
+    } else {
+        "no"
     }
 }
 
@@ -1795,7 +1809,6 @@ impl AnalysisReport {
             self.processes.len(),
             self.anomalies.len()
         )?;
-        let yes_no = |x: bool| if x { "yes" } else { "no" };
         let draw = |w: &mut dyn Write, title: &str, t: &TextTable| draw_parts(w, title, std::slice::from_ref(t));
         if !self.clients.is_empty() {
             let mut t = TextTable::new(
