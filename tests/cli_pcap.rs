@@ -421,11 +421,12 @@ fn summary_counts_match_per_packet_records() {
     }
 }
 
-/// `--summary`/`--analyze` without filters dissect on worker threads and hand the analysis
+/// `--summary`/`--analyze` without filters dissect on several threads and hand the analysis
 /// each Teredo frame's observation in capture order; IPv4 fragments go back to the main
 /// thread in between. With a time window the same run goes frame by frame on one thread:
-/// both must give the same document. Records rendered by the workers (NDJSON, table) must
-/// equal those of the frame-by-frame path (taken with `--count`). The input interleaves the lab captures (vantage copies,
+/// both must give the same document. Records rendered on those threads (NDJSON, table) must
+/// equal those of the frame-by-frame path (taken with `--count`), and so must a file cut in
+/// the middle, with its error. The input interleaves the lab captures (vantage copies,
 /// every process), fragmented Teredo datagrams and link types, repeated into several MiB so
 /// that it spans many batches.
 #[test]
@@ -496,7 +497,7 @@ fn analysis_in_parallel_equals_the_sequential_one() {
         assert_eq!(a[key], b[key], "{key} differs");
     }
     assert_eq!(a, b);
-    // Records (NDJSON lines, table rows): rendered by the workers without --count, in order
+    // Records (NDJSON lines, table rows): rendered by the dissecting threads without --count, in order
     // with it.
     for extra in [
         &["--format", "ndjson"][..],
@@ -516,5 +517,46 @@ fn analysis_in_parallel_equals_the_sequential_one() {
         assert!(parallel.lines().count() > 1000, "{extra:?}: {} records", parallel.lines().count());
         assert!(parallel == in_order, "{extra:?}: records differ");
     }
+    // Cut in the middle of a record, several batches in: everything before the cut, then the
+    // error, the same both ways.
+    let bytes = std::fs::read(&path).unwrap();
+    let cut = dir.join("cut.pcapng");
+    std::fs::write(&cut, &bytes[..bytes.len() * 3 / 5 + 7]).unwrap();
+    let cut = cut.to_str().unwrap();
+    let (code, parallel, err) = run(&["pcap", "--analyze", "--summary", "--json", cut], b"");
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("cut.pcapng") && err.contains("offset"), "{err}");
+    let (code, in_order, err_in_order) =
+        run(&["pcap", "--analyze", "--summary", "--json", "--since", "1970-01-01T00:00:00Z", cut], b"");
+    assert_eq!(code, 1, "{err_in_order}");
+    assert_eq!(err, err_in_order);
+    let (a, b): (Value, Value) = (serde_json::from_str(&parallel).unwrap(), serde_json::from_str(&in_order).unwrap());
+    assert!(a["capture"]["frames"].as_u64().unwrap() > frames / 2, "{}", a["capture"]);
+    assert_eq!(a, b);
+    // A reader that goes away (`| head -1`) ends the run, quietly.
+    let mut child = common::bin()
+        .args(["pcap", "--format", "ndjson", file])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut first).unwrap();
+    assert!(first.starts_with("{\"frame\":"), "{first}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("the run went on after its reader went away");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(err.is_empty(), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -10,7 +10,7 @@ use anyhow::Context;
 use std::io::{self, IsTerminal, Write};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::process::ExitCode;
-use std::sync::mpsc;
+use std::sync::{mpsc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use teredo_tool::addr::{parse_ipv6_token, TeredoAddress};
 use teredo_tool::analyze::{AnalyzeOptions, Analyzer, FrameMeta, Observation};
@@ -74,18 +74,19 @@ pub fn run<W: Write>(args: &PcapArgs, out: &mut Output<W>) -> anyhow::Result<Exi
     Ok(if failed { ExitCode::from(EXIT_INPUT) } else { ExitCode::SUCCESS })
 }
 
-/// Bytes of records per batch handed to a worker.
+/// Bytes of records per batch.
 const BATCH_BYTES: usize = 256 << 10;
-/// Batches queued at most before the workers, and again after them: with the ones being
-/// dissected and settled, about 2 * IN_FLIGHT batches (12 MiB of frames) exist.
-/// Printed records are about four times the size of their frames: when they are printed, a
-/// quarter as many batches are in flight, for about as much memory.
-const IN_FLIGHT: usize = 24;
+/// Batches read and not settled yet, at most (2 MiB of frames): the dissecting threads wait
+/// when they are this far ahead of the main thread.
+const WINDOW: u64 = 8;
+/// Threads that dissect beside the main thread, at most (the main thread dissects too when
+/// it would otherwise wait). One fewer than the processors, at least one.
+const MAX_HELPERS: usize = 3;
 
-/// A batch of frames and, once a worker dissected it, its IPv4 fragments, left for the main
-/// thread to reassemble in capture order, and, when analysing, the observations of its
-/// Teredo frames and their frame indexes within the batch (ascending). Spent ones go back to
-/// the reader, buffers and all: no page of them is allocated twice.
+/// A batch of frames and, once dissected, its IPv4 fragments, left for the main thread to
+/// reassemble in capture order, and, when analysing, the observations of its Teredo frames
+/// and their frame indexes within the batch (ascending). Settled ones are read into again,
+/// buffers and all: no page of them is allocated twice.
 #[derive(Default)]
 struct Dissected {
     batch: FrameBatch,
@@ -100,8 +101,8 @@ struct Dissected {
     file_start: i128,
 }
 
-/// What a worker needs to filter and render records itself, NDJSON lines or table rows (see
-/// [`Processor::order_free`]).
+/// What a dissecting thread needs to filter and render records itself, NDJSON lines or table
+/// rows (see [`Processor::order_free`]).
 #[derive(Clone)]
 struct Printing {
     filter: Filter,
@@ -114,86 +115,79 @@ struct Printing {
     table: Option<bool>,
 }
 
-/// A worker: dissects every frame of the batches it is sent and, with `count`, counts it,
-/// except IPv4 fragments, whose indexes go back with the batch. With `observe`, it also
-/// extracts what the analysis needs of each Teredo frame; with `print`, it renders the
-/// record of each matching one.
-fn dissect_batches(
-    rx: mpsc::Receiver<Dissected>,
-    tx: mpsc::SyncSender<Dissected>,
+/// Dissects every frame of one batch and, with `count`, counts it into `stats`, except IPv4
+/// fragments, whose indexes go back with the batch. With `observe`, it also extracts what the
+/// analysis needs of each Teredo frame; with `print`, it renders the record of each matching
+/// one.
+fn dissect_batch(
+    work: &mut Dissected,
     opts: &DissectOptions,
     count: bool,
     observe: bool,
     print: Option<&Printing>,
-) -> CaptureStats {
-    let mut stats = CaptureStats::default();
-    let mut addresses = AddressCache::default();
-    for mut work in rx {
-        let Dissected { batch, fragments, observations, observed, records, record_ends, file_start } = &mut work;
-        fragments.clear();
-        observations.clear();
-        observed.clear();
-        records.clear();
-        record_ends.clear();
-        if observe {
-            // at most one observation a frame: room for all, not grown (and copied) on the way
-            observations.reserve(batch.len());
-            observed.reserve(batch.len());
-        }
-        for (i, f) in batch.iter().enumerate() {
-            // Built in place: `let d = dissect_frame(..)` would copy the result every frame.
-            dissect_frame_with(f.data, f.origlen as usize, f.linktype, opts, |d| {
-                // The same test as `Processor::frame_in`.
-                if d.ipv4.as_ref().is_some_and(|ip| ip.is_fragment() && !d.quoted) {
-                    fragments.push(i as u32);
-                    return;
-                }
-                if count {
-                    stats.frame(f.linktype, f.caplen, f.origlen, f.ts_sec, f.ts_nsec, f.ts_precision.decimal_digits());
-                    stats.dissection(d);
-                }
-                let Some(ps) = print else {
-                    if d.teredo.is_some() {
-                        // No filter: every Teredo packet matches.
-                        stats.matched += 1;
-                        if observe {
-                            // made in place: an observation is 192 bytes
-                            observations.push(Observation::default());
-                            if let Some(o) = observations.last_mut() {
-                                o.set(d);
-                                o.set_frame(&f);
-                            }
-                            observed.push(i as u32);
-                        }
-                    }
-                    return;
-                };
-                // As `Processor::packet` does for one frame, the record as `Output::record`
-                // writes it.
-                if d.teredo.is_none() || !in_window(ps.since, ps.until, &f) || !ps.filter.matches(d) {
-                    return;
-                }
-                stats.matched += 1;
-                let info = frame_info(ps.file.as_deref(), &f, *file_start);
-                if let Some(view) = packet_view(&info, d, &mut addresses, ps.verbose, ps.hex) {
-                    let start = records.len();
-                    let written = match ps.table {
-                        Some(color) => view.write_table(records, color),
-                        None => view.write_json(records).map(|()| records.push(b'\n')),
-                    };
-                    if written.is_ok() {
-                        record_ends.push((i as u32, records.len()));
-                    } else {
-                        records.truncate(start);
-                    }
-                }
-            });
-        }
-        if tx.send(work).is_err() {
-            break;
-        }
+    stats: &mut CaptureStats,
+    addresses: &mut AddressCache,
+) {
+    let Dissected { batch, fragments, observations, observed, records, record_ends, file_start } = work;
+    fragments.clear();
+    observations.clear();
+    observed.clear();
+    records.clear();
+    record_ends.clear();
+    if observe {
+        // at most one observation a frame: room for all, not grown (and copied) on the way
+        observations.reserve(batch.len());
+        observed.reserve(batch.len());
     }
-    stats
+    for (i, f) in batch.iter().enumerate() {
+        // Built in place: `let d = dissect_frame(..)` would copy the result every frame.
+        dissect_frame_with(f.data, f.origlen as usize, f.linktype, opts, |d| {
+            // The same test as `Processor::frame_in`.
+            if d.ipv4.as_ref().is_some_and(|ip| ip.is_fragment() && !d.quoted) {
+                fragments.push(i as u32);
+                return;
+            }
+            if count {
+                stats.frame(f.linktype, f.caplen, f.origlen, f.ts_sec, f.ts_nsec, f.ts_precision.decimal_digits());
+                stats.dissection(d);
+            }
+            let Some(ps) = print else {
+                if d.teredo.is_some() {
+                    // No filter: every Teredo packet matches.
+                    stats.matched += 1;
+                    if observe {
+                        // made in place: an observation is 192 bytes
+                        observations.push(Observation::default());
+                        if let Some(o) = observations.last_mut() {
+                            o.set(d);
+                            o.set_frame(&f);
+                        }
+                        observed.push(i as u32);
+                    }
+                }
+                return;
+            };
+            // As `Processor::packet` does for one frame, the record as `Output::record`
+            // writes it.
+            if d.teredo.is_none() || !in_window(ps.since, ps.until, &f) || !ps.filter.matches(d) {
+                return;
+            }
+            stats.matched += 1;
+            let info = frame_info(ps.file.as_deref(), &f, *file_start);
+            if let Some(view) = packet_view(&info, d, addresses, ps.verbose, ps.hex) {
+                let start = records.len();
+                let written = match ps.table {
+                    Some(color) => view.write_table(records, color),
+                    None => view.write_json(records).map(|()| records.push(b'\n')),
+                };
+                if written.is_ok() {
+                    record_ends.push((i as u32, records.len()));
+                } else {
+                    records.truncate(start);
+                }
+            }
+        });
+    }
 }
 
 /// Hands a dissected batch's IPv4 fragments to the processor and its observations to the
@@ -253,19 +247,76 @@ fn settle<W: Write>(p: &mut Processor, out: &mut Output<W>, done: &Dissected) ->
     Ok(())
 }
 
-/// `--summary` and/or `--analyze` alone on one input. A reader thread takes batches of
-/// frames over from the capture reader and deals them to two workers that dissect and count
-/// them; this thread takes the batches back in capture order and gives the analysis their
-/// observations. Counts do not depend on the order, except IPv4 reassembly: fragments go back
-/// through [`Processor::frame`] here, in capture order. Returns whether the input had an
-/// error.
+/// Where the threads of [`dissect_in_parallel`] take their batches: the capture reader,
+/// behind a lock, read by whichever thread needs work, and what the main thread settled.
+struct Source<'a, R: io::Read> {
+    reader: &'a mut capture::CaptureReader<R>,
+    progress: &'a mut Progress,
+    /// Timestamp of the file's first frame, ns.
+    file_start: Option<i128>,
+    /// Batches read: the next one's sequence number.
+    read: u64,
+    /// Batches settled by the main thread: the sequence number it needs next.
+    settled: u64,
+    /// No batch is left to read: the input ended or failed (`error`), or the main thread
+    /// stopped.
+    done: bool,
+    error: Option<capture::CaptureError>,
+    /// Settled batches, buffers and all: no page of them is allocated twice.
+    spare: Vec<Dissected>,
+}
+
+impl<R: io::Read> Source<'_, R> {
+    /// The next batch of frames and its sequence number; `None` when there is none to read,
+    /// or when [`WINDOW`] batches are read and not settled yet.
+    fn next(&mut self) -> Option<(u64, Dissected)> {
+        if self.done || self.read - self.settled >= WINDOW {
+            return None;
+        }
+        let mut work = self.spare.pop().unwrap_or_default();
+        let res = self.reader.next_batch(&mut work.batch, BATCH_BYTES);
+        let batch = &work.batch;
+        if let Some(first) = batch.iter().next() {
+            self.file_start.get_or_insert(frame_ns(&first));
+        }
+        if let Some(last) = batch.len().checked_sub(1).map(|i| batch.frame(i)) {
+            self.progress.tick_batch(last.file_offset, last.number);
+        }
+        work.file_start = self.file_start.unwrap_or(0);
+        match res {
+            Ok(true) => {}
+            Ok(false) => self.done = true,
+            Err(e) => {
+                // the frames before the error are in the batch, settled as any other
+                self.progress.clear();
+                self.error = Some(e);
+                self.done = true;
+            }
+        }
+        if work.batch.is_empty() {
+            self.spare.push(work);
+            return None;
+        }
+        self.read += 1;
+        Some((self.read - 1, work))
+    }
+}
+
+/// `--summary`, `--analyze` and/or records without `--count` or output files, on one input.
+/// Helper threads take turns at the capture reader, each reading a batch of frames and
+/// dissecting it; this thread takes the batches in capture order, writes their records and
+/// gives the analysis their observations. When the batch it needs next is not dissected yet,
+/// it reads and dissects the next one itself rather than wait: no processor idles while
+/// there is work, and the slower side (the analysis, or the dissection) sets the pace.
+/// Counts do not depend on the order, except IPv4 reassembly: fragments go back through
+/// [`Processor::frame`] here, in capture order. Returns whether the input had an error.
 fn dissect_in_parallel<R: io::Read + Send, W: Write>(
     p: &mut Processor,
     reader: &mut capture::CaptureReader<R>,
     progress: &mut Progress,
     out: &mut Output<W>,
 ) -> anyhow::Result<bool> {
-    const WORKERS: usize = 2;
+    let helpers = std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1)).clamp(1, MAX_HELPERS);
     let opts = p.opts.clone();
     let observe = p.analyzer.is_some();
     // The capture counters are shown with --summary only (--analyze alone shows the analysis).
@@ -279,82 +330,131 @@ fn dissect_in_parallel<R: io::Read + Send, W: Write>(
         hex: p.show.hex,
         table: (p.format == Format::Table).then(|| out.color()),
     });
-    // Many small batches in flight rather than a few large ones (the same bytes): the
-    // analysis, slower than the workers, waits less for its next batch. Printed records
-    // take four times the room of their frames: a quarter as many batches then. The
-    // analysis' observations take about two thirds of it (192 bytes a Teredo frame): half
-    // as many batches then. Its queues are full most of the time anyway (it is the slower
-    // end), and 16 MiB fewer fresh pages took 3-6% off its CPU time.
-    let in_flight = match (&print, observe) {
-        (Some(_), _) => IN_FLIGHT / 4,
-        (None, true) => IN_FLIGHT / 2,
-        (None, false) => IN_FLIGHT,
+    let dissect = |work: &mut Dissected, stats: &mut CaptureStats, addresses: &mut AddressCache| {
+        dissect_batch(work, &opts, count, observe, print.as_ref(), stats, addresses);
+    };
+    let source = Mutex::new(Source {
+        reader,
+        progress,
+        file_start: None,
+        read: 0,
+        settled: 0,
+        done: false,
+        error: None,
+        spare: Vec::new(),
+    });
+    // (a thread that panicked holding the lock left the source as consistent as any other:
+    // every change to it is a single assignment)
+    let lock = || source.lock().unwrap_or_else(PoisonError::into_inner);
+    // Signalled when the main thread settles a batch (room in the window) or stops.
+    let settled = Condvar::new();
+    // Ends the reading: no batch will be settled any more, or dissected.
+    let end = || {
+        lock().done = true;
+        settled.notify_all();
     };
     std::thread::scope(|scope| {
-        let mut to = Vec::new();
-        let mut from = Vec::new();
-        let mut workers = Vec::new();
-        for _ in 0..WORKERS {
-            // Bounded both ways: a few batches queue before each worker and a few after it
-            // (the analysis may be slower than the workers).
-            let (tx, rx) = mpsc::sync_channel::<Dissected>(in_flight / WORKERS - 1);
-            let (rtx, rrx) = mpsc::sync_channel(in_flight / WORKERS - 1);
-            let (opts, print) = (&opts, print.as_ref());
-            workers.push(scope.spawn(move || dissect_batches(rx, rtx, opts, count, observe, print)));
-            to.push(tx);
-            from.push(rrx);
-        }
-        // Spent batches go back to the reader, buffers and all.
-        let (spare_tx, spare_rx) = mpsc::channel::<Dissected>();
-        let reading = scope.spawn(move || -> Result<(), capture::CaptureError> {
-            let mut file_start = None;
-            for n in 0.. {
-                let mut work = spare_rx.try_recv().unwrap_or_default();
-                let res = reader.next_batch(&mut work.batch, BATCH_BYTES);
-                let batch = &work.batch;
-                if let Some(first) = batch.iter().next() {
-                    file_start.get_or_insert(frame_ns(&first));
-                }
-                if let Some(last) = batch.len().checked_sub(1).map(|i| batch.frame(i)) {
-                    progress.tick_batch(last.file_offset, last.number);
-                }
-                work.file_start = file_start.unwrap_or(0);
-                if !work.batch.is_empty() && to[n % WORKERS].send(work).is_err() {
-                    return Ok(()); // the main thread stopped: its error says why
-                }
-                match res {
-                    Ok(true) => {}
-                    Ok(false) => break,
-                    Err(e) => {
-                        progress.clear();
-                        return Err(e);
+        // Whatever way this thread leaves the scope (a panic included), the helpers stop
+        // waiting for room before the scope waits for them.
+        let _end = Finally(end);
+        let (tx, rx) = mpsc::channel::<(u64, Dissected)>();
+        let helpers: Vec<_> = (0..helpers)
+            .map(|_| {
+                let (tx, lock, settled, dissect, end) = (tx.clone(), &lock, &settled, &dissect, &end);
+                scope.spawn(move || {
+                    // A helper that panics leaves a batch unsettled: the main thread, waiting
+                    // for it, hears of it when the other helpers stop too.
+                    let _end = Finally(|| {
+                        if std::thread::panicking() {
+                            end();
+                        }
+                    });
+                    let mut stats = CaptureStats::default();
+                    let mut addresses = AddressCache::default();
+                    loop {
+                        let mut s = lock();
+                        let next = loop {
+                            if let Some(x) = s.next() {
+                                break Some(x);
+                            }
+                            if s.done {
+                                break None;
+                            }
+                            s = settled.wait(s).unwrap_or_else(PoisonError::into_inner);
+                        };
+                        drop(s);
+                        let Some((seq, mut work)) = next else { break };
+                        dissect(&mut work, &mut stats, &mut addresses);
+                        if tx.send((seq, work)).is_err() {
+                            break;
+                        }
                     }
-                }
-            }
-            Ok(())
-        });
-        // Batches come back in the order they were dealt: worker 0, 1, 0, 1...
+                    stats
+                })
+            })
+            .collect();
+        drop(tx);
+        let mut stats = CaptureStats::default();
+        let mut addresses = AddressCache::default();
+        // Batches dissected ahead of the one needed next, by sequence number.
+        let mut ready = std::collections::BTreeMap::new();
         let mut result = Ok(());
-        for n in 0.. {
-            let Ok(done) = from[n % WORKERS].recv() else { break };
+        for seq in 0.. {
+            let work = loop {
+                while let Ok((n, w)) = rx.try_recv() {
+                    ready.insert(n, w);
+                }
+                if let Some(w) = ready.remove(&seq) {
+                    break Some(w);
+                }
+                // not dissected yet: dissect the next batch here, if there is room for one
+                let mine = lock().next();
+                if let Some((n, mut w)) = mine {
+                    dissect(&mut w, &mut stats, &mut addresses);
+                    ready.insert(n, w);
+                    continue;
+                }
+                let s = lock();
+                if s.read == seq {
+                    if s.done {
+                        break None;
+                    }
+                    // (an empty read that did not end the input: read again)
+                    continue;
+                }
+                drop(s);
+                // batch `seq` was read: a helper is dissecting it
+                match rx.recv() {
+                    Ok((n, w)) => {
+                        ready.insert(n, w);
+                    }
+                    Err(_) => break None,
+                }
+            };
+            let Some(done) = work else { break };
             result = settle(p, out, &done);
+            let mut s = lock();
+            s.settled = seq + 1;
+            s.spare.push(done);
+            drop(s);
             if result.is_err() {
-                // e.g. stdout closed: stop here; the workers and the reader stop when their
-                // next send finds no one listening
+                // e.g. stdout closed: stop here, and the helpers with it
+                end();
                 break;
             }
-            let _ = spare_tx.send(done);
+            settled.notify_one();
         }
-        drop(from);
-        let read = reading.join().map_err(|_| anyhow::anyhow!("the reading thread panicked"))?;
-        for w in workers {
-            let stats = w.join().map_err(|_| anyhow::anyhow!("a dissecting thread panicked"))?;
+        drop(rx);
+        p.stats.merge(&stats);
+        for h in helpers {
+            let stats = h.join().map_err(|_| anyhow::anyhow!("a dissecting thread panicked"))?;
             p.stats.merge(&stats);
         }
         result?;
-        match read {
-            Ok(()) => Ok(false),
-            Err(e) => {
+        let error = lock().error.take();
+        match error {
+            None => Ok(false),
+            Some(e) => {
                 // Everything before the error was settled above, as in the sequential loop.
                 out.writer().flush()?;
                 report_error(&e);
@@ -363,6 +463,15 @@ fn dissect_in_parallel<R: io::Read + Send, W: Write>(
             }
         }
     })
+}
+
+/// Runs its closure when dropped, on the way out of a scope whatever the way.
+struct Finally<F: Fn()>(F);
+
+impl<F: Fn()> Drop for Finally<F> {
+    fn drop(&mut self) {
+        (self.0)();
+    }
 }
 
 /// A frame's timestamp, ns since the epoch.
@@ -574,8 +683,8 @@ impl Processor {
     /// frames are dissected but IPv4 reassembly and the analysis, which take them in order.
     ///
     /// Records (NDJSON lines, table rows) are the same whichever thread renders them: without
-    /// `--count` or output files the workers filter and render them, and they are written
-    /// here in capture order. (`--format json` is one pretty document: it stays here.)
+    /// `--count` or output files the dissecting threads filter and render them, and they are
+    /// written here in capture order. (`--format json` is one pretty document: it stays here.)
     fn order_free(&self) -> bool {
         let counting = !self.per_packet && self.since.is_none() && self.until.is_none() && self.filter.is_empty();
         let printing = self.per_packet && self.format != Format::Json && self.analyzer.is_none();
