@@ -2348,7 +2348,8 @@ impl Analyzer {
                 self.procs[pid].relay.get_or_insert(dst);
                 self.procs[pid].step(StepName::BubbleToRelay, m, cap);
             }
-            self.note_relay(dst, a, v6dst, keys[0]);
+            // (the observation's relay key is of the native destination)
+            self.note_relay(dst, a, v6dst, keys[0], t.relay_key);
             return;
         }
         let Some(b) = receiver else { return };
@@ -2437,7 +2438,9 @@ impl Analyzer {
         id
     }
 
-    fn note_relay(&mut self, relay: Sock, c: ClientId, host: Ipv6Addr, pkey: u64) {
+    /// `rkey` is `relay_key(relay, host)`: the observation's, when its relay is this one.
+    fn note_relay(&mut self, relay: Sock, c: ClientId, host: Ipv6Addr, pkey: u64, rkey: u64) {
+        debug_assert_eq!(rkey, relay_key(relay, host));
         // the pair was seen through this relay last time: all but the packet count is known
         if let Some(e) = self.peer_pairs.get_mut(pkey) {
             if e.relay_noted && e.relay == relay {
@@ -2475,7 +2478,7 @@ impl Analyzer {
                 cl.relays.push(relay);
             }
         }
-        let new_host = match self.relay_hosts.add(relay_key(relay, host), PEER_SET_CAP) {
+        let new_host = match self.relay_hosts.add(rkey, PEER_SET_CAP) {
             Some(new) => new,
             // more pairs than tracked
             None => !r.hosts.contains(&host),
@@ -2511,7 +2514,8 @@ impl Analyzer {
             let to_server = dst.port == TEREDO_PORT && self.clients[a as usize].mapping.server == dst.ip;
             if !to_server {
                 // counted whether or not the process is kept (beyond the cap)
-                self.note_relay(dst, a, v6dst, keys[0]);
+                // (the observation's relay key is of the native destination)
+                self.note_relay(dst, a, v6dst, keys[0], t.relay_key);
             }
             let Some(pid) = self.host_proc(m, a, v6dst, true, keys[0]) else { return };
             if to_server {
@@ -2535,7 +2539,10 @@ impl Analyzer {
         // IPv6 host -> client through a relay
         if let (Some(c), true) = (receiver, t.native[0]) {
             let relay = src;
-            self.note_relay(relay, c, v6src, keys[1]);
+            // the observation's relay key is of the native source unless the destination is
+            // native too
+            let rkey = if t.native[1] { relay_key(relay, v6src) } else { t.relay_key };
+            self.note_relay(relay, c, v6src, keys[1], rkey);
             let pkey = keys[1];
             let existing = self.peer_pairs.get(pkey).map_or(NO_PROC, |e| e.host_proc);
             let pid = match existing {
