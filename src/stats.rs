@@ -208,7 +208,7 @@ impl CaptureStats {
         }
     }
 
-    /// Adds the counters of another run over other frames (e.g. those a worker
+    /// Adds the counters of another run over other frames (e.g. those another
     /// thread counted): every count is summed, link types are joined, and the
     /// time span covers both.
     pub fn merge(&mut self, o: &CaptureStats) {

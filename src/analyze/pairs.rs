@@ -5,9 +5,10 @@
 //! client's peers, its bubble state (RFC 4380 §5.2.6 rate limits), the process with the peer
 //! as IPv6 host (§5.2.9 relay discovery, §5.4.1 IPv6-initiated), and the last relay the pair
 //! was seen through. One entry of 24 bytes, so one memory access (two lines at most) per side
-//! of a packet; and since pairs are keyed by a fingerprint of the client's mapping (not by a client
-//! number the analysis hands out), the workers compute the keys of a packet's pairs and the
-//! analysis can prefetch their entries before it needs them ([`PairTable::prefetch`]).
+//! of a packet; and since pairs are keyed by a fingerprint of the client's mapping (not by a
+//! client number the analysis hands out), the dissecting threads compute the keys of a
+//! packet's pairs and the analysis can prefetch their entries before it needs them
+//! ([`PairTable::prefetch`]).
 //!
 //! Keyed by the mapping, a pair outlives a client retracted by the analysis
 //! (`retract_cone_client`) and made again under the same mapping. A retracted client has no
