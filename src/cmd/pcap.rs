@@ -10,7 +10,7 @@ use anyhow::Context;
 use std::io::{self, IsTerminal, Write};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::process::ExitCode;
-use std::sync::{mpsc, Condvar, Mutex, PoisonError};
+use std::sync::{mpsc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 use teredo_tool::addr::{parse_ipv6_token, TeredoAddress};
 use teredo_tool::analyze::{AnalyzeOptions, Analyzer, FrameMeta, Observation};
@@ -266,7 +266,15 @@ struct Source<'a, R: io::Read> {
     spare: Vec<Dissected>,
 }
 
-impl<R: io::Read> Source<'_, R> {
+impl<'a, R: io::Read> Source<'a, R> {
+    /// The source a panicking thread left locked, perhaps in the middle of a batch: the
+    /// reading ends there.
+    fn ended<'g>(poisoned: PoisonError<MutexGuard<'g, Self>>) -> MutexGuard<'g, Self> {
+        let mut s = poisoned.into_inner();
+        s.done = true;
+        s
+    }
+
     /// The next batch of frames and its sequence number; `None` when there is none to read,
     /// or when [`WINDOW`] batches are read and not settled yet.
     fn next(&mut self) -> Option<(u64, Dissected)> {
@@ -343,9 +351,9 @@ fn dissect_in_parallel<R: io::Read + Send, W: Write>(
         error: None,
         spare: Vec::new(),
     });
-    // (a thread that panicked holding the lock left the source as consistent as any other:
-    // every change to it is a single assignment)
-    let lock = || source.lock().unwrap_or_else(PoisonError::into_inner);
+    // A thread that panicked holding the lock may have left the reader in the middle of a
+    // batch: the reading ends there (the panic is reported when the thread is joined).
+    let lock = || source.lock().unwrap_or_else(Source::ended);
     // Signalled when the main thread settles a batch (room in the window) or stops.
     let settled = Condvar::new();
     // Ends the reading: no batch will be settled any more, or dissected.
@@ -380,7 +388,7 @@ fn dissect_in_parallel<R: io::Read + Send, W: Write>(
                             if s.done {
                                 break None;
                             }
-                            s = settled.wait(s).unwrap_or_else(PoisonError::into_inner);
+                            s = settled.wait(s).unwrap_or_else(Source::ended);
                         };
                         drop(s);
                         let Some((seq, mut work)) = next else { break };
