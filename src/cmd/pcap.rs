@@ -197,7 +197,7 @@ fn settle<W: Write>(p: &mut Processor, out: &mut Output<W>, done: &Dissected) ->
     p.file_start.get_or_insert(done.file_start);
     // The analysis prefetches what it will look up for the observation AHEAD places ahead: its
     // table entries are then in the cache when it gets there. The observations themselves
-    // were written on other cores: they are fetched four times as far ahead.
+    // were mostly written on another core: they are fetched four times as far ahead.
     const AHEAD: usize = 8;
     let obs = &done.observations;
     if let Some(a) = p.analyzer.as_ref() {
