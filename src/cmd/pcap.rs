@@ -416,13 +416,13 @@ fn dissect_in_parallel<R: io::Read + Send, W: Write>(
                     break Some(w);
                 }
                 // not dissected yet: dissect the next batch here, if there is room for one
-                let mine = lock().next();
-                if let Some((n, mut w)) = mine {
+                let mut s = lock();
+                if let Some((n, mut w)) = s.next() {
+                    drop(s);
                     dissect(&mut w, &mut stats, &mut addresses);
                     ready.insert(n, w);
                     continue;
                 }
-                let s = lock();
                 if s.read == seq {
                     if s.done {
                         break None;
