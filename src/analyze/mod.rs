@@ -409,6 +409,10 @@ pub(crate) struct Proc {
     /// The names of the steps in `steps`, one bit each ([`StepName::bit`]).
     step_names: u32,
     // ---- the rest
+    /// The last frame touched and the frame of the last step. Reading the ends of `frames`
+    /// and `steps` to learn them took a cache miss each, after the process's own.
+    touched: FrameKey,
+    stepped: FrameKey,
     pub host: Option<Ipv6Addr>,
     pub peer_client: Option<ClientId>,
     pub sock: Option<Sock>,
@@ -418,7 +422,32 @@ pub(crate) struct Proc {
     pub last_rs: Option<i64>,
 }
 
-const _: () = assert!(std::mem::offset_of!(Proc, start) == 64 && std::mem::offset_of!(Proc, host) <= 128);
+const _: () = assert!(std::mem::offset_of!(Proc, start) == 64 && std::mem::offset_of!(Proc, stepped) < 192);
+
+/// A frame as one number when it fits (file below 2^16 - 1, frame below 2^48), else
+/// [`FrameKey::UNKNOWN`]. Known keys are one per frame, so two keys that differ are of two
+/// frames; equal keys may not be (two unknown ones), and the list is read then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FrameKey(u64);
+
+impl FrameKey {
+    /// No frame yet, or one too large for a key: the list itself is read.
+    const UNKNOWN: FrameKey = FrameKey(u64::MAX);
+
+    fn of(f: FrameRef) -> FrameKey {
+        if f.file < 0xffff && f.frame < 1 << 48 {
+            FrameKey(u64::from(f.file) << 48 | f.frame)
+        } else {
+            FrameKey::UNKNOWN
+        }
+    }
+}
+
+impl Default for FrameKey {
+    fn default() -> Self {
+        FrameKey::UNKNOWN
+    }
+}
 
 impl Proc {
     /// A process starting at `m` (its first frame comes with its first step).
@@ -440,20 +469,39 @@ impl Proc {
 
     fn step(&mut self, name: StepName, m: &FrameMeta, cap: usize) {
         self.touch(m, cap);
-        // Steps come in frame order: only the last ones can be of this frame.
+        // Steps come in frame order: only the last ones can be of this frame (none when the
+        // last step is of another frame, as it mostly is).
         let f = m.fref();
-        if self.steps.len() < cap && !self.steps.iter().rev().take_while(|s| s.frame() == f).any(|s| s.name == name) {
+        if self.steps.len() < cap
+            && (FrameKey::of(f) != self.stepped
+                || !self.steps.iter().rev().take_while(|s| s.frame() == f).any(|s| s.name == name))
+        {
             self.push_step(Step::new(name, f, m.ns()));
         }
     }
     fn push_step(&mut self, s: Step) {
         self.step_names |= s.name.bit();
+        self.stepped = FrameKey::of(s.frame());
         self.steps.push(s);
     }
     fn touch(&mut self, m: &FrameMeta, cap: usize) {
-        self.frames.push(m.fref(), cap);
+        self.touch_frame(m.fref(), cap);
         self.last = self.last.max(m.ns());
         self.start = self.start.min(m.ns());
+    }
+    /// `FrameList::push` of `f` to `frames`. While the list is below its cap, it ends with
+    /// the last frame touched: when that one is another frame, `f` is new.
+    fn touch_frame(&mut self, f: FrameRef, cap: usize) {
+        let key = FrameKey::of(f);
+        if key != self.touched {
+            self.frames.total += 1;
+            if self.frames.frames.len() < cap {
+                self.frames.frames.push(f);
+            }
+        } else {
+            self.frames.push(f, cap);
+        }
+        self.touched = key;
     }
     /// A step of this name was recorded (in `steps`).
     fn has(&self, name: StepName) -> bool {
@@ -2613,7 +2661,7 @@ impl Analyzer {
             p.client = Some(a);
             p.peer_client = Some(b);
             p.push_step(Step::new(StepName::DirectBubble, f, t0));
-            p.frames.push(f, cap);
+            p.touch_frame(f, cap);
             p.start = t0;
             p.n[0] = 1;
             p.step(StepName::FirstData, m, cap);

@@ -669,3 +669,60 @@ fn rs_older_than_a_minute_are_swept_when_many_wait() {
     assert!(unmatched.contains(&swept), "{unmatched:?}");
     assert!(!unmatched.contains(&kept), "{unmatched:?}");
 }
+
+// A process keeps the last frame it touched and that of its last step (`FrameKey`) so as not
+// to read the ends of its lists: what it records must be what reading them gives, for frames
+// in any order, repeated, of several files, and too large for a key. (Caught: a key left
+// stale by `touch_frame` or by `push_step`.)
+proptest::proptest! {
+    #[test]
+    fn process_lists_are_those_read_from_their_ends(
+        calls in proptest::collection::vec((0u8..4, 0u32..3, 0u64..6, 0usize..3), 1..80),
+        cap in 1usize..12,
+    ) {
+        let names = [StepName::DirectBubble, StepName::ReplyBubble, StepName::FirstData];
+        // frames 0-3 small, 4 and 5 beyond a key (frame or file too large)
+        let frame = |file: u32, f: u64| match f {
+            4 => FrameRef { file, frame: 1 << 50 },
+            5 => FrameRef { file: u32::MAX, frame: 7 },
+            f => FrameRef { file, frame: f + 1 },
+        };
+        let mut p = Proc::default();
+        let (mut frames, mut total, mut steps) = (Vec::<FrameRef>::new(), 0u64, Vec::<(FrameRef, StepName)>::new());
+        for (op, file, f, n) in calls {
+            let fr = frame(file, f);
+            let m = FrameMeta { file_index: fr.file as usize, frame: fr.frame, ts_sec: 1, ts_nsec: 0, interface_id: 0 };
+            // the lists' ends, read
+            let mut touch = |fr: FrameRef| {
+                total += 1;
+                if frames.len() < cap && frames.last() != Some(&fr) {
+                    frames.push(fr);
+                }
+            };
+            match op {
+                0 => {
+                    p.touch(&m, cap);
+                    touch(fr);
+                }
+                1 => {
+                    // a step of an earlier frame, then its frame (an introduction found late)
+                    p.push_step(Step::new(names[n], fr, 0));
+                    steps.push((fr, names[n]));
+                    p.touch_frame(fr, cap);
+                    touch(fr);
+                }
+                _ => {
+                    p.step(names[n], &m, cap);
+                    touch(fr);
+                    if steps.len() < cap && !steps.iter().rev().take_while(|s| s.0 == fr).any(|s| s.1 == names[n]) {
+                        steps.push((fr, names[n]));
+                    }
+                }
+            }
+            proptest::prop_assert_eq!(&p.frames.frames, &frames);
+            proptest::prop_assert_eq!(p.frames.total, total);
+            let got: Vec<(FrameRef, StepName)> = p.steps.iter().map(|s| (s.frame(), s.name)).collect();
+            proptest::prop_assert_eq!(&got, &steps);
+        }
+    }
+}
