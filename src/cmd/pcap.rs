@@ -195,30 +195,15 @@ fn dissect_batch(
 fn settle<W: Write>(p: &mut Processor, out: &mut Output<W>, done: &Dissected) -> anyhow::Result<()> {
     // Relative times count from the file's first frame, which the reader saw.
     p.file_start.get_or_insert(done.file_start);
-    // The analysis prefetches what it will look up for the observation AHEAD places ahead: its
-    // table entries are then in the cache when it gets there. The observations themselves
-    // were mostly written on another core: they are fetched four times as far ahead.
-    const AHEAD: usize = 8;
     let obs = &done.observations;
-    if let Some(a) = p.analyzer.as_ref() {
-        obs.iter().take(4 * AHEAD).for_each(Analyzer::prefetch_observation);
-        obs.iter().take(AHEAD).for_each(|o| a.prefetch(o));
-    }
     let mut next = 0;
+    // The observations of the frames before frame `i` of the batch.
     let mut feed_before = |i: u32, p: &mut Processor| {
-        while done.observed.get(next).is_some_and(|&j| j < i) {
-            if let Some(a) = p.analyzer.as_mut() {
-                if let Some(far) = obs.get(next + 4 * AHEAD) {
-                    Analyzer::prefetch_observation(far);
-                }
-                if let Some(ahead) = obs.get(next + AHEAD) {
-                    a.prefetch(ahead);
-                }
-                let o = &obs[next];
-                a.feed(&o.frame_meta(p.file_index), o);
-            }
-            next += 1;
+        let end = next + done.observed[next..].partition_point(|&j| j < i);
+        if let Some(a) = p.analyzer.as_mut() {
+            a.feed_run(p.file_index, obs, next..end);
         }
+        next = end;
     };
     let mut records = done.record_ends.iter().peekable();
     let mut written = 0;
