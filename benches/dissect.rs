@@ -5,9 +5,9 @@
 //!
 //! `cargo bench --bench dissect` (the capture is generated once into target/bench-data/).
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 use divan::counter::{BytesCount, ItemsCount};
@@ -33,13 +33,7 @@ struct Owned {
 fn frames() -> &'static BTreeMap<String, Vec<Owned>> {
     static FRAMES: OnceLock<BTreeMap<String, Vec<Owned>>> = OnceLock::new();
     FRAMES.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
-        std::fs::create_dir_all(&dir).expect("create target/bench-data");
-        let pcap = dir.join(format!("gencap-{PACKETS}-s1.pcap"));
-        let truth = dir.join(format!("gencap-{PACKETS}-s1.truth"));
-        if !pcap.exists() || !truth.exists() {
-            generate(&pcap, &truth);
-        }
+        let (pcap, truth) = common::generated(PACKETS);
         let labels: Vec<String> = std::fs::read_to_string(&truth)
             .expect("read truth")
             .lines()
@@ -62,20 +56,6 @@ fn frames() -> &'static BTreeMap<String, Vec<Owned>> {
         }
         by
     })
-}
-
-fn generate(pcap: &Path, truth: &Path) {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-    let status = Command::new(cargo)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["run", "--quiet", "--release", "--example", "gencap", "--", "--packets", &PACKETS.to_string()])
-        .args(["--seed", "1", "-o"])
-        .arg(pcap)
-        .arg("--truth")
-        .arg(truth)
-        .status()
-        .expect("run gencap");
-    assert!(status.success(), "gencap failed");
 }
 
 fn run(bencher: Bencher, class: &str, opts: DissectOptions) {
