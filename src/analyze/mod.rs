@@ -1430,18 +1430,18 @@ impl Analyzer {
     }
 
     /// Brings observation `o` into the cache, without reading it: observations are made on
-    /// other threads (other cores), so the feeder calls this well ahead of
+    /// other threads (other cores), so [`Analyzer::feed_run`] calls this well ahead of
     /// [`Analyzer::prefetch`], which reads them.
-    pub fn prefetch_observation(o: &Observation) {
+    fn prefetch_observation(o: &Observation) {
         // aligned on a cache line: its hot bytes fill the first two
         let p = std::ptr::from_ref(o).cast::<u8>();
         prefetch::address_l2(p);
         prefetch::address_l2(p.wrapping_add(Observation::HOT - 1));
     }
 
-    /// Brings the entries a later [`Analyzer::feed`] of `o` will look up into the cache: the
-    /// feeder calls this a few observations ahead.
-    pub fn prefetch(&self, o: &Observation) {
+    /// Brings the entries a later [`Analyzer::feed`] of `o` will look up into the cache:
+    /// [`Analyzer::feed_run`] calls this a few observations ahead.
+    fn prefetch(&self, o: &Observation) {
         if let Some(set) = self.seen.get(dedup_set(o.dedup.0, self.seen_bits)) {
             prefetch::read(&set[0]);
             prefetch::read(&set[DEDUP_WAYS - 1]);
