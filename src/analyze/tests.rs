@@ -726,3 +726,44 @@ proptest::proptest! {
         }
     }
 }
+
+/// `feed_run` over runs of any length (empty, one, across the prefetch distances) analyses
+/// what `feed` does one observation at a time.
+#[test]
+fn feeding_runs_is_feeding_one_by_one() {
+    let mut paths: Vec<_> = std::fs::read_dir("testdata/lab").unwrap().map(|e| e.unwrap().path()).collect();
+    paths.retain(|p| p.extension().is_some_and(|x| x == "pcapng"));
+    paths.sort();
+    paths.push("testdata/teredo-lab-miredo.pcapng".into());
+    let (mut one, mut runs) = (Analyzer::new(AnalyzeOptions::default()), Analyzer::new(AnalyzeOptions::default()));
+    let mut total = 0;
+    for (i, path) in paths.iter().enumerate() {
+        let mut r = crate::capture::open(path.to_str().unwrap()).unwrap();
+        let mut obs = Vec::new();
+        while let Some(f) = r.next_frame() {
+            let f = f.unwrap();
+            let mut o = Observation::from_dissection(&dissect_frame(
+                f.data,
+                f.origlen as usize,
+                f.linktype,
+                &DissectOptions::default(),
+            ));
+            o.set_frame(&f);
+            obs.push(o);
+        }
+        for o in &obs {
+            one.feed(&o.frame_meta(i), o);
+        }
+        // runs ending at 0 (empty), 1, 1 (empty), 9, past 32 and at the end
+        let ends = [0, 1, 1, 9, 45, obs.len() / 2, obs.len()];
+        let mut start = 0;
+        for end in ends.map(|e| e.min(obs.len())) {
+            runs.feed_run(i, &obs, start..end.max(start));
+            start = end.max(start);
+        }
+        total += obs.len();
+    }
+    assert!(total > 500 && one.stats().packets > 100, "{total} frames, {:?}", one.stats());
+    assert_eq!(runs.stats(), one.stats());
+    assert_eq!(runs.report().to_json(), one.report().to_json());
+}
