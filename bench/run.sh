@@ -6,7 +6,7 @@
 #   bash bench/run.sh [PACKETS] [SEED]      (default 1000000 packets, seed 1)
 #
 # RUNS=N: runs per command (median; default 5). PAIRS=N: --summary/--analyze runs
-# taken in pairs for their ratio (default 15).
+# taken in pairs for their ratio (default 40).
 #
 # Needs: cargo, GNU time (/usr/bin/time, Debian package `time`), tshark and
 # editcap (Debian `tshark`, `wireshark-common`) for the comparison.
@@ -76,19 +76,30 @@ fi
 awk -v s="$summary_s" -v c="$cat_s" 'BEGIN { printf "--summary time / cat time: %.2f (target <= 2)\n", s / c }'
 if [ -n "${analyze_s:-}" ]; then
     awk -v a="$analyze_s" -v s="$summary_s" 'BEGIN { printf "--analyze time / --summary time: %.2f (target <= 2)\n", a / s }'
-    # The same ratio from runs taken in pairs, --summary then --analyze: this machine's speed
-    # drifts by up to 30% within minutes, and the two blocks of runs above may see two
-    # different speeds. Each pair sees one.
-    # PAIRS pairs (default 15): the ratio moves by +-0.2 with the machine's phase, and five
-    # pairs left its median to chance.
-    ratios=()
-    for ((i = 0; i < ${PAIRS:-15}; i++)); do
+    # The same ratio from runs taken in pairs: this machine's speed drifts by up to 30%
+    # within minutes, and the two blocks of runs above may see two different speeds. Each
+    # pair sees one. The pairs alternate which command runs first.
+    # PAIRS pairs (default 40): the ratio moves by +-0.2 with the machine's phase; the median
+    # of 15 pairs still moved by 0.05-0.1 from one run of the script to the next (eighth
+    # session), and five pairs left it to chance.
+    # seconds CMD...: wall time of one run of CMD, stdout and stderr to /dev/null
+    seconds() {
+        local t0 t1
         t0=$(date +%s.%N)
-        "$bin" pcap --summary -q "$cap" > /dev/null 2>&1 || true
+        "$@" > /dev/null 2>&1 || true
         t1=$(date +%s.%N)
-        "$bin" pcap --analyze --format json -q "$cap" > /dev/null 2>&1 || true
-        t2=$(date +%s.%N)
-        ratios+=("$(awk -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN { print (c - b) / (b - a) }')")
+        awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }'
+    }
+    ratios=()
+    for ((i = 0; i < ${PAIRS:-40}; i++)); do
+        if ((i % 2 == 0)); then
+            s=$(seconds "$bin" pcap --summary -q "$cap")
+            a=$(seconds "$bin" pcap --analyze --format json -q "$cap")
+        else
+            a=$(seconds "$bin" pcap --analyze --format json -q "$cap")
+            s=$(seconds "$bin" pcap --summary -q "$cap")
+        fi
+        ratios+=("$(awk -v a="$a" -v s="$s" 'BEGIN { print a / s }')")
     done
     printf '%s\n' "${ratios[@]}" | sort -g | awk '{ a[NR] = $1 } END {
         printf "--analyze time / --summary time, %d runs in pairs: median %.2f, quartiles %.2f-%.2f, range %.2f-%.2f (target <= 2)\n", NR, a[int((NR + 1) / 2)], a[int((NR + 3) / 4)], a[int((3 * NR + 3) / 4)], a[1], a[NR]
