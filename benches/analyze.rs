@@ -57,8 +57,7 @@ fn capture() -> &'static Capture {
 /// The observation of a frame, if it holds a Teredo packet and is not an IPv4 fragment.
 fn observe(data: &[u8], orig_len: usize, linktype: u32) -> Option<Observation> {
     dissect_frame_with(data, orig_len, linktype, &DissectOptions::default(), |d| {
-        let fragment = d.ipv4.as_ref().is_some_and(|ip| ip.is_fragment() && !d.quoted);
-        (d.teredo.is_some() && !fragment).then(|| Observation::from_dissection(d))
+        (d.teredo.is_some() && d.ipv4_fragment().is_none()).then(|| Observation::from_dissection(d))
     })
 }
 

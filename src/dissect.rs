@@ -271,6 +271,11 @@ impl<'a> Dissection<'a> {
     pub fn message_type(&self) -> Option<MessageType> {
         self.teredo.as_ref().map(|t| t.message_type)
     }
+    /// The frame's IPv4 header when the frame carries a fragment of a datagram (not one
+    /// quoted in an ICMPv4 error): the datagram is dissected once reassembled.
+    pub fn ipv4_fragment(&self) -> Option<&Ipv4Header<'a>> {
+        self.ipv4.as_ref().filter(|ip| ip.is_fragment() && !self.quoted)
+    }
     /// True when the frame was cut by the snapshot length.
     pub fn is_cut(&self) -> bool {
         self.orig_len > self.frame.len()

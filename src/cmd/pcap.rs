@@ -142,8 +142,7 @@ fn dissect_batch(
     for (i, f) in batch.iter().enumerate() {
         // Built in place: `let d = dissect_frame(..)` would copy the result every frame.
         dissect_frame_with(f.data, f.origlen as usize, f.linktype, opts, |d| {
-            // The same test as `Processor::frame_in`.
-            if d.ipv4.as_ref().is_some_and(|ip| ip.is_fragment() && !d.quoted) {
+            if d.ipv4_fragment().is_some() {
                 fragments.push(i as u32);
                 return;
             }
@@ -729,7 +728,7 @@ impl Processor {
         let mut info = frame_info(file, f, start);
         // An IPv4 fragment: keep it until the datagram is whole, then
         // dissect the datagram as if it had come in one frame.
-        if let Some(ip) = d.ipv4.as_ref().filter(|ip| ip.is_fragment() && !d.quoted) {
+        if let Some(ip) = d.ipv4_fragment() {
             self.stats.ipv4_fragments += 1;
             let end = (ip.offset + usize::from(ip.total_length)).min(f.data.len());
             let outcome = self.reassembler.push(ts_ns.max(0) as u64, &f.data[ip.offset..end]);
