@@ -120,9 +120,18 @@ pub struct FrameList {
 }
 
 impl FrameList {
+    /// Adds `f` (listed unless the list is at `cap`, or already ends with `f`).
     fn push(&mut self, f: FrameRef, cap: usize) {
+        if self.frames.len() < cap && self.frames.last() == Some(&f) {
+            self.total += 1;
+        } else {
+            self.push_new(f, cap);
+        }
+    }
+    /// [`FrameList::push`] of a frame known not to be the list's last: the list is not read.
+    fn push_new(&mut self, f: FrameRef, cap: usize) {
         self.total += 1;
-        if self.frames.len() < cap && self.frames.last() != Some(&f) {
+        if self.frames.len() < cap {
             self.frames.push(f);
         }
     }
@@ -494,10 +503,7 @@ impl Proc {
     fn touch_frame(&mut self, f: FrameRef, cap: usize) {
         let key = FrameKey::of(f);
         if key != self.touched {
-            self.frames.total += 1;
-            if self.frames.frames.len() < cap {
-                self.frames.frames.push(f);
-            }
+            self.frames.push_new(f, cap);
         } else {
             self.frames.push(f, cap);
         }
