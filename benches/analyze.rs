@@ -44,8 +44,7 @@ fn capture() -> &'static Capture {
         while let Some(f) = r.next_frame() {
             let f = f.expect("generated capture reads");
             frames.push((f.linktype, f.origlen as usize, f.data.to_vec()));
-            if let Some(o) = observe(f.data, f.origlen as usize, f.linktype) {
-                let mut o = o;
+            if let Some(mut o) = observe(f.data, f.origlen as usize, f.linktype) {
                 o.set_frame(&f);
                 observations.push(o);
             }
