@@ -10,7 +10,7 @@ use anyhow::Context;
 use std::io::{self, IsTerminal, Write};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::process::ExitCode;
-use std::sync::{mpsc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{mpsc, Condvar, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::{Duration, Instant};
 use teredo_tool::addr::{parse_ipv6_token, TeredoAddress};
 use teredo_tool::analyze::{AnalyzeOptions, Analyzer, FrameMeta, Observation};
@@ -248,6 +248,8 @@ struct Source<'a, R: io::Read> {
     error: Option<capture::CaptureError>,
     /// Settled batches, buffers and all: no page of them is allocated twice.
     spare: Vec<Dissected>,
+    /// Helpers waiting for room in the window.
+    waiting: usize,
 }
 
 impl<'a, R: io::Read> Source<'a, R> {
@@ -334,6 +336,7 @@ fn dissect_in_parallel<R: io::Read + Send, W: Write>(
         done: false,
         error: None,
         spare: Vec::new(),
+        waiting: 0,
     });
     // A thread that panicked holding the lock may have left the reader in the middle of a
     // batch: the reading ends there (the panic is reported when the thread is joined).
@@ -372,7 +375,9 @@ fn dissect_in_parallel<R: io::Read + Send, W: Write>(
                             if s.done {
                                 break None;
                             }
+                            s.waiting += 1;
                             s = settled.wait(s).unwrap_or_else(Source::ended);
+                            s.waiting -= 1;
                         };
                         drop(s);
                         let Some((seq, mut work)) = next else { break };
@@ -391,6 +396,19 @@ fn dissect_in_parallel<R: io::Read + Send, W: Write>(
         // Batches dissected ahead of the one needed next, by sequence number.
         let mut ready = std::collections::BTreeMap::new();
         let mut result = Ok(());
+        // Settled batches not handed back yet: a helper was reading (holding the lock) when
+        // they were settled. The main thread does not wait for the lock to hand them back;
+        // it does so the next time it holds the lock, before it could wait for a helper.
+        let mut unpublished: Vec<Dissected> = Vec::new();
+        // Hands the settled batches back (all before `seq`); true when a helper waits for room.
+        let publish = |s: &mut Source<'_, R>, seq: u64, unpublished: &mut Vec<Dissected>| {
+            if unpublished.is_empty() {
+                return false;
+            }
+            s.settled = seq;
+            s.spare.append(unpublished);
+            s.waiting > 0
+        };
         for seq in 0.. {
             let work = loop {
                 while let Ok((n, w)) = rx.try_recv() {
@@ -401,6 +419,9 @@ fn dissect_in_parallel<R: io::Read + Send, W: Write>(
                 }
                 // not dissected yet: dissect the next batch here, if there is room for one
                 let mut s = lock();
+                if publish(&mut s, seq, &mut unpublished) {
+                    settled.notify_all();
+                }
                 if let Some((n, mut w)) = s.next() {
                     drop(s);
                     dissect(&mut w, &mut stats, &mut addresses);
@@ -425,16 +446,24 @@ fn dissect_in_parallel<R: io::Read + Send, W: Write>(
             };
             let Some(done) = work else { break };
             result = settle(p, out, &done);
-            let mut s = lock();
-            s.settled = seq + 1;
-            s.spare.push(done);
-            drop(s);
+            unpublished.push(done);
             if result.is_err() {
                 // e.g. stdout closed: stop here, and the helpers with it
                 end();
                 break;
             }
-            settled.notify_one();
+            let s = match source.try_lock() {
+                Ok(s) => Some(s),
+                Err(TryLockError::Poisoned(e)) => Some(Source::ended(e)),
+                // a helper is reading: the batch is handed back later
+                Err(TryLockError::WouldBlock) => None,
+            };
+            if let Some(mut s) = s {
+                if publish(&mut s, seq + 1, &mut unpublished) {
+                    drop(s);
+                    settled.notify_one();
+                }
+            }
         }
         drop(rx);
         p.stats.merge(&stats);
