@@ -1493,6 +1493,11 @@ fn j_seq<T: JsonView + Sync>(j: &mut ReportJson, w: &mut dyn Write, v: &[T], sha
                 // no thread to be had: all here
                 return j_elements(j, w, v);
             }
+            // Moved in, so that a failed write drops it on the way out: the second thread's
+            // next send fails and it stops. (Left outside, it kept the channel open, and the
+            // scope waited for a thread blocked on a full channel: `--analyze --format json`
+            // into a pipe closed early hung.)
+            let text_rx = text_rx;
             for (i, r) in blocks.into_iter().enumerate() {
                 if i % 2 == 0 {
                     j_elements(j, w, &v[r])?;
@@ -2199,6 +2204,48 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    /// A write that fails (stdout closed) ends the report with its error, the second thread
+    /// included: whatever the point of failure, the call returns.
+    #[test]
+    fn a_failed_write_ends_the_report() {
+        /// Takes `left` bytes, then fails.
+        struct Closing {
+            left: usize,
+        }
+        impl Write for Closing {
+            fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+                if self.left == 0 {
+                    return Err(io::Error::from(io::ErrorKind::BrokenPipe));
+                }
+                let n = b.len().min(self.left);
+                self.left -= n;
+                Ok(n)
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        // On a thread of its own, not scoped: a report that hangs fails the test, not hang it.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut a = Analyzer::new(super::super::AnalyzeOptions::default());
+            let paths = ["testdata/teredo-lab-miredo.pcapng", "testdata/lab/restricted.pcapng"];
+            super::super::analyze_files(&mut a, &paths, &crate::dissect::DissectOptions::default()).unwrap();
+            let mut whole = Vec::new();
+            let sharing = Sharing { min_len: 2, block: 40 };
+            a.write_report_json_with(&mut whole, Style::Pretty, None, sharing).unwrap();
+            assert!(whole.len() > 20_000, "{}", whole.len());
+            for left in [0, 1, 5000, whole.len() / 2, whole.len() - 1] {
+                let r = a.write_report_json_with(&mut Closing { left }, Style::Pretty, None, sharing);
+                let _ = tx.send((left, r.is_err()));
+            }
+        });
+        for _ in 0..5 {
+            let (left, failed) = rx.recv_timeout(std::time::Duration::from_secs(30)).expect("the report did not return");
+            assert!(failed, "a write failed after {left} bytes, and the report said nothing");
         }
     }
 
