@@ -1438,20 +1438,18 @@ struct Sharing {
     block: usize,
 }
 
-/// About 50 KiB of text a block: the second thread's text waits in one or two such buffers
-/// (used again and again) for this one to hand it on, never in one large buffer of fresh
-/// pages (the kernel zeroes each fresh page: 36 MB of them cost more than rendering).
+/// About 50 KiB of text a block: the text of blocks rendered ahead of their turn waits in a
+/// few such buffers (used again and again) to be handed on, never in one large buffer of
+/// fresh pages (the kernel zeroes each fresh page: 36 MB of them cost more than rendering).
 const SHARING: Sharing = Sharing { min_len: PARALLEL_MIN, block: 2048 };
 
-/// The blocks of `v`, in order: this thread takes the even ones, the second thread the odd
-/// ones. This thread's are a little lighter: it also hands all the text on.
-fn turns<T: JsonView>(v: &[T], block: usize) -> Vec<std::ops::Range<usize>> {
+/// Blocks of `v` of about `block` [weight](JsonView::weight) each, in order.
+fn blocks<T: JsonView>(v: &[T], block: usize) -> Vec<std::ops::Range<usize>> {
     let mut out = Vec::new();
     let (mut start, mut sum) = (0, 0);
     for (i, x) in v.iter().enumerate() {
         sum += x.weight();
-        let target = if out.len() % 2 == 0 { block * 9 / 10 } else { block * 11 / 10 };
-        if sum >= target.max(1) {
+        if sum >= block.max(1) {
             out.push(start..i + 1);
             (start, sum) = (i + 1, 0);
         }
@@ -1462,56 +1460,105 @@ fn turns<T: JsonView>(v: &[T], block: usize) -> Vec<std::ops::Range<usize>> {
     out
 }
 
+/// How many blocks this thread renders ahead of the one it hands on next (into buffers),
+/// rather than wait for the second thread's.
+const AHEAD: usize = 2;
+
 /// A top-level array of the report, its text handed to `w` whenever 64 KiB are ready; with
-/// `sharing.min_len` elements or more, a second thread renders every other block of it
-/// ([`turns`]) into a [continuation](JsonText::continuation) of the text, which this thread
-/// hands on in order.
+/// `sharing.min_len` elements or more, it is cut into [`blocks`] that this thread and a second
+/// one take as each comes free (the one with the faster core or the warmer cache takes more).
+/// This thread hands every block's text on in order: its own as it renders the block whose
+/// turn it is, the others' (and its own rendered ahead) from buffers. (Blocks dealt in fixed
+/// turns left this thread waiting for the second one's, half of the time on a large capture.)
 fn j_seq<T: JsonView + Sync>(j: &mut ReportJson, w: &mut dyn Write, v: &[T], sharing: Sharing) -> io::Result<()> {
     j.begin_array();
     // (a short array is not cut into blocks at all)
-    let blocks = if v.len() < sharing.min_len.max(2) { Vec::new() } else { turns(v, sharing.block) };
+    let blocks = if v.len() < sharing.min_len.max(2) { Vec::new() } else { blocks(v, sharing.block) };
     if blocks.len() < 2 {
         j_elements(j, w, v)?;
-    } else {
-        let mut next = ReportJson::new(j.continuation());
-        // the second thread's blocks, and its buffers coming back to be used again
-        let (text_tx, text_rx) = mpsc::sync_channel::<Vec<u8>>(1);
-        let (spare_tx, spare_rx) = mpsc::channel::<Vec<u8>>();
-        let theirs: Vec<_> = blocks.iter().skip(1).step_by(2).cloned().collect();
-        std::thread::scope(|s| -> io::Result<()> {
-            let worker = std::thread::Builder::new().spawn_scoped(s, move || {
-                for r in theirs {
-                    let mut text = spare_rx.try_recv().unwrap_or_default();
-                    // (into a Vec: cannot fail)
-                    let _ = j_elements(&mut next, &mut text, &v[r]).and_then(|()| next.write_to(&mut text));
-                    if text_tx.send(text).is_err() {
-                        break; // this thread stopped (a write failed)
-                    }
+        j.end_array();
+        return Ok(());
+    }
+    // block 0 is this thread's: every other block follows an element
+    let claimed = std::sync::atomic::AtomicUsize::new(1);
+    let claim = || claimed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    // A block rendered apart, by either thread, into a buffer.
+    let render = |r: &mut ReportJson, i: usize, text: &mut Vec<u8>| {
+        // (into a Vec: cannot fail)
+        let _ = j_elements(r, text, &v[blocks[i].clone()]).and_then(|()| r.write_to(text));
+    };
+    let (mut theirs, mut mine) = (ReportJson::new(j.continuation()), ReportJson::new(j.continuation()));
+    // the second thread's blocks, and buffers coming back to be used again
+    let (text_tx, text_rx) = mpsc::sync_channel::<(usize, Vec<u8>)>(AHEAD);
+    let (spare_tx, spare_rx) = mpsc::channel::<Vec<u8>>();
+    std::thread::scope(|s| -> io::Result<()> {
+        let worker = std::thread::Builder::new().spawn_scoped(s, {
+            let (claim, render, blocks) = (&claim, &render, &blocks);
+            move || loop {
+                let i = claim();
+                if i >= blocks.len() {
+                    break;
                 }
-            });
-            if worker.is_err() {
-                // no thread to be had: all here
-                return j_elements(j, w, v);
+                let mut text = spare_rx.try_recv().unwrap_or_default();
+                render(&mut theirs, i, &mut text);
+                if text_tx.send((i, text)).is_err() {
+                    break; // this thread stopped (a write failed)
+                }
             }
-            // Moved in, so that a failed write drops it on the way out: the second thread's
-            // next send fails and it stops. (Left outside, it kept the channel open, and the
-            // scope waited for a thread blocked on a full channel: `--analyze --format json`
-            // into a pipe closed early hung.)
-            let text_rx = text_rx;
-            for (i, r) in blocks.into_iter().enumerate() {
-                if i % 2 == 0 {
-                    j_elements(j, w, &v[r])?;
+        });
+        if worker.is_err() {
+            // no thread to be had: all here
+            return j_elements(j, w, v);
+        }
+        // (moved here, so that it is dropped, and the second thread stops, if a write fails)
+        let text_rx = text_rx;
+        j_elements(j, w, &v[blocks[0].clone()])?;
+        // blocks rendered and not handed on yet, by number
+        let mut ready = std::collections::BTreeMap::new();
+        let mut spare = Vec::new();
+        for next in 1..blocks.len() {
+            let text = loop {
+                if let Some(t) = ready.remove(&next) {
+                    break Some(t);
+                }
+                while let Ok((i, t)) = text_rx.try_recv() {
+                    ready.insert(i, t);
+                }
+                if ready.contains_key(&next) {
                     continue;
                 }
-                j.write_to(w)?;
-                let mut text = text_rx.recv().map_err(|_| io::Error::other("the report's second thread stopped"))?;
-                w.write_all(&text)?;
-                text.clear();
-                let _ = spare_tx.send(text);
+                if ready.len() < AHEAD {
+                    let i = claim();
+                    if i == next {
+                        break None; // its turn: rendered straight on
+                    }
+                    if i < blocks.len() {
+                        let mut t: Vec<u8> = spare.pop().unwrap_or_default();
+                        render(&mut mine, i, &mut t);
+                        ready.insert(i, t);
+                        continue;
+                    }
+                }
+                // the second thread is rendering it
+                let (i, t) = text_rx.recv().map_err(|_| io::Error::other("the report's second thread stopped"))?;
+                ready.insert(i, t);
+            };
+            match text {
+                None => j_elements(j, w, &v[blocks[next].clone()])?,
+                Some(mut t) => {
+                    j.write_to(w)?;
+                    w.write_all(&t)?;
+                    t.clear();
+                    if spare.len() < AHEAD {
+                        spare.push(t);
+                    } else {
+                        let _ = spare_tx.send(t);
+                    }
+                }
             }
-            Ok(())
-        })?;
-    }
+        }
+        Ok(())
+    })?;
     j.end_array();
     Ok(())
 }
@@ -2208,7 +2255,8 @@ mod tests {
     }
 
     /// A write that fails (stdout closed) ends the report with its error, the second thread
-    /// included: whatever the point of failure, the call returns.
+    /// included: whatever the point of failure, the call returns (a second thread blocked on
+    /// a full channel nobody reads any more would hang it).
     #[test]
     fn a_failed_write_ends_the_report() {
         /// Takes `left` bytes, then fails.
@@ -2238,15 +2286,23 @@ mod tests {
             let sharing = Sharing { min_len: 2, block: 40 };
             a.write_report_json_with(&mut whole, Style::Pretty, None, sharing).unwrap();
             assert!(whole.len() > 20_000, "{}", whole.len());
-            for left in [0, 1, 5000, whole.len() / 2, whole.len() - 1] {
-                let r = a.write_report_json_with(&mut Closing { left }, Style::Pretty, None, sharing);
-                let _ = tx.send((left, r.is_err()));
+            // every 997 bytes, in blocks of the size used and in blocks of one element
+            for left in (0..whole.len()).step_by(997) {
+                for sharing in [sharing, Sharing { min_len: 2, block: 1 }] {
+                    let r = a.write_report_json_with(&mut Closing { left }, Style::Pretty, None, sharing);
+                    let _ = tx.send(Some((left, r.is_err())));
+                }
             }
+            let _ = tx.send(None);
         });
-        for _ in 0..5 {
-            let (left, failed) = rx.recv_timeout(std::time::Duration::from_secs(30)).expect("the report did not return");
+        let mut calls = 0;
+        while let Some((left, failed)) =
+            rx.recv_timeout(std::time::Duration::from_secs(30)).expect("the report did not return")
+        {
             assert!(failed, "a write failed after {left} bytes, and the report said nothing");
+            calls += 1;
         }
+        assert!(calls > 40, "{calls}");
     }
 
     /// Addresses, sockets and frames in JSON and tables are std's `Display` text.
