@@ -1431,7 +1431,8 @@ fn j_elements<T: JsonView>(j: &mut ReportJson, w: &mut dyn Write, v: &[T]) -> io
 }
 
 /// How to share a long array between two threads: arrays of `min_len` elements or more are
-/// cut into blocks of about `block` [weight](JsonView::weight) that the threads take in turns.
+/// cut into blocks of about `block` [weight](JsonView::weight), which each thread takes as it
+/// comes free.
 #[derive(Debug, Clone, Copy)]
 struct Sharing {
     min_len: usize,
@@ -2213,7 +2214,7 @@ mod tests {
     }
 
     /// The report written with each process's view made as it is written is the report's
-    /// JSON, byte for byte, whatever the blocks the two threads take turns at; the clients'
+    /// JSON, byte for byte, whatever the blocks and whichever thread renders each; the clients'
     /// NAT types (from the qualification processes) included.
     #[test]
     fn report_written_from_the_processes_is_the_report() {
