@@ -112,8 +112,10 @@ fn inter_site(lab: &Lab) {
 /// the prober reports.
 fn keepalive(lab: &Lab) {
     let pcap = format!("{}/keepalive.pcap", lab.get("STATE"));
+    // --immediate-mode: without it, packets wait in the kernel's capture buffer for up to a
+    // second, and those still there when tcpdump is interrupted are lost (the last keepalive).
     let mut tcpdump = lab
-        .command_in("srv", &["tcpdump", "-i", "eth0", "-n", "-U", "-w", &pcap, "udp port 3544"])
+        .command_in("srv", &["tcpdump", "-i", "eth0", "-n", "-U", "--immediate-mode", "-w", &pcap, "udp port 3544"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
