@@ -1519,14 +1519,11 @@ fn j_seq<T: JsonView + Sync>(j: &mut ReportJson, w: &mut dyn Write, v: &[T], sha
         let mut spare = Vec::new();
         for next in 1..blocks.len() {
             let text = loop {
-                if let Some(t) = ready.remove(&next) {
-                    break Some(t);
-                }
                 while let Ok((i, t)) = text_rx.try_recv() {
                     ready.insert(i, t);
                 }
-                if ready.contains_key(&next) {
-                    continue;
+                if let Some(t) = ready.remove(&next) {
+                    break Some(t);
                 }
                 if ready.len() < AHEAD {
                     let i = claim();
