@@ -990,18 +990,19 @@ fn fold(x: u64, y: u64) -> u64 {
     (p as u64) ^ ((p >> 64) as u64)
 }
 
-/// A 64-bit hash of a packet's bytes for de-duplication. Whole 64-byte blocks go to four
-/// independent lanes, 16 bytes per multiply-fold step each (the folded 128-bit product of
-/// foldhash and wyhash), so that the steps of a block run side by side; the lanes are then
-/// folded together and the rest is taken 16 bytes at a time, the length mixed in first. Not
-/// keyed: a collision only merges two packets that also share length, outer endpoints and
-/// the de-duplication window. (An earlier two-lane variant merged its lanes too weakly and
-/// spread these hashes over the de-duplication table's sets worse:
-/// `dedup_table_grows_with_the_packet_rate` caught it.)
-fn payload_hash(b: &[u8]) -> u64 {
+/// A 64-bit hash of a packet's bytes for de-duplication: of its length, its first
+/// [`HASHED_HEAD`] bytes and its last 16. Whole 64-byte blocks go to four independent lanes,
+/// 16 bytes per multiply-fold step each (the folded 128-bit product of foldhash and wyhash),
+/// so that the steps of a block run side by side; the lanes are then folded together and the
+/// rest is taken 16 bytes at a time, the length mixed in first. Not keyed: a collision only
+/// merges two packets that also share length, outer endpoints and the de-duplication window.
+/// (An earlier two-lane variant merged its lanes too weakly and spread these hashes over the
+/// de-duplication table's sets worse: `dedup_table_grows_with_the_packet_rate` caught it.)
+fn payload_hash(whole: &[u8]) -> u64 {
     // (chunks_exact hands out whole blocks: the conversions cannot fail, and compile to loads)
     let word = |c: &[u8]| u64::from_le_bytes(c.try_into().unwrap_or_default());
-    let mut h = fold(b.len() as u64 ^ K0, K1);
+    let mut h = fold(whole.len() as u64 ^ K0, K1);
+    let b = &whole[..whole.len().min(HASHED_HEAD)];
     let mut blocks = b.chunks_exact(64);
     if b.len() >= 64 {
         // lanes 1-3 start from constants (none 0, K1 or K3: see the folds)
@@ -1023,8 +1024,22 @@ fn payload_hash(b: &[u8]) -> u64 {
         let (lo, hi) = (tail as u64, (tail >> 64) as u64);
         h = fold(lo ^ h, hi ^ K0);
     }
+    if whole.len() > HASHED_HEAD {
+        let tail = last_bytes(whole, 16);
+        let (lo, hi) = (tail as u64, (tail >> 64) as u64);
+        h = fold(lo ^ h, hi ^ K2);
+    }
     h
 }
+
+/// The bytes [`payload_hash`] takes from the start of a packet. Copies are told from other
+/// packets by their beginning: a Teredo packet's indicators, its IPv6 header and its first
+/// 88 bytes or more, where an ICMPv6, UDP or TCP header and so its checksum (which covers
+/// the whole of the payload) lie; an RFC 6081 trailer is among the last 16 bytes. Two
+/// packets that differ only between these, with the same checksum, length, outer endpoint and
+/// second, are merged; the bytes of a large data packet are not all read again for it
+/// (BENCHMARKS.md, tenth session).
+const HASHED_HEAD: usize = 128;
 
 /// The last `n` bytes of `b` (1 to 15, at most `b.len()`) as one zero-padded little-endian
 /// number: the last 16 bytes shifted down, or (`b` under 16 bytes) a byte at a time. (Copying

@@ -448,14 +448,17 @@ fn report_json_has_the_issue_keys() {
     assert!(t.contains("qualification") && t.contains("cone 198.51.100.7:40000"), "{t}");
 }
 
-/// The de-duplication hash tells apart payloads that differ in any one byte (every position
-/// of every length up to 200: in each of the four lanes of the 64-byte blocks, over several
-/// blocks, in the 16-byte steps after them and in the tail) or only in length (a trailing
-/// zero byte), and is the same for the same bytes. Lanes that swap their 16 bytes change it
-/// too.
+/// The de-duplication hash tells apart payloads that differ in any one byte of their first
+/// `HASHED_HEAD` (128) or last 16 (every position of every length up to 200: in each of the
+/// four lanes of the 64-byte blocks, over both blocks, in the 16-byte steps after them, in
+/// the tail and in the last 16 bytes of a longer payload) or only in length (a trailing zero
+/// byte), and is the same for the same bytes; the bytes between are not read. Lanes that swap
+/// their 16 bytes change it too.
 #[test]
-fn payload_hash_sees_every_byte_and_the_length() {
+fn payload_hash_sees_the_head_the_tail_and_the_length() {
+    use super::HASHED_HEAD;
     let mut seen = std::collections::HashSet::new();
+    let mut variants = 0;
     for len in 0..200usize {
         let base: Vec<u8> = (0..len).map(|i| (i * 7 + len) as u8).collect();
         assert_eq!(super::payload_hash(&base), super::payload_hash(&base.clone()));
@@ -463,18 +466,24 @@ fn payload_hash_sees_every_byte_and_the_length() {
         zero_extended.push(0);
         assert_ne!(super::payload_hash(&base), super::payload_hash(&zero_extended), "len {len}");
         for i in 0..len {
+            let hashed = i < HASHED_HEAD || i + 16 >= len;
             for flip in [0x01u8, 0x80] {
                 let mut v = base.clone();
                 v[i] ^= flip;
-                assert_ne!(super::payload_hash(&base), super::payload_hash(&v), "len {len}, byte {i}");
-                seen.insert(super::payload_hash(&v));
+                if hashed {
+                    assert_ne!(super::payload_hash(&base), super::payload_hash(&v), "len {len}, byte {i}");
+                    seen.insert(super::payload_hash(&v));
+                    variants += 1;
+                } else {
+                    assert_eq!(super::payload_hash(&base), super::payload_hash(&v), "len {len}, byte {i}");
+                }
             }
         }
-        // two lanes of the last whole block swap their bytes
+        // two lanes of the last whole block of the head swap their bytes
         if len >= 64 {
             for (x, y) in [(0, 1), (0, 2), (1, 3), (2, 3)] {
                 let mut v = base.clone();
-                let block = (len / 64 - 1) * 64;
+                let block = (len.min(HASHED_HEAD) / 64 - 1) * 64;
                 for k in 0..16 {
                     v.swap(block + 16 * x + k, block + 16 * y + k);
                 }
@@ -482,8 +491,9 @@ fn payload_hash_sees_every_byte_and_the_length() {
             }
         }
     }
-    // no collisions among the 39,800 variants either
-    assert_eq!(seen.len(), (0..200).map(|l| 2 * l).sum::<usize>());
+    // no collisions among the variants either
+    assert!(variants > 30_000, "{variants}");
+    assert_eq!(seen.len(), variants);
 }
 
 /// The per-thread memo of address checks answers as the checks do, for addresses that
