@@ -1483,10 +1483,12 @@ fn j_seq<T: JsonView + Sync>(j: &mut ReportJson, w: &mut dyn Write, v: &[T], sha
     // block 0 is this thread's: every other block follows an element
     let claimed = std::sync::atomic::AtomicUsize::new(1);
     let claim = || claimed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    // A block rendered apart, by either thread, into a buffer.
+    // A block rendered apart, by either thread, into a buffer (handed over whole, not copied,
+    // unless longer than 64 KiB).
     let render = |r: &mut ReportJson, i: usize, text: &mut Vec<u8>| {
         // (into a Vec: cannot fail)
-        let _ = j_elements(r, text, &v[blocks[i].clone()]).and_then(|()| r.write_to(text));
+        let _ = j_elements(r, text, &v[blocks[i].clone()]);
+        r.hand_over(text);
     };
     let (mut theirs, mut mine) = (ReportJson::new(j.continuation()), ReportJson::new(j.continuation()));
     // the second thread's blocks, and buffers coming back to be used again

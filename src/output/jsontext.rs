@@ -106,6 +106,19 @@ impl JsonText {
         Ok(())
     }
 
+    /// Moves the text so far to the end of `into` and empties the buffer, as
+    /// [`JsonText::write_to`] into a vector does; without a copy when `into` is empty (the
+    /// buffers are swapped, and this writer goes on in `into`'s, made room for if small).
+    pub fn hand_over(&mut self, into: &mut Vec<u8>) {
+        if into.is_empty() {
+            std::mem::swap(&mut self.buf, into);
+            self.buf.reserve(FULL + 4096);
+        } else {
+            into.extend_from_slice(&self.buf);
+            self.buf.clear();
+        }
+    }
+
     /// [`JsonText::write_to`] once the buffer holds 64 KiB or more (call it
     /// after each element of a long array).
     #[inline]
