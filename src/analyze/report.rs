@@ -1546,9 +1546,12 @@ fn j_seq<T: JsonView + Sync>(j: &mut ReportJson, w: &mut dyn Write, v: &[T], sha
             match text {
                 None => j_elements(j, w, &v[blocks[next].clone()])?,
                 Some(mut t) => {
+                    // The text so far goes out, and the block's becomes this writer's, without a
+                    // copy: it goes out with what follows once 64 KiB are ready, in one write
+                    // that the output's buffer (64 KiB) passes on rather than copies.
                     j.write_to(w)?;
-                    w.write_all(&t)?;
-                    t.clear();
+                    j.take_text(&mut t);
+                    j.write_to_when_full(w)?;
                     if spare.len() < AHEAD {
                         spare.push(t);
                     } else {

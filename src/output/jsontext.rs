@@ -119,6 +119,18 @@ impl JsonText {
         }
     }
 
+    /// Appends `text` (written by a [`JsonText::continuation`] of this writer's state) to the
+    /// text so far, leaving `text` empty; without a copy when there is no text so far (the
+    /// buffers are swapped).
+    pub fn take_text(&mut self, text: &mut Vec<u8>) {
+        if self.buf.is_empty() {
+            std::mem::swap(&mut self.buf, text);
+        } else {
+            self.buf.extend_from_slice(text);
+            text.clear();
+        }
+    }
+
     /// [`JsonText::write_to`] once the buffer holds 64 KiB or more (call it
     /// after each element of a long array).
     #[inline]
