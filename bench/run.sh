@@ -90,9 +90,11 @@ if [ -n "${analyze_s:-}" ]; then
         t1=$(date +%s.%N)
         awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }'
     }
-    # each run's wall and CPU (user + system) seconds
+    # each run's wall and CPU (user + system) seconds, to the millisecond (bash's `time`;
+    # GNU time prints CPU seconds to the hundredth only)
     timed() {
-        /usr/bin/time -f '%e %U %S' -o "$work/cpu" "$@" > /dev/null 2>&1 || true
+        local TIMEFORMAT='%3R %3U %3S'
+        { time "$@" > /dev/null 2>&1; } 2> "$work/cpu" || true
         awk '{ print $1, $2 + $3 }' "$work/cpu"
     }
     ratios=() cpu_ratios=()
