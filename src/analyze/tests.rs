@@ -404,6 +404,34 @@ fn spoofed_or_inside_mapping_mismatch() {
     assert!(mm[1].detail.contains("inside the client's NAT"));
 }
 
+/// A server's RTT median: the middle RTT of an odd count, the mean of the two middle ones of an
+/// even count (the report finds them by selection, not by sorting).
+#[test]
+fn server_rtt_median_of_odd_and_even_counts() {
+    let mut g = Gen::new();
+    let mut medians = Vec::new();
+    for (i, rtt) in [40, 10, 30, 20, 100].into_iter().enumerate() {
+        let client = format!("198.51.100.{}:{}", 10 + i, 40_000 + i);
+        let (t, nonce) = (1_000 * i as i64, i as u8 + 1);
+        g.at(t).rs(&client, S1, false, nonce);
+        g.at(t + rtt).ra(S1, S1, &client, &client, false, nonce);
+        let r = g.report();
+        let s = &r.servers[0];
+        assert_eq!((s.rs, s.ra), (i as u64 + 1, i as u64 + 1));
+        medians.push((s.rtt_ms.min, s.rtt_ms.median, s.rtt_ms.max));
+    }
+    assert_eq!(
+        medians,
+        [
+            (Some(40.0), Some(40.0), Some(40.0)),
+            (Some(10.0), Some(25.0), Some(40.0)),
+            (Some(10.0), Some(30.0), Some(40.0)),
+            (Some(10.0), Some(25.0), Some(40.0)),
+            (Some(10.0), Some(30.0), Some(100.0)),
+        ]
+    );
+}
+
 #[test]
 fn report_json_has_the_issue_keys() {
     let mut g = Gen::new();
