@@ -32,6 +32,7 @@ pub mod report;
 
 use crate::addr::{ipv4_scope, Ipv4Scope, TeredoAddress, TeredoPrefix};
 use crate::dissect::{Dissection, MessageType};
+use crate::output::ipfmt::Ipv6Text;
 use crate::wire::icmpv6::Icmpv6Body;
 use crate::wire::udp::TEREDO_PORT;
 // The tables are keyed by addresses and nonces from untrusted captures: foldhash is
@@ -1638,6 +1639,7 @@ impl Analyzer {
     fn address_checks(&mut self, m: &FrameMeta, a: &TeredoAddress, f: AddressFindings) {
         let s = a.encode();
         let key = u128::from(s) as u64 ^ (u128::from(s) >> 64) as u64;
+        let s = Ipv6Text(s);
         if f.legacy {
             self.anomaly((1, key, 0), "legacy-prefix", m, || {
                 format!("{s} uses the legacy Teredo prefix 3ffe:831f::/32 (Windows XP/Server 2003 before MS06-064); RFC 4380 §2.6 assigns 2001:0::/32")
@@ -1665,7 +1667,7 @@ impl Analyzer {
 
     fn mapping_mismatch(&mut self, m: &FrameMeta, c: ClientId, addr: &Ipv6Addr, emb: Sock, outer: Sock) {
         let key = (5u8, u64::from(c), ip_key(outer));
-        let a = *addr;
+        let a = Ipv6Text(*addr);
         let translated = self.translations.get(&outer).copied();
         self.anomaly(key, "mapping-mismatch", m, || {
             let why = if ipv4_scope(outer.ip) == Some(Ipv4Scope::Private) {
@@ -2269,11 +2271,13 @@ impl Analyzer {
         b.last_tx = Some(ts);
         if too_soon {
             self.anomaly((13, skey, u128::from(peer) as u64), "bubble-rate", m, || {
+                let peer = Ipv6Text(peer);
                 format!("bubbles to {peer} less than 2 s apart: RFC 4380 §5.2.6 forbids a bubble when the last transmission to that peer was under 2 s ago")
             });
         }
         if too_many {
             self.anomaly((14, skey, u128::from(peer) as u64), "bubble-limit", m, || {
+                let peer = Ipv6Text(peer);
                 format!("a 5th bubble to {peer} within 300 s with no direct response: RFC 4380 §5.2.6 allows at most 4 unanswered bubbles per 300 s")
             });
         }
@@ -2726,7 +2730,7 @@ impl Analyzer {
         if !b_cone {
             let (sa, sb) = (self.clients[a as usize].address, self.clients[b as usize].address);
             self.anomaly((15, u64::from(a), u64::from(b)), "no-bubble-introduction", m, || {
-                let f = |x: Option<Ipv6Addr>| x.map_or_else(|| "?".to_string(), |x| x.to_string());
+                let f = |x: Option<Ipv6Addr>| x.map_or_else(|| "?".to_string(), |x| Ipv6Text(x).to_string());
                 format!("{} sends to the non-cone peer {} without a bubble exchange in the capture: RFC 4380 §5.2.4 case 5 queues the packet and sends bubbles first (or the introduction happened before the capture started)", f(sa), f(sb))
             });
         }
