@@ -1037,9 +1037,9 @@ fn payload_hash(whole: &[u8]) -> u64 {
 /// packets by their beginning: a Teredo packet's indicators, its IPv6 header and its first
 /// 88 bytes or more, where an ICMPv6, UDP or TCP header and so its checksum (which covers
 /// the whole of the payload) lie; an RFC 6081 trailer is among the last 16 bytes. Two
-/// packets that differ only between these, with the same checksum, length, outer endpoint and
-/// second, are merged; the bytes of a large data packet are not all read again for it
-/// (BENCHMARKS.md, tenth session).
+/// packets that differ only between these, with the same checksum, length and outer
+/// endpoint, within the de-duplication window, are merged; the bytes of a large data packet
+/// are not all read again for it (BENCHMARKS.md, tenth session).
 const HASHED_HEAD: usize = 128;
 
 /// The last `n` bytes of `b` (1 to 15, at most `b.len()`) as one zero-padded little-endian
