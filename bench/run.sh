@@ -82,16 +82,9 @@ if [ -n "${analyze_s:-}" ]; then
     # PAIRS pairs (default 40): the ratio moves by +-0.2 with the machine's phase; the median
     # of 15 pairs still moved by 0.05-0.1 from one run of the script to the next (eighth
     # session), and five pairs left it to chance.
-    # seconds CMD...: wall time of one run of CMD, stdout and stderr to /dev/null
-    seconds() {
-        local t0 t1
-        t0=$(date +%s.%N)
-        "$@" > /dev/null 2>&1 || true
-        t1=$(date +%s.%N)
-        awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }'
-    }
-    # each run's wall and CPU (user + system) seconds, to the millisecond (bash's `time`;
-    # GNU time prints CPU seconds to the hundredth only)
+    # timed CMD...: wall and CPU (user + system) seconds of one run of CMD, stdout and stderr
+    # to /dev/null, to the millisecond (bash's `time`; GNU time prints CPU seconds to the
+    # hundredth only)
     timed() {
         local TIMEFORMAT='%3R %3U %3S'
         { time "$@" > /dev/null 2>&1; } 2> "$work/cpu" || true

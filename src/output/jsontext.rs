@@ -75,6 +75,17 @@ pub struct Fragment {
 /// Bytes of text a [`JsonText`] holds before [`JsonText::write_to_when_full`] hands them on.
 const FULL: usize = 64 * 1024;
 
+/// Moves the bytes of `from` to the end of `to`, leaving `from` empty: by swapping the two
+/// vectors when `to` is empty (no copy; `from` keeps `to`'s allocation), else by a copy.
+fn move_bytes(from: &mut Vec<u8>, to: &mut Vec<u8>) {
+    if to.is_empty() {
+        std::mem::swap(from, to);
+    } else {
+        to.extend_from_slice(from);
+        from.clear();
+    }
+}
+
 /// A JSON writer that lays text out as serde_json does, into a byte buffer.
 ///
 /// Containers are opened and closed by the caller (`begin_object`, `key`,
@@ -110,25 +121,15 @@ impl JsonText {
     /// [`JsonText::write_to`] into a vector does; without a copy when `into` is empty (the
     /// buffers are swapped, and this writer goes on in `into`'s, made room for if small).
     pub fn hand_over(&mut self, into: &mut Vec<u8>) {
-        if into.is_empty() {
-            std::mem::swap(&mut self.buf, into);
-            self.buf.reserve(FULL + 4096);
-        } else {
-            into.extend_from_slice(&self.buf);
-            self.buf.clear();
-        }
+        move_bytes(&mut self.buf, into);
+        self.buf.reserve(FULL + 4096);
     }
 
     /// Appends `text` (written by a [`JsonText::continuation`] of this writer's state) to the
     /// text so far, leaving `text` empty; without a copy when there is no text so far (the
     /// buffers are swapped).
     pub fn take_text(&mut self, text: &mut Vec<u8>) {
-        if self.buf.is_empty() {
-            std::mem::swap(&mut self.buf, text);
-        } else {
-            self.buf.extend_from_slice(text);
-            text.clear();
-        }
+        move_bytes(text, &mut self.buf);
     }
 
     /// [`JsonText::write_to`] once the buffer holds 64 KiB or more (call it
