@@ -55,19 +55,45 @@ fn ip(args: &[&str]) {
     assert!(out.status.success(), "ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
 }
 
+/// Sends `specs` (see `Lab::send`) from `sockets`, binding the ports not bound yet in the
+/// calling thread's namespace.
+fn send_from(sockets: &mut std::collections::HashMap<u16, UdpSocket>, specs: &[(&str, u16, u16)]) {
+    for (i, (kind, sport, dport)) in specs.iter().enumerate() {
+        let bytes = teredo_send::payload(kind, i as u16).expect("build packet");
+        // "any" source port is a fixed one too: an ephemeral port could
+        // be one that a later spec binds explicitly
+        let sport = if *sport == 0 { ANY_PORT } else { *sport };
+        let sock =
+            sockets.entry(sport).or_insert_with(|| UdpSocket::bind(SocketAddrV4::new(TX_ADDR, sport)).expect("bind"));
+        sock.send_to(&bytes, SocketAddrV4::new(RX_ADDR, *dport)).expect("send");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
 /// Two namespaces and a veth pair between them; deleted on drop (even when
 /// the test fails), which also removes the veth.
 struct Lab {
     tx: String,
     rx: String,
     rx_if: String,
+    /// The tx namespace's sockets by source port, bound by the first `send` that needs each and
+    /// kept for the later ones. Bound again, a port could still be taken: a process that
+    /// another test of this binary spawns meanwhile holds a copy of every open descriptor
+    /// until it execs (close-on-exec closes them only then). CI once failed with `AddrInUse`
+    /// on a test's second send, the likely cause.
+    sockets: std::sync::Mutex<std::collections::HashMap<u16, UdpSocket>>,
 }
 
 impl Lab {
     fn new() -> Lab {
         static N: AtomicU32 = AtomicU32::new(0);
         let id = format!("{}{}", std::process::id() % 100_000, N.fetch_add(1, Ordering::Relaxed));
-        let lab = Lab { tx: format!("ttv-{id}-tx"), rx: format!("ttv-{id}-rx"), rx_if: format!("ttv{id}b") };
+        let lab = Lab {
+            tx: format!("ttv-{id}-tx"),
+            rx: format!("ttv-{id}-rx"),
+            rx_if: format!("ttv{id}b"),
+            sockets: Default::default(),
+        };
         let tx_if = format!("ttv{id}a");
         ip(&["netns", "add", &lab.tx]);
         ip(&["netns", "add", &lab.rx]);
@@ -82,28 +108,19 @@ impl Lab {
 
     /// Sends `specs` (kind, source port (0 = any), destination port) from the
     /// tx namespace to the rx address, 2 ms apart, from a thread that joined
-    /// the tx namespace (setns only moves the calling thread).
+    /// the tx namespace (setns only moves the calling thread; a socket stays in the namespace
+    /// it was made in).
     fn send(&self, specs: &[(&str, u16, u16)]) {
-        let ns = self.tx.clone();
-        let specs: Vec<(String, u16, u16)> = specs.iter().map(|(k, s, d)| (k.to_string(), *s, *d)).collect();
-        std::thread::spawn(move || {
-            let f = std::fs::File::open(format!("/run/netns/{ns}")).expect("open netns");
-            nix::sched::setns(f.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
-            let mut sockets = std::collections::HashMap::new();
-            for (i, (kind, sport, dport)) in specs.iter().enumerate() {
-                let bytes = teredo_send::payload(kind, i as u16).expect("build packet");
-                // "any" source port is a fixed one too: an ephemeral port could
-                // be one that a later spec binds explicitly
-                let sport = if *sport == 0 { ANY_PORT } else { *sport };
-                let sock = sockets
-                    .entry(sport)
-                    .or_insert_with(|| UdpSocket::bind(SocketAddrV4::new(TX_ADDR, sport)).expect("bind"));
-                sock.send_to(&bytes, SocketAddrV4::new(RX_ADDR, *dport)).expect("send");
-                std::thread::sleep(Duration::from_millis(2));
-            }
-        })
-        .join()
-        .expect("sender thread");
+        let ns = &self.tx;
+        let mut sockets = self.sockets.lock().unwrap_or_else(|e| e.into_inner());
+        let sockets = &mut *sockets;
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                let f = std::fs::File::open(format!("/run/netns/{ns}")).expect("open netns");
+                nix::sched::setns(f.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+                send_from(sockets, specs);
+            });
+        });
     }
 
     /// Starts `teredo-tool live -i <rx veth> ARGS` in the rx namespace and
@@ -118,6 +135,8 @@ impl Lab {
 
 impl Drop for Lab {
     fn drop(&mut self) {
+        // the sockets keep the tx namespace alive: closed first, it goes with its deletion
+        self.sockets.get_mut().unwrap_or_else(|e| e.into_inner()).clear();
         for ns in [&self.tx, &self.rx] {
             let _ = Command::new("ip").args(["netns", "del", ns]).status();
         }
