@@ -81,7 +81,7 @@ struct Lab {
     /// another test of this binary spawns meanwhile holds a copy of every open descriptor
     /// until it execs (close-on-exec closes them only then). CI once failed with `AddrInUse`
     /// on a test's second send, the likely cause.
-    sockets: std::sync::Mutex<std::collections::HashMap<u16, UdpSocket>>,
+    sockets: std::cell::RefCell<std::collections::HashMap<u16, UdpSocket>>,
 }
 
 impl Lab {
@@ -112,7 +112,7 @@ impl Lab {
     /// it was made in).
     fn send(&self, specs: &[(&str, u16, u16)]) {
         let ns = &self.tx;
-        let mut sockets = self.sockets.lock().unwrap_or_else(|e| e.into_inner());
+        let mut sockets = self.sockets.borrow_mut();
         let sockets = &mut *sockets;
         std::thread::scope(|scope| {
             scope.spawn(move || {
@@ -136,7 +136,7 @@ impl Lab {
 impl Drop for Lab {
     fn drop(&mut self) {
         // the sockets keep the tx namespace alive: closed first, it goes with its deletion
-        self.sockets.get_mut().unwrap_or_else(|e| e.into_inner()).clear();
+        self.sockets.get_mut().clear();
         for ns in [&self.tx, &self.rx] {
             let _ = Command::new("ip").args(["netns", "del", ns]).status();
         }
