@@ -102,6 +102,28 @@ impl FrameMeta {
     }
 }
 
+/// A frame as the analysis' handlers see it: its reference and its time in ns, each computed
+/// once per frame (the handlers ask for both several times a packet).
+#[derive(Debug, Clone, Copy)]
+struct At {
+    ns: i64,
+    fref: FrameRef,
+}
+
+impl At {
+    fn of(m: &FrameMeta) -> At {
+        At { ns: m.ns(), fref: m.fref() }
+    }
+    #[inline(always)]
+    fn ns(&self) -> i64 {
+        self.ns
+    }
+    #[inline(always)]
+    fn fref(&self) -> FrameRef {
+        self.fref
+    }
+}
+
 /// A frame: capture file index and 1-based frame number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FrameRef {
@@ -461,12 +483,12 @@ impl Default for FrameKey {
 
 impl Proc {
     /// A process starting at `m` (its first frame comes with its first step).
-    fn new(kind: ProcessKind, m: &FrameMeta) -> Proc {
+    fn new(kind: ProcessKind, m: &At) -> Proc {
         Proc { kind: Some(kind), start: m.ns(), last: m.ns(), ..Default::default() }
     }
     /// A maintenance refresh (RS or bubble to the server, RFC 4380 §5.2.5): the interval
     /// since the previous one (at most 256 kept), the count, and the step.
-    fn refresh(&mut self, ts: i64, name: StepName, m: &FrameMeta, cap: usize) {
+    fn refresh(&mut self, ts: i64, name: StepName, m: &At, cap: usize) {
         if let Some(prev) = self.last_rs {
             if self.intervals.len() < 256 {
                 self.intervals.push(ts - prev);
@@ -477,7 +499,7 @@ impl Proc {
         self.step(name, m, cap);
     }
 
-    fn step(&mut self, name: StepName, m: &FrameMeta, cap: usize) {
+    fn step(&mut self, name: StepName, m: &At, cap: usize) {
         self.touch(m, cap);
         // Steps come in frame order: only the last ones can be of this frame (none when the
         // last step is of another frame, as it mostly is).
@@ -494,7 +516,7 @@ impl Proc {
         self.stepped = FrameKey::of(s.frame());
         self.steps.push(s);
     }
-    fn touch(&mut self, m: &FrameMeta, cap: usize) {
+    fn touch(&mut self, m: &At, cap: usize) {
         self.touch_frame(m.fref(), cap);
         self.last = self.last.max(m.ns());
         self.start = self.start.min(m.ns());
@@ -1205,15 +1227,21 @@ impl Analyzer {
 
     /// Analyse one frame's [`Observation`] (see [`Analyzer::observe`]).
     pub fn feed(&mut self, meta: &FrameMeta, o: &Observation) {
+        self.feed_at(meta.file_index, &At::of(meta), o);
+    }
+
+    /// [`Analyzer::feed`] of a frame of file `file_index` at `meta`.
+    #[inline(always)]
+    fn feed_at(&mut self, file_index: usize, meta: &At, o: &Observation) {
         self.stats.frames += 1;
         if !o.teredo {
             return;
         }
         self.stats.teredo_frames += 1;
-        if self.last_file != Some(meta.file_index) {
-            self.last_file = Some(meta.file_index);
+        if self.last_file != Some(file_index) {
+            self.last_file = Some(file_index);
             if self.files.len() < 64 {
-                self.files.insert(meta.file_index);
+                self.files.insert(file_index);
             }
         }
         let ts = meta.ns();
@@ -1403,7 +1431,7 @@ impl Analyzer {
     // ---- entities ----
 
     #[inline(always)]
-    fn touch_client(cl: &mut Client, m: &FrameMeta) {
+    fn touch_client(cl: &mut Client, m: &At) {
         let ts = m.ns();
         if ts < cl.first {
             cl.first = ts;
@@ -1446,7 +1474,7 @@ impl Analyzer {
                 self.prefetch(ahead);
             }
             if let Some(o) = observations.get(i) {
-                self.feed(&o.frame_meta(file_index), o);
+                self.feed_at(file_index, &At::of(&o.frame_meta(file_index)), o);
             }
         }
     }
@@ -1508,7 +1536,7 @@ impl Analyzer {
     }
 
     #[inline(always)]
-    fn client_by_mapping(&mut self, m: &FrameMeta, mapping: Mapping) -> Option<ClientId> {
+    fn client_by_mapping(&mut self, m: &At, mapping: Mapping) -> Option<ClientId> {
         let slot = client_cache_slot(&mapping);
         match self.client_cache.get(slot..slot + 2) {
             Some(&[(k, c), _]) if k == mapping && c != NO_CLIENT => Some(c),
@@ -1518,7 +1546,7 @@ impl Analyzer {
     }
 
     #[inline(never)]
-    fn client_by_mapping_uncached(&mut self, m: &FrameMeta, mapping: Mapping, slot: usize) -> Option<ClientId> {
+    fn client_by_mapping_uncached(&mut self, m: &At, mapping: Mapping, slot: usize) -> Option<ClientId> {
         if self.client_cache.is_empty() {
             self.client_cache = vec![(mapping, NO_CLIENT); CLIENT_CACHE];
         }
@@ -1563,7 +1591,7 @@ impl Analyzer {
     }
 
     #[inline(always)]
-    fn client_for(&mut self, m: &FrameMeta, a: &TeredoAddress, full: Option<Ipv6Addr>) -> Option<ClientId> {
+    fn client_for(&mut self, m: &At, a: &TeredoAddress, full: Option<Ipv6Addr>) -> Option<ClientId> {
         let c = self.client_by_mapping(m, Mapping::of(a))?;
         let cl = &mut self.clients[c as usize];
         if cl.address.is_none() {
@@ -1621,7 +1649,7 @@ impl Analyzer {
 
     // ---- anomalies ----
 
-    fn anomaly(&mut self, key: (u8, u64, u64), kind: &'static str, m: &FrameMeta, detail: impl FnOnce() -> String) {
+    fn anomaly(&mut self, key: (u8, u64, u64), kind: &'static str, m: &At, detail: impl FnOnce() -> String) {
         let cap = self.opts.max_frames;
         if let Some(&i) = self.anomaly_index.get(&key) {
             self.anomalies[i].frames.push(m.fref(), cap);
@@ -1636,7 +1664,7 @@ impl Analyzer {
         self.anomaly_index.insert(key, self.anomalies.len() - 1);
     }
 
-    fn address_checks(&mut self, m: &FrameMeta, a: &TeredoAddress, f: AddressFindings) {
+    fn address_checks(&mut self, m: &At, a: &TeredoAddress, f: AddressFindings) {
         let s = a.encode();
         let key = u128::from(s) as u64 ^ (u128::from(s) >> 64) as u64;
         let s = Ipv6Text(s);
@@ -1665,7 +1693,7 @@ impl Analyzer {
         }
     }
 
-    fn mapping_mismatch(&mut self, m: &FrameMeta, c: ClientId, addr: &Ipv6Addr, emb: Sock, outer: Sock) {
+    fn mapping_mismatch(&mut self, m: &At, c: ClientId, addr: &Ipv6Addr, emb: Sock, outer: Sock) {
         let key = (5u8, u64::from(c), ip_key(outer));
         let a = Ipv6Text(*addr);
         let translated = self.translations.get(&outer).copied();
@@ -1685,7 +1713,7 @@ impl Analyzer {
 
     // ---- RS / RA ----
 
-    fn on_rs(&mut self, m: &FrameMeta, src: Sock, dst: Sock, t: &Observation, ll: Ipv6Addr) {
+    fn on_rs(&mut self, m: &At, src: Sock, dst: Sock, t: &Observation, ll: Ipv6Addr) {
         let ts = m.ns();
         let cone = cone_bit(&ll);
         self.server_mut(dst.ip).rs += 1;
@@ -1775,7 +1803,7 @@ impl Analyzer {
     }
 
     /// Qualification / maintenance bookkeeping for an RS (RFC 4380 §5.2.1, §5.2.5).
-    fn qualify_rs(&mut self, m: &FrameMeta, src: Sock, server: Ipv4Addr, cone: bool) -> Option<ProcId> {
+    fn qualify_rs(&mut self, m: &At, src: Sock, server: Ipv4Addr, cone: bool) -> Option<ProcId> {
         let ts = m.ns();
         let cap = self.opts.max_frames;
         // maintenance: a client already qualified on this socket asks its server again
@@ -1940,7 +1968,7 @@ impl Analyzer {
         cl.qualification = None;
     }
 
-    fn on_ra(&mut self, m: &FrameMeta, src: Sock, dst: Sock, t: &Observation, ll_dst: Ipv6Addr) {
+    fn on_ra(&mut self, m: &At, src: Sock, dst: Sock, t: &Observation, ll_dst: Ipv6Addr) {
         let ts = m.ns();
         let cap = self.opts.max_frames;
         self.server_mut(src.ip).ra += 1;
@@ -2170,16 +2198,7 @@ impl Analyzer {
     // ---- ICMP errors quoting Teredo ----
 
     #[allow(clippy::too_many_arguments)]
-    fn on_icmp_quote(
-        &mut self,
-        m: &FrameMeta,
-        from: Ipv4Addr,
-        ty: u8,
-        code: u8,
-        qsrc: Sock,
-        qdst: Sock,
-        t: &Observation,
-    ) {
+    fn on_icmp_quote(&mut self, m: &At, from: Ipv4Addr, ty: u8, code: u8, qsrc: Sock, qdst: Sock, t: &Observation) {
         let cap = self.opts.max_frames;
         let what = t.message_type.as_str();
         self.anomaly((12, u64::from(u32::from(from)), u64::from(ty) << 8 | u64::from(code)), "icmp-error-quoting-teredo", m, || {
@@ -2241,7 +2260,7 @@ impl Analyzer {
 
     // ---- bubbles ----
 
-    fn bubble_rate(&mut self, m: &FrameMeta, sender: ClientId, peer: Ipv6Addr, key: u64) {
+    fn bubble_rate(&mut self, m: &At, sender: ClientId, peer: Ipv6Addr, key: u64) {
         let ts = m.ns();
         let skey = u64::from(sender);
         // more pairs than tracked: no rate limit for this one
@@ -2286,7 +2305,7 @@ impl Analyzer {
     #[allow(clippy::too_many_arguments)]
     fn on_bubble(
         &mut self,
-        m: &FrameMeta,
+        m: &At,
         src: Sock,
         dst: Sock,
         t: &Observation,
@@ -2482,7 +2501,7 @@ impl Analyzer {
         cl.mapping.mapped == o || cl.sockets.contains(&o)
     }
 
-    fn inter_site_proc(&mut self, m: &FrameMeta, a: ClientId, b: ClientId) -> Option<ProcId> {
+    fn inter_site_proc(&mut self, m: &At, a: ClientId, b: ClientId) -> Option<ProcId> {
         if let Some(&p) = self.inter_site.get(&(a, b)) {
             return Some(p);
         }
@@ -2499,14 +2518,7 @@ impl Analyzer {
     /// The process of client `c` with IPv6 host `host` (relay discovery when the client spoke
     /// first, IPv6-initiated otherwise), kept in the pair's entry. Beyond [`PEER_SET_CAP`]
     /// pairs, a new one is not kept.
-    fn host_proc(
-        &mut self,
-        m: &FrameMeta,
-        c: ClientId,
-        host: Ipv6Addr,
-        client_first: bool,
-        pkey: u64,
-    ) -> Option<ProcId> {
+    fn host_proc(&mut self, m: &At, c: ClientId, host: Ipv6Addr, client_first: bool, pkey: u64) -> Option<ProcId> {
         let key = (6, u64::from(c), u128::from(host));
         let Some(e) = self.peer_pairs.entry(pkey, PEER_SET_CAP) else {
             if first_time(&mut self.procs_not_kept, key) {
@@ -2599,7 +2611,7 @@ impl Analyzer {
     #[allow(clippy::too_many_arguments)]
     fn on_data(
         &mut self,
-        m: &FrameMeta,
+        m: &At,
         src: Sock,
         dst: Sock,
         t: &Observation,

@@ -729,7 +729,7 @@ proptest::proptest! {
         let (mut frames, mut total, mut steps) = (Vec::<FrameRef>::new(), 0u64, Vec::<(FrameRef, StepName)>::new());
         for (op, file, f, n) in calls {
             let fr = frame(file, f);
-            let m = FrameMeta { file_index: fr.file as usize, frame: fr.frame, ts_sec: 1, ts_nsec: 0, interface_id: 0 };
+            let m = At::of(&FrameMeta { file_index: fr.file as usize, frame: fr.frame, ts_sec: 1, ts_nsec: 0, interface_id: 0 });
             // the lists' ends, read
             let mut touch = |fr: FrameRef| {
                 total += 1;
