@@ -1351,14 +1351,19 @@ impl Analyzer {
     #[inline(always)]
     fn duplicate(&mut self, ts: i64, key: (u64, u32), src: Sock, dst: Sock) -> bool {
         let (hash, len) = key;
-        // most packets are no copy: their hash is not in their set
+        // most packets are no copy: their hash is not in their set (one pass over it finds
+        // that and the oldest entry, as `dedup_slot` does)
         if let Some(set) = self.seen.get_mut(dedup_set(hash, self.seen_bits)) {
-            if set.iter().all(|s| s.hash != hash) {
-                let idx = dedup_slot(set);
-                if !set[idx].live_at(ts, self.dedup_window_ns) || self.seen_bits >= DEDUP_MAX_BITS {
-                    set[idx] = Seen { hash, ts, len, src, dst };
-                    return false;
+            let (mut found, mut idx) = (false, 0);
+            for (i, s) in set.iter().enumerate() {
+                found |= s.hash == hash;
+                if s.ts < set[idx].ts {
+                    idx = i;
                 }
+            }
+            if !found && (!set[idx].live_at(ts, self.dedup_window_ns) || self.seen_bits >= DEDUP_MAX_BITS) {
+                set[idx] = Seen { hash, ts, len, src, dst };
+                return false;
             }
         }
         self.duplicate_or_grow(ts, key, src, dst)
