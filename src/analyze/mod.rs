@@ -1632,10 +1632,11 @@ impl Analyzer {
         self.relays.entry(s).or_default()
     }
 
-    /// Keeps process `p`, unless [`AnalyzeOptions::max_processes`] are kept already: then
-    /// counts it as not kept, once per `key` (its kind and identity), and returns `None`.
-    fn new_proc(&mut self, key: (u8, u64, u128), p: Proc) -> Option<ProcId> {
-        let id = self.keep_proc(|| p);
+    /// Keeps the process `make` makes, unless [`AnalyzeOptions::max_processes`] are kept
+    /// already: then it is not made, is counted as not kept, once per `key` (its kind and
+    /// identity), and `None` is returned.
+    fn new_proc(&mut self, key: (u8, u64, u128), make: impl FnOnce() -> Proc) -> Option<ProcId> {
+        let id = self.keep_proc(make);
         if id.is_none() && first_time(&mut self.procs_not_kept, key) {
             self.procs_dropped += 1;
         }
@@ -1832,7 +1833,7 @@ impl Analyzer {
                         p.sock = Some(src);
                         let q_start = self.clients[c as usize].qualification.map(|q| self.procs[q].start);
                         p.last_rs = q_start;
-                        let id = self.new_proc((1, u64::from(c), 0), p)?;
+                        let id = self.new_proc((1, u64::from(c), 0), || p)?;
                         self.clients[c as usize].maintenance = Some(id);
                         id
                     }
@@ -1938,7 +1939,7 @@ impl Analyzer {
         }
         p.q = Some(Box::new(q));
         p.step(if cone { StepName::ConeRs } else { StepName::RsToPrimary }, m, cap);
-        let id = self.new_proc((2, ip_key(src), 0), p)?;
+        let id = self.new_proc((2, ip_key(src), 0), || p)?;
         self.quals_open.insert(src.ip, id);
         Some(id)
     }
@@ -2331,7 +2332,7 @@ impl Analyzer {
                         let mut p = Proc::new(ProcessKind::OnLink, m);
                         p.client = sender;
                         p.sock = Some(src);
-                        let Some(id) = self.new_proc((3, ip_key(src), 0), p) else { return };
+                        let Some(id) = self.new_proc((3, ip_key(src), 0), || p) else { return };
                         if self.on_link.len() < 65_536 {
                             self.on_link.insert(src, id);
                         }
@@ -2390,7 +2391,7 @@ impl Analyzer {
                                     let mut p = Proc::new(ProcessKind::Ipv6Initiated, m);
                                     p.client = Some(r);
                                     p.relay = Some(o);
-                                    self.new_proc((4, u64::from(r), u128::from(ip_key(o))), p)
+                                    self.new_proc((4, u64::from(r), u128::from(ip_key(o))), || p)
                                 }
                             };
                             if let Some(p) = p {
@@ -2443,7 +2444,7 @@ impl Analyzer {
                         let mut p = Proc::new(ProcessKind::Maintenance, m);
                         p.client = Some(a);
                         p.sock = Some(src);
-                        let id = self.new_proc((1, u64::from(a), 0), p);
+                        let id = self.new_proc((1, u64::from(a), 0), || p);
                         self.clients[a as usize].maintenance = id;
                         id
                     }
@@ -2510,10 +2511,11 @@ impl Analyzer {
         if let Some(&p) = self.inter_site.get(&(a, b)) {
             return Some(p);
         }
-        let mut p = Proc::new(ProcessKind::InterSite, m);
-        p.client = Some(a);
-        p.peer_client = Some(b);
-        let id = self.new_proc((5, u64::from(a), u128::from(b)), p)?;
+        let id = self.new_proc((5, u64::from(a), u128::from(b)), || Proc {
+            client: Some(a),
+            peer_client: Some(b),
+            ..Proc::new(ProcessKind::InterSite, m)
+        })?;
         if self.inter_site.len() < 1 << 20 {
             self.inter_site.insert((a, b), id);
         }
@@ -2738,7 +2740,7 @@ impl Analyzer {
             p.n[0] = 1;
             p.step(StepName::FirstData, m, cap);
             p.done = Some(ts);
-            if let Some(id) = self.new_proc((5, u64::from(a), u128::from(b)), p) {
+            if let Some(id) = self.new_proc((5, u64::from(a), u128::from(b)), || p) {
                 self.inter_site.insert((a, b), id);
             }
             return;
