@@ -425,3 +425,22 @@ fn report_json_text_is_serde_json_text() {
     }
     assert!(multi > 5, "{multi}");
 }
+
+/// The tables' first line counts in words that agree with the counts: "1 server", "2 clients".
+#[test]
+fn table_summary_line_agrees_in_number() {
+    let first_line = |path: &str| {
+        let mut out = Vec::new();
+        analyze(&[path]).write_tables(&mut out, false).unwrap();
+        String::from_utf8(out).unwrap().lines().next().unwrap_or_default().to_string()
+    };
+    assert_eq!(
+        first_line(LAB),
+        "Teredo analysis: 90 packets (40 copies merged), 10 clients, 1 server, 0 relays, 13 processes, 5 anomalies"
+    );
+    let one = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/generated/icmp-quoted-teredo.pcap");
+    assert_eq!(
+        first_line(one),
+        "Teredo analysis: 1 packet (0 copies merged), 1 client, 1 server, 0 relays, 0 processes, 2 anomalies"
+    );
+}

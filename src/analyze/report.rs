@@ -1856,16 +1856,19 @@ impl AnalysisReport {
     /// Human tables: clients, servers, relays, processes, RS/RA pairs, anomalies.
     pub fn write_tables(&self, w: &mut dyn Write, color: bool) -> io::Result<()> {
         let s = &self.summary;
+        // "1 server", "2 servers"
+        let n = |count: u64, one: &str, many: &str| format!("{count} {}", if count == 1 { one } else { many });
+        let len = |v: usize| v as u64;
         writeln!(
             w,
-            "Teredo analysis: {} packets ({} copies merged), {} clients, {} servers, {} relays, {} processes, {} anomalies",
-            s.packets,
-            s.duplicates,
-            self.clients.len(),
-            self.servers.len(),
-            self.relays.len(),
-            self.processes.len(),
-            self.anomalies.len()
+            "Teredo analysis: {} ({} merged), {}, {}, {}, {}, {}",
+            n(s.packets, "packet", "packets"),
+            n(s.duplicates, "copy", "copies"),
+            n(len(self.clients.len()), "client", "clients"),
+            n(len(self.servers.len()), "server", "servers"),
+            n(len(self.relays.len()), "relay", "relays"),
+            n(len(self.processes.len()), "process", "processes"),
+            n(len(self.anomalies.len()), "anomaly", "anomalies")
         )?;
         let draw = |w: &mut dyn Write, title: &str, t: &TextTable| draw_parts(w, title, std::slice::from_ref(t));
         if !self.clients.is_empty() {
