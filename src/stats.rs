@@ -284,8 +284,9 @@ impl CaptureStats {
     /// One line for stderr at the end of a per-packet run.
     pub fn short_line(&self) -> String {
         format!(
-            "{} frames, {} Teredo ({} on 3544, {} by heuristic, {} on extra ports, {} quoted in ICMP), {} malformed, {} truncated, {} not Teredo",
+            "{} {}, {} Teredo ({} on 3544, {} by heuristic, {} on extra ports, {} quoted in ICMP), {} malformed, {} truncated, {} not Teredo",
             self.frames,
+            if self.frames == 1 { "frame" } else { "frames" },
             self.teredo,
             self.on_3544,
             self.by_heuristic,

@@ -289,6 +289,9 @@ fn malformed_packets_are_records_and_the_run_goes_on() {
         assert_eq!(e["kind"], kind, "{file}: {e}");
         assert!(e["offset"].as_u64().unwrap() >= 42, "{file}: offset in the frame: {e}");
     }
+    // the closing line of a one-frame capture says "1 frame"
+    let (_, _, err) = run(&["pcap", &p("testdata/generated/malformed-two-origins.pcap")], b"");
+    assert!(err.starts_with("teredo-tool: 1 frame, 1 Teredo (1 on 3544,"), "{err}");
 }
 
 #[test]
@@ -373,6 +376,14 @@ fn analyze_document() {
     let (code, out, _) = run(&["pcap", "--analyze", "--color", "never", &p(MIREDO)], b"");
     assert_eq!(code, 0);
     assert!(out.contains("qualification") && out.contains("restricted"), "{out}");
+    // one of each (the packet reassembled from fragments): the words agree with the counts
+    let (code, out, _) =
+        run(&["pcap", "--analyze", "--color", "never", &p("testdata/generated/ipv4-fragments-2.pcap")], b"");
+    assert_eq!(code, 0);
+    assert_eq!(
+        out.lines().next(),
+        Some("Teredo analysis: 1 packet (0 copies merged), 1 client, 1 server, 1 relay, 1 process, 1 anomaly")
+    );
 }
 
 /// Every capture under testdata/ (generated and lab), for tests that compare two paths.
