@@ -718,15 +718,17 @@ fn dedup_set(hash: u64, bits: u32) -> usize {
     ((hash ^ (hash >> 31)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - bits)) as usize
 }
 
-/// Where `e` goes in `set`: a free entry, or the oldest (empty entries are oldest).
-fn dedup_slot(set: &[Seen; DEDUP_WAYS]) -> usize {
-    let mut idx = 0;
+/// Where a new entry goes in `set` (a free entry, or the first of the oldest: empty entries
+/// are oldest), and whether `hash` is in the set: one pass over it.
+fn dedup_slot(set: &[Seen; DEDUP_WAYS], hash: u64) -> (usize, bool) {
+    let (mut idx, mut found) = (0, false);
     for (i, x) in set.iter().enumerate() {
+        found |= x.hash == hash;
         if x.ts < set[idx].ts {
             idx = i;
         }
     }
-    idx
+    (idx, found)
 }
 
 /// The Authentication indicator fields the analysis uses (RFC 4380 §5.1.1).
@@ -1351,16 +1353,9 @@ impl Analyzer {
     #[inline(always)]
     fn duplicate(&mut self, ts: i64, key: (u64, u32), src: Sock, dst: Sock) -> bool {
         let (hash, len) = key;
-        // most packets are no copy: their hash is not in their set (one pass over it finds
-        // that and the oldest entry, as `dedup_slot` does)
+        // most packets are no copy: their hash is not in their set
         if let Some(set) = self.seen.get_mut(dedup_set(hash, self.seen_bits)) {
-            let (mut found, mut idx) = (false, 0);
-            for (i, s) in set.iter().enumerate() {
-                found |= s.hash == hash;
-                if s.ts < set[idx].ts {
-                    idx = i;
-                }
-            }
+            let (idx, found) = dedup_slot(set, hash);
             if !found && (!set[idx].live_at(ts, self.dedup_window_ns) || self.seen_bits >= DEDUP_MAX_BITS) {
                 set[idx] = Seen { hash, ts, len, src, dst };
                 return false;
@@ -1413,12 +1408,12 @@ impl Analyzer {
         // inside the window and the table may grow
         // (doubled as often as it takes: the half of a full set this packet falls in may be
         // full still)
-        let live = |set: &[Seen; DEDUP_WAYS]| set[dedup_slot(set)].live_at(ts, window);
+        let live = |set: &[Seen; DEDUP_WAYS]| set[dedup_slot(set, hash).0].live_at(ts, window);
         while live(&self.seen[dedup_set(hash, self.seen_bits)]) && self.seen_bits < DEDUP_MAX_BITS {
             self.grow_seen();
         }
         let set = &mut self.seen[dedup_set(hash, self.seen_bits)];
-        set[dedup_slot(set)] = Seen { hash, ts, len, src, dst };
+        set[dedup_slot(set, hash).0] = Seen { hash, ts, len, src, dst };
         false
     }
 
@@ -1428,7 +1423,7 @@ impl Analyzer {
         let old = std::mem::replace(&mut self.seen, vec![[Seen::EMPTY; DEDUP_WAYS]; 1 << self.seen_bits]);
         for e in old.iter().flatten().filter(|e| e.ts != i64::MIN) {
             let set = &mut self.seen[dedup_set(e.hash, self.seen_bits)];
-            let idx = dedup_slot(set);
+            let (idx, _) = dedup_slot(set, e.hash);
             set[idx] = *e;
         }
     }
